@@ -1,0 +1,2 @@
+//! cmd (stub)
+pub fn main() -> i32 { 0 }

@@ -1,0 +1,13 @@
+//! rekon: a declarative, GitOps-style reconciler of Kubernetes manifests for one Linux host.
+//!
+//! Data flows one way (`DESIGN.md` §2): [`source`] → [`manifest`] → [`plan`] → [`apply`] →
+//! [`runtime`], with [`state`] recording what was applied.
+#![deny(unsafe_code)]
+
+pub mod apply;
+pub mod cmd;
+pub mod manifest;
+pub mod plan;
+pub mod runtime;
+pub mod source;
+pub mod state;

@@ -1,0 +1,1 @@
+//! An in-memory runtime for plan/apply tests (STUB).

@@ -1,0 +1,57 @@
+//! The runtime boundary: everything that touches the kernel is reached through [`Runtime`].
+//!
+//! `apply` only sees this trait and its domain types; the Linux implementation lives in
+//! `linux/`, and [`fake::FakeRuntime`] backs the plan/apply tests.
+
+pub mod fake;
+pub mod status;
+
+use crate::manifest::types::pod::PodSpec;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use status::PodStatus;
+
+/// Everything the runtime needs to start one pod.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodRequest {
+    /// Unique id chosen by apply before the pod is created; creating the same uid twice is
+    /// idempotent, which is what makes a crash between "create" and "save state" safe.
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    /// The node the scheduler placed the pod on.
+    pub node: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: PodSpec,
+}
+
+/// Errors of a runtime operation.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the Linux runtime needs root to create namespaces and cgroups (running as uid {uid}); run rekon as root, or use `rekon plan` which needs no privileges")]
+    NotRoot { uid: u32 },
+    #[error("pod {uid} failed: {message}")]
+    Pod { uid: String, message: String },
+    #[error("injected failure: {0}")]
+    Injected(String),
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A place pods run. Implementations must be idempotent by pod uid.
+pub trait Runtime {
+    /// Starts the pod, or does nothing when a pod with this uid already exists.
+    fn create_pod(&mut self, pod: &PodRequest) -> Result<(), RuntimeError>;
+    /// Deletes the pod gracefully (preStop, SIGTERM, grace period, SIGKILL); Ok when it is gone.
+    fn delete_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError>;
+    /// The pod's current status, or None when the runtime has no such pod.
+    fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError>;
+    /// Uids of every pod the runtime holds.
+    fn list_pods(&mut self) -> Result<Vec<String>, RuntimeError>;
+}
