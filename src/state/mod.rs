@@ -1,1 +1,5 @@
-//! state (stub)
+//! The state store: atomic load/save, locking, format versioning and the event log.
+
+pub mod model;
+
+pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, SourceSpec, State};

@@ -1,0 +1,102 @@
+//! The state file's data: what was applied, from where, and which pods run for it.
+
+use crate::manifest::ObjectId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the state format this rekon writes; a newer one is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Where desired state comes from, remembered so a bare `rekon apply` reuses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SourceSpec {
+    /// Git URL or local path of the repository; None for `-f` files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// Branch, tag or commit as the user gave it; None means the remote's HEAD branch.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// Subdirectory of the repository holding the manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Plain files or directories given with `-f` (absolute paths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+/// What was applied for one object of the desired state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectRecord {
+    pub id: ObjectId,
+    /// The object as applied, canonical JSON with Secret values replaced by keyed hashes.
+    pub spec: serde_json::Value,
+    /// sha256 of `spec`; equal hashes mean nothing to do.
+    pub hash: String,
+    /// `file:line` the object came from.
+    pub origin: String,
+    /// RFC 3339 time of the first apply.
+    pub created_at: String,
+    /// Bumped on every change of `spec`, like `metadata.generation`.
+    pub generation: u64,
+}
+
+/// One pod rekon asked the runtime to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodRecord {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub node: String,
+    /// The object that made this pod: itself for a bare Pod, or a ReplicaSet/StatefulSet/….
+    pub owner: ObjectId,
+    /// Hash of the pod spec it was created from.
+    pub spec_hash: String,
+    pub created_at: String,
+    /// False between "decided to create" and "runtime confirmed": a crash there is adopted
+    /// or retried by the next apply, never duplicated.
+    pub created: bool,
+}
+
+/// The whole state file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub format_version: u32,
+    /// Random id fixed when the state is first created; a saved plan must match it.
+    pub lineage: String,
+    /// Incremented on every save.
+    pub serial: u64,
+    /// Version of the rekon that wrote it.
+    pub rekon_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceSpec>,
+    /// Commit (or `sha256:` content hash for `-f`) last applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Keyed by [`ObjectId`]'s Display form.
+    #[serde(default)]
+    pub objects: BTreeMap<String, ObjectRecord>,
+    /// Keyed by pod uid.
+    #[serde(default)]
+    pub pods: BTreeMap<String, PodRecord>,
+}
+
+impl State {
+    /// A fresh, empty state with a new lineage.
+    pub fn new(lineage: String) -> Self {
+        State {
+            format_version: FORMAT_VERSION,
+            lineage,
+            serial: 0,
+            rekon_version: env!("CARGO_PKG_VERSION").to_string(),
+            source: None,
+            revision: None,
+            objects: BTreeMap::new(),
+            pods: BTreeMap::new(),
+        }
+    }
+
+    /// The pods owned by `owner`.
+    pub fn pods_of<'a>(&'a self, owner: &'a ObjectId) -> impl Iterator<Item = &'a PodRecord> + 'a {
+        self.pods.values().filter(move |p| &p.owner == owner)
+    }
+}
