@@ -1,1 +1,6 @@
-//! apply (stub)
+//! Applying a plan: runs its steps against a [`Runtime`](crate::runtime::Runtime), saving the
+//! state after every step so a crash anywhere leaves a state the next apply finishes from.
+
+pub mod executor;
+
+pub use executor::{ApplyError, Executor};

@@ -1,1 +1,140 @@
-//! plan (stub)
+//! Planning: a pure function from desired objects, state and observed pods to a [`Plan`].
+//!
+//! No clock, filesystem or processes here: time, host and the keyed hash come in as inputs,
+//! which is what keeps planning fast and testable.
+
+pub mod compute;
+pub mod desired;
+pub mod diff;
+pub mod render;
+
+use crate::manifest::ObjectId;
+use crate::state::SourceSpec;
+use serde::{Deserialize, Serialize};
+
+pub use compute::{Observed, PlanInput, plan};
+pub use desired::{DesiredObject, desired_objects};
+
+/// Version of the plan JSON schema (saved plans and `-o json`); a major bump breaks readers.
+pub const PLAN_FORMAT_VERSION: &str = "1.0";
+
+/// What one step does to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    /// Destroy, then create (an immutable field changed, or a pod must be rebuilt).
+    Replace,
+    Delete,
+}
+
+impl Action {
+    /// Terraform's symbol.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+
+    /// Terraform's action list for JSON (`["delete","create"]` for a replace).
+    pub fn json_actions(self) -> &'static [&'static str] {
+        match self {
+            Action::Create => &["create"],
+            Action::Update => &["update"],
+            Action::Replace => &["delete", "create"],
+            Action::Delete => &["delete"],
+        }
+    }
+}
+
+/// Where the plan's desired state came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSource {
+    pub spec: SourceSpec,
+    /// Commit sha, or `sha256:` content hash for `-f`.
+    pub revision: String,
+    /// Human description (`file:///repo @ main (a1b2c3d)`).
+    pub description: String,
+}
+
+/// One change to one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub id: ObjectId,
+    pub action: Action,
+    /// Why, when it is not obvious (`because it is not in git any more`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Hash of the object as it will be after the step (None for delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_hash: Option<String>,
+    /// Unified YAML diff (Secret values masked) of what changes.
+    pub diff: String,
+    /// For pods: the node the pod is placed on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Extra facts shown under the step (`no controller yet …`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// `file:line` of the desired object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// Terraform's counts: a replace counts once in add and once in destroy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: u32,
+    pub change: u32,
+    pub destroy: u32,
+}
+
+impl Summary {
+    pub fn of(steps: &[Step]) -> Summary {
+        let mut s = Summary::default();
+        for step in steps {
+            match step.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.add == 0 && self.change == 0 && self.destroy == 0
+    }
+}
+
+/// A plan: computed by `plan`, rendered, saved by `--out`, executed by `apply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: String,
+    pub rekon_version: String,
+    pub source: PlanSource,
+    /// The state the plan was made against; a saved plan is stale if either moved.
+    pub lineage: String,
+    pub serial: u64,
+    pub host: String,
+    pub created_at: String,
+    pub steps: Vec<Step>,
+    pub summary: Summary,
+    /// Warnings about the configuration as a whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+}

@@ -1,1 +1,104 @@
-//! An in-memory runtime for plan/apply tests (STUB).
+//! An in-memory runtime with injectable failures, for plan/apply tests.
+//!
+//! It can also persist its pods to a JSON file, so that a CLI test can kill `rekon apply`
+//! and check with the next process that no pod was created twice.
+
+use super::status::{PodPhase, PodStatus};
+use super::{PodRequest, Runtime, RuntimeError};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One call made to the fake, for asserting call sequences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Create(String),
+    Delete(String),
+}
+
+/// A runtime that only remembers pods.
+#[derive(Debug, Default)]
+pub struct FakeRuntime {
+    /// Pods by uid, with the request that made them.
+    pub pods: BTreeMap<String, (PodRequest, PodStatus)>,
+    /// Every create/delete call in order (including idempotent repeats).
+    pub calls: Vec<Call>,
+    /// Fail the n-th (0-based) create call.
+    pub fail_create_at: Option<usize>,
+    creates: usize,
+    file: Option<PathBuf>,
+}
+
+impl FakeRuntime {
+    pub fn new() -> Self {
+        FakeRuntime::default()
+    }
+
+    /// A fake whose pods live in `file` (JSON), shared by successive processes.
+    pub fn persistent(file: PathBuf) -> Result<Self, RuntimeError> {
+        let pods = match std::fs::read(&file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RuntimeError::Io {
+                context: format!("fake runtime file {} is corrupt", file.display()),
+                source: std::io::Error::other(e),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(source) => {
+                return Err(RuntimeError::Io { context: format!("reading {}", file.display()), source });
+            }
+        };
+        Ok(FakeRuntime { pods, file: Some(file), ..FakeRuntime::default() })
+    }
+
+    /// Marks a pod as gone, as if someone deleted it behind rekon's back.
+    pub fn vanish(&mut self, uid: &str) {
+        self.pods.remove(uid);
+        self.persist().expect("persist fake runtime");
+    }
+
+    /// Sets the phase a pod reports.
+    pub fn set_phase(&mut self, uid: &str, phase: PodPhase) {
+        if let Some((_, status)) = self.pods.get_mut(uid) {
+            status.phase = phase;
+        }
+        self.persist().expect("persist fake runtime");
+    }
+
+    fn persist(&self) -> Result<(), RuntimeError> {
+        let Some(file) = &self.file else { return Ok(()) };
+        let json = serde_json::to_vec_pretty(&self.pods).expect("pods serialize");
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, json)
+            .and_then(|()| std::fs::rename(&tmp, file))
+            .map_err(|source| RuntimeError::Io { context: format!("writing {}", file.display()), source })
+    }
+}
+
+impl Runtime for FakeRuntime {
+    fn create_pod(&mut self, pod: &PodRequest) -> Result<(), RuntimeError> {
+        self.calls.push(Call::Create(pod.uid.clone()));
+        let n = self.creates;
+        self.creates += 1;
+        if self.fail_create_at == Some(n) {
+            return Err(RuntimeError::Injected(format!("create of pod {} failed", pod.name)));
+        }
+        if !self.pods.contains_key(&pod.uid) {
+            let status = PodStatus { phase: PodPhase::Running, ..PodStatus::default() };
+            self.pods.insert(pod.uid.clone(), (pod.clone(), status));
+        }
+        self.persist()
+    }
+
+    fn delete_pod(&mut self, uid: &str, _grace: Duration) -> Result<(), RuntimeError> {
+        self.calls.push(Call::Delete(uid.to_string()));
+        self.pods.remove(uid);
+        self.persist()
+    }
+
+    fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError> {
+        Ok(self.pods.get(uid).map(|(_, s)| s.clone()))
+    }
+
+    fn list_pods(&mut self) -> Result<Vec<String>, RuntimeError> {
+        Ok(self.pods.keys().cloned().collect())
+    }
+}

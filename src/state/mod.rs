@@ -3,3 +3,5 @@
 pub mod model;
 
 pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, SourceSpec, State};
+pub mod store;
+pub use store::{StateError, StateStore};

@@ -1,7 +1,10 @@
-//! The Kubernetes object kinds rekon understands (INTERFACE STUB: kinds to be filled in).
+//! The Kubernetes object kinds rekon understands (TEMPORARY STUB until the types branch lands).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
+
+pub mod pod;
 
 /// Identity of an object: kind, namespace (None for cluster-scoped kinds) and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -33,10 +36,43 @@ impl fmt::Display for ObjectId {
     }
 }
 
-pub mod pod;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
 
-/// Any object rekon accepts (STUB: the helper fills in every kind).
+/// Any object rekon accepts (STUB).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resource {
     Pod(pod::Pod),
+}
+
+impl Resource {
+    pub fn kind(&self) -> &'static str {
+        "Pod"
+    }
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Resource::Pod(p) => &p.metadata,
+        }
+    }
+    pub fn id(&self) -> ObjectId {
+        ObjectId::new(self.kind(), self.metadata().namespace.as_deref(), &self.metadata().name)
+    }
+    pub fn is_namespaced(&self) -> bool {
+        true
+    }
+    pub fn to_value(&self) -> serde_json::Value {
+        match self {
+            Resource::Pod(p) => serde_json::to_value(p).unwrap(),
+        }
+    }
+    pub fn pod_spec(&self) -> Option<&pod::PodSpec> {
+        match self {
+            Resource::Pod(p) => Some(&p.spec),
+        }
+    }
 }

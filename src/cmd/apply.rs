@@ -1,0 +1,220 @@
+//! `rekon apply`: make the host match the manifests, once, from a saved plan, or in a loop.
+
+use super::context::{self, Session};
+use super::output;
+use super::{ExitError, Global, SourceArgs, exit, parse_duration};
+use crate::apply::{ApplyError, Executor};
+use crate::plan::{Plan, Step, render};
+use crate::state::{Event, LockMode};
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// A plan saved by `rekon plan --out`: apply exactly it, or refuse it when stale.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Do not ask for confirmation (it is only asked on a terminal anyway).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Keep fetching, planning and applying until SIGINT/SIGTERM.
+    #[arg(long, conflicts_with = "plan_file")]
+    pub watch: bool,
+    /// Time between two rounds of --watch.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, requires = "watch")]
+    pub interval: Duration,
+}
+
+pub fn run(global: &Global, args: &ApplyArgs) -> Result<i32> {
+    let stop = Arc::new(AtomicBool::new(false));
+    if args.watch {
+        return watch(global, args, &stop);
+    }
+    apply_once(global, args, &stop, !args.yes && std::io::stdin().is_terminal())
+}
+
+/// One fetch → plan → apply round. `confirm` asks on the terminal before changing anything.
+fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: bool) -> Result<i32> {
+    let started = Instant::now();
+    let mut session = Session::open(global, LockMode::Exclusive, "apply")?;
+    let mut runtime = context::runtime(global)?;
+    let saved = args.plan_file.as_ref().map(|f| read_saved_plan(f)).transpose()?;
+    let spec = match &saved {
+        Some(plan) => plan.source.spec.clone(),
+        None => context::source_spec(&args.source, Some(&session.state))?,
+    };
+    let snapshot = match &saved {
+        Some(plan) => crate::source::fetch_commit(&spec, &global.state_dir.join("git"), &plan.source.revision)
+            .context("failed to read the saved plan's commit")?,
+        None => context::read_source(&spec, &global.state_dir)?,
+    };
+    let manifests = context::load_manifests(&snapshot)?;
+    let observed = context::observe(runtime.as_mut(), &session.state)?;
+    let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
+    if let Some(saved) = &saved {
+        check_not_stale(saved, &plan)?;
+    }
+
+    let style = output::stdout_style();
+    if !plan.has_changes() {
+        output::print(&render::text(&plan, style));
+        if session.state.source.as_ref() != Some(&spec) || session.state.revision.as_ref() != Some(&snapshot.revision) {
+            session.state.source = Some(spec);
+            session.state.revision = Some(snapshot.revision.clone());
+            session.store.save(&mut session.state)?;
+        }
+        audit(&session, &plan, started, exit::OK)?;
+        return Ok(exit::OK);
+    }
+    if saved.is_none() {
+        output::print(&render::text(&plan, style));
+    }
+    if confirm && !ask_yes()? {
+        output::print("\nApply cancelled.\n");
+        return Ok(exit::ERROR);
+    }
+
+    let bar = if std::io::stdout().is_terminal() {
+        let bar = ProgressBar::new(plan.steps.len() as u64);
+        bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let crash_after = std::env::var("REKON_TEST_CRASH_AFTER_SAVES").ok().and_then(|v| v.parse().ok());
+    let mut counter = 0u64;
+    let mut new_uid = || {
+        counter += 1;
+        new_pod_uid(counter)
+    };
+    let mut on_step = |step: &Step| {
+        let line = format!("{}: {}", step.id, done_word(step));
+        bar.inc(1);
+        if bar.is_hidden() { println!("{line}") } else { bar.println(line) }
+    };
+    let now = context::now;
+    let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
+    executor.crash_after_saves = crash_after;
+    executor.stop = Some(stop);
+    let outcome = executor.execute(&plan, &desired, &mut session.state);
+    let outcome = outcome.and_then(|summary| executor.collect_garbage(&session.state).map(|_| summary));
+    bar.finish_and_clear();
+    match outcome {
+        Ok(s) => {
+            output::print(&format!("\nApply complete! Resources: {} added, {} changed, {} destroyed.\n", s.add, s.change, s.destroy));
+            audit(&session, &plan, started, exit::OK)?;
+            Ok(exit::OK)
+        }
+        Err(ApplyError::InjectedCrash(_)) => std::process::abort(),
+        Err(err) => {
+            audit(&session, &plan, started, exit::ERROR)?;
+            Err(anyhow::Error::new(err).context("apply stopped; the state records every step that completed, and the next apply continues from there"))
+        }
+    }
+}
+
+fn done_word(step: &Step) -> &'static str {
+    match step.action {
+        crate::plan::Action::Create => "Creation complete",
+        crate::plan::Action::Update => "Modifications complete",
+        crate::plan::Action::Replace => "Replacement complete",
+        crate::plan::Action::Delete => "Destruction complete",
+    }
+}
+
+/// A fresh pod uid: random, with a counter so two pods of one apply never collide.
+fn new_pod_uid(counter: u64) -> String {
+    let random: u64 = rand::random();
+    format!("{:016x}{:04x}", random, counter & 0xffff)
+}
+
+fn ask_yes() -> Result<bool> {
+    print!("\nDo you want to perform these actions?\n  rekon will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+fn read_saved_plan(path: &PathBuf) -> Result<Plan> {
+    let bytes = std::fs::read(path).with_context(|| format!("failed to read the saved plan {}", path.display()))?;
+    let plan: Plan = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a rekon plan file", path.display()))?;
+    let major = plan.format_version.split('.').next().unwrap_or_default();
+    if major != crate::plan::PLAN_FORMAT_VERSION.split('.').next().unwrap_or_default() {
+        return Err(ExitError::new(exit::ERROR, format!("the saved plan has format {}, this rekon reads {}", plan.format_version, crate::plan::PLAN_FORMAT_VERSION)).into());
+    }
+    Ok(plan)
+}
+
+/// Terraform's rule: a saved plan applies only to the state, commit and host it was made for,
+/// and only if planning again now gives exactly the same steps.
+fn check_not_stale(saved: &Plan, now: &Plan) -> Result<()> {
+    let why = if saved.lineage != now.lineage || saved.serial != now.serial {
+        Some(format!("the state was changed by another operation after the plan was created (plan: serial {}, state: serial {})", saved.serial, now.serial))
+    } else if saved.host != now.host {
+        Some(format!("the plan was made on host {:?}, this is {:?}", saved.host, now.host))
+    } else if saved.source.revision != now.source.revision {
+        Some(format!("the plan was made for revision {}, the source now gives {}", saved.source.revision, now.source.revision))
+    } else {
+        let key = |p: &Plan| p.steps.iter().map(|s| (s.id.clone(), s.action, s.after_hash.clone())).collect::<Vec<_>>();
+        (key(saved) != key(now)).then(|| "the host changed since the plan was made: planning again gives different actions".to_string())
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(ExitError::new(exit::ERROR, format!("saved plan is stale\n\nThe given plan file can no longer be applied because {why}. Nothing was changed; run rekon plan again.")).into()),
+    }
+}
+
+fn audit(session: &Session, plan: &Plan, started: Instant, code: i32) -> Result<()> {
+    session.events.append(&Event {
+        kind: "apply".into(),
+        revision: Some(plan.source.revision.clone()),
+        add: Some(plan.summary.add),
+        change: Some(plan.summary.change),
+        destroy: Some(plan.summary.destroy),
+        duration_ms: Some(started.elapsed().as_millis() as u64),
+        exit_code: Some(code),
+        ..Event::now()
+    })?;
+    Ok(())
+}
+
+/// `--watch`: a round every interval until SIGINT/SIGTERM. A round that fails (a commit that
+/// does not validate, a fetch error) is reported and skipped; what runs keeps running.
+fn watch(global: &Global, args: &ApplyArgs, stop: &Arc<AtomicBool>) -> Result<i32> {
+    let (tx, rx) = mpsc::channel();
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
+    let flag = Arc::clone(stop);
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            flag.store(true, Ordering::SeqCst);
+            let _ = tx.send(sig);
+        }
+    });
+    eprintln!("rekon: watching, a round every {:?}; SIGINT or SIGTERM stops", args.interval);
+    loop {
+        if let Err(err) = apply_once(global, args, stop, false) {
+            let code = super::report(&err);
+            eprintln!("rekon: this round failed (exit {code}); what runs keeps running; next round in {:?}", args.interval);
+            if let Ok(session) = Session::open(global, LockMode::Shared, "watch") {
+                let _ = session.events.append(&Event { kind: "watch-error".into(), message: Some(format!("{err:#}")), exit_code: Some(code), ..Event::now() });
+            }
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        match rx.recv_timeout(args.interval) {
+            Ok(_) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    eprintln!("rekon: stopped; the state is saved and pods keep running");
+    Ok(exit::OK)
+}

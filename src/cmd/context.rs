@@ -1,0 +1,129 @@
+//! What several verbs share: opening the state, choosing the runtime, reading the source,
+//! loading manifests and computing a plan.
+
+use super::{ExitError, Global, SourceArgs, exit};
+use crate::manifest::{self, Manifests};
+use crate::plan::{self, DesiredObject, Observed, Plan, PlanInput, PlanSource};
+use crate::runtime::fake::FakeRuntime;
+use crate::runtime::{self, Runtime};
+use crate::source::{self, Snapshot};
+use crate::state::{EventLog, LockMode, SecretKey, SourceSpec, State, StateLock, StateStore};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+/// An open state directory, locked for the duration of the verb.
+pub struct Session {
+    pub store: StateStore,
+    pub state: State,
+    pub key: SecretKey,
+    pub events: EventLog,
+    _lock: StateLock,
+}
+
+impl Session {
+    /// Opens and locks the state (`Exclusive` for apply, `Shared` for plan).
+    pub fn open(global: &Global, mode: LockMode, operation: &str) -> Result<Session> {
+        let dir = &global.state_dir;
+        let store = StateStore::open(dir).with_context(|| format!("failed to open the state directory {}", dir.display()))?;
+        let lock = StateLock::acquire(dir, mode, global.lock_timeout, operation)?;
+        let state = store.load().with_context(|| format!("failed to load state from {}", dir.display()))?;
+        let key = SecretKey::load_or_create(dir).context("failed to read the state's secret key")?;
+        let events = EventLog::open(dir).context("failed to open the event log")?;
+        Ok(Session { store, state, key, events, _lock: lock })
+    }
+
+    /// The keyed hash used for Secret values.
+    pub fn hasher(&self) -> impl Fn(&[u8]) -> String + '_ {
+        move |bytes| self.key.hash(bytes)
+    }
+}
+
+/// The source to use: the flags, or else the one remembered in the state.
+pub fn source_spec(args: &SourceArgs, state: Option<&State>) -> Result<SourceSpec> {
+    if !args.files.is_empty() {
+        let files = args
+            .files
+            .iter()
+            .map(|f| std::path::absolute(f).map(|p| p.display().to_string()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        return Ok(SourceSpec { files, ..SourceSpec::default() });
+    }
+    if let Some(repo) = &args.repo {
+        return Ok(SourceSpec { repo: Some(repo.clone()), git_ref: args.git_ref.clone(), path: args.path.clone(), files: vec![] });
+    }
+    if args.git_ref.is_some() || args.path.is_some() {
+        let remembered = state.and_then(|s| s.source.clone()).filter(|s| s.repo.is_some());
+        let Some(mut spec) = remembered else { bail!("--ref and --path need --repo (no repository is remembered in the state yet)") };
+        spec.git_ref = args.git_ref.clone().or(spec.git_ref);
+        spec.path = args.path.clone().or(spec.path);
+        return Ok(spec);
+    }
+    match state.and_then(|s| s.source.clone()) {
+        Some(spec) => Ok(spec),
+        None => Err(ExitError::new(
+            exit::ERROR,
+            "no source given: pass --repo URL|PATH or -f FILE|DIR (the source is remembered after the first apply)",
+        )
+        .into()),
+    }
+}
+
+/// Reads the manifests of `spec` (fetching git into the state's cache).
+pub fn read_source(spec: &SourceSpec, state_dir: &Path) -> Result<Snapshot> {
+    let cache = state_dir.join("git");
+    source::resolve(spec, &cache).context("failed to read the manifests")
+}
+
+/// Loads manifests, printing every error (with file:line:column) on failure.
+pub fn load_manifests(snapshot: &Snapshot) -> Result<Manifests> {
+    manifest::load(&snapshot.files).map_err(|errors| {
+        for e in &errors.0 {
+            eprintln!("{e}");
+        }
+        let n = errors.0.len();
+        ExitError::new(exit::ERROR, format!("{n} problem{} in the manifests; nothing was changed", if n == 1 { "" } else { "s" }))
+            .into()
+    })
+}
+
+/// The runtime named by `--runtime`.
+pub fn runtime(global: &Global) -> Result<Box<dyn Runtime>> {
+    if let Some(file) = global.runtime.strip_prefix("fake:") {
+        return Ok(Box::new(FakeRuntime::persistent(file.into())?));
+    }
+    match global.runtime.as_str() {
+        "linux" => bail!("the Linux runtime is not built yet; pass --runtime fake:FILE"),
+        other => bail!("unknown runtime {other:?}: expected linux or fake:FILE"),
+    }
+}
+
+/// What the runtime says about every pod of the state.
+pub fn observe(runtime: &mut dyn Runtime, state: &State) -> Result<Observed> {
+    let mut observed = Observed::new();
+    for uid in state.pods.keys() {
+        observed.insert(uid.clone(), runtime.pod_status(uid).with_context(|| format!("failed to observe pod {uid}"))?);
+    }
+    Ok(observed)
+}
+
+/// The time now, RFC 3339 in UTC.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Computes the plan of `snapshot` against the session's state.
+pub fn make_plan(session: &Session, spec: &SourceSpec, snapshot: &Snapshot, manifests: &Manifests, observed: &Observed) -> (Plan, Vec<DesiredObject>) {
+    let hasher = session.hasher();
+    let desired = plan::desired_objects(manifests, &hasher);
+    let host = runtime::host::hostname();
+    let input = PlanInput {
+        desired: &desired,
+        state: &session.state,
+        observed,
+        source: PlanSource { spec: spec.clone(), revision: snapshot.revision.clone(), description: snapshot.description.clone() },
+        node: host.clone(),
+        host,
+        now: now(),
+    };
+    (plan::plan(&input), desired)
+}

@@ -1,0 +1,135 @@
+//! `rekon describe KIND/NAME`: one object in detail, in kubectl's layout.
+
+use super::get::{canonical_kind, pod_status_word, pod_statuses, read_state};
+use super::table::age;
+use super::{Global, exit};
+use crate::plan::desired::displayable;
+use crate::runtime::status::ContainerState;
+use crate::state::EventLog;
+use anyhow::{Result, bail};
+use clap::Args;
+use serde_json::Value;
+use std::fmt::Write;
+
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// KIND/NAME, e.g. pod/web or deployment/web.
+    pub target: String,
+    /// Namespace.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+}
+
+fn map_lines(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_object) {
+        Some(m) if !m.is_empty() => {
+            m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join("\n              ")
+        }
+        _ => "<none>".to_string(),
+    }
+}
+
+pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
+    let Some((kind_word, name)) = args.target.split_once('/') else {
+        bail!("expected KIND/NAME (e.g. pod/web), got {:?}", args.target)
+    };
+    let Some(kind) = canonical_kind(kind_word) else { bail!("the server doesn't have a resource type {kind_word:?}") };
+    let state = read_state(global)?;
+    let Some(rec) = state
+        .objects
+        .values()
+        .find(|r| r.id.kind == kind && r.id.name == name && r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace))
+    else {
+        bail!("{kind_word} {name:?} not found in namespace {:?}", args.namespace)
+    };
+    let spec = displayable(kind, &rec.spec, None);
+    let mut out = String::new();
+    let _ = writeln!(out, "Name:         {}", rec.id.name);
+    if let Some(ns) = &rec.id.namespace {
+        let _ = writeln!(out, "Namespace:    {ns}");
+    }
+    let _ = writeln!(out, "Labels:       {}", map_lines(spec.pointer("/metadata/labels")));
+    let _ = writeln!(out, "Annotations:  {}", map_lines(spec.pointer("/metadata/annotations")));
+    let _ = writeln!(out, "Source:       {}", rec.origin);
+    let _ = writeln!(out, "Generation:   {}", rec.generation);
+    let _ = writeln!(out, "Created:      {} ({} ago)", rec.created_at, age(&rec.created_at));
+    if kind == "Pod" {
+        describe_pod(&mut out, global, &state, rec);
+    } else {
+        let _ = writeln!(out, "Spec:");
+        let body = spec.get("spec").or(spec.get("data")).cloned().unwrap_or(Value::Null);
+        for line in serde_yaml::to_string(&body)?.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let events: Vec<_> = EventLog::open(&global.state_dir)
+        .and_then(|log| log.read_all())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.object.as_deref() == Some(&rec.id.to_string()))
+        .collect();
+    if events.is_empty() {
+        let _ = writeln!(out, "Events:       <none>");
+    } else {
+        let _ = writeln!(out, "Events:");
+        for e in events {
+            let _ = writeln!(out, "  {}  {}  {}", e.time, e.kind, e.message.unwrap_or_default());
+        }
+    }
+    super::output::print(&out);
+    Ok(exit::OK)
+}
+
+fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, rec: &crate::state::ObjectRecord) {
+    let statuses = pod_statuses(global, state);
+    let pod = state.pods_of(&rec.id).next();
+    let status = pod.and_then(|p| statuses.get(&p.uid));
+    let _ = writeln!(out, "Node:         {}", pod.map_or("<none>", |p| p.node.as_str()));
+    let _ = writeln!(out, "Status:       {}", pod_status_word(pod, status));
+    let observed = status.and_then(|s| s.as_ref());
+    if let Some(s) = observed {
+        if let Some(reason) = &s.reason {
+            let _ = writeln!(out, "Reason:       {reason}");
+        }
+        if let Some(message) = &s.message {
+            let _ = writeln!(out, "Message:      {message}");
+        }
+        let _ = writeln!(out, "IP:           {}", s.pod_ip.as_deref().unwrap_or(""));
+        if let Some(q) = &s.qos_class {
+            let _ = writeln!(out, "QoS Class:    {q}");
+        }
+    }
+    let _ = writeln!(out, "Containers:");
+    for c in rec.spec.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten() {
+        let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+        let _ = writeln!(out, "  {name}:");
+        let _ = writeln!(out, "    Image:          {}", c.get("image").and_then(Value::as_str).unwrap_or_default());
+        let cs = observed.and_then(|s| s.container_statuses.iter().find(|c| c.name == name));
+        if let Some(cs) = cs {
+            match &cs.state {
+                ContainerState::Running { started_at } => {
+                    let _ = writeln!(out, "    State:          Running\n      Started:      {started_at}");
+                }
+                ContainerState::Waiting { reason, message } => {
+                    let _ = writeln!(out, "    State:          Waiting\n      Reason:       {reason}");
+                    if let Some(m) = message {
+                        let _ = writeln!(out, "      Message:      {m}");
+                    }
+                }
+                ContainerState::Terminated { exit_code, reason, finished_at, .. } => {
+                    let _ = writeln!(out, "    State:          Terminated\n      Reason:       {reason}\n      Exit Code:    {exit_code}\n      Finished:     {finished_at}");
+                }
+            }
+            let _ = writeln!(out, "    Ready:          {}", if cs.ready { "True" } else { "False" });
+            let _ = writeln!(out, "    Restart Count:  {}", cs.restart_count);
+        }
+    }
+    if let Some(s) = observed
+        && !s.conditions.is_empty()
+    {
+        let _ = writeln!(out, "Conditions:\n  Type              Status");
+        for c in &s.conditions {
+            let _ = writeln!(out, "  {:<17} {}", c.type_, c.status);
+        }
+    }
+}

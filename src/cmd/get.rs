@@ -1,0 +1,277 @@
+//! `rekon get`: objects from the state in kubectl's columns.
+
+use super::context;
+use super::table::{age, render};
+use super::{Global, exit};
+use crate::plan::desired::displayable;
+use crate::runtime::PodStatus;
+use crate::runtime::status::ContainerState;
+use crate::state::{ObjectRecord, PodRecord, State, StateStore};
+use anyhow::{Result, bail};
+use clap::Args;
+use serde_json::Value;
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// pods|deploy|rs|sts|ds|svc|cm|secret|pvc|pv|nodes|ns|jobs|all
+    pub kind: String,
+    /// Only this object.
+    pub name: Option<String>,
+    /// Output format: wide, yaml or json.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<String>,
+    /// Namespace.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// All namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
+/// The kind a user typed, in kubectl's spellings.
+pub fn canonical_kind(word: &str) -> Option<&'static str> {
+    Some(match word.to_lowercase().as_str() {
+        "po" | "pod" | "pods" => "Pod",
+        "deploy" | "deployment" | "deployments" => "Deployment",
+        "rs" | "replicaset" | "replicasets" => "ReplicaSet",
+        "rc" | "replicationcontroller" | "replicationcontrollers" => "ReplicationController",
+        "sts" | "statefulset" | "statefulsets" => "StatefulSet",
+        "ds" | "daemonset" | "daemonsets" => "DaemonSet",
+        "job" | "jobs" => "Job",
+        "svc" | "service" | "services" => "Service",
+        "cm" | "configmap" | "configmaps" => "ConfigMap",
+        "secret" | "secrets" => "Secret",
+        "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => "PersistentVolumeClaim",
+        "pv" | "persistentvolume" | "persistentvolumes" => "PersistentVolume",
+        "no" | "node" | "nodes" => "Node",
+        "ns" | "namespace" | "namespaces" => "Namespace",
+        _ => return None,
+    })
+}
+
+/// Reads the state without locking (saves are atomic renames) and without creating it.
+pub fn read_state(global: &Global) -> Result<State> {
+    if !global.state_dir.join("state.json").exists() {
+        return Ok(State::new(String::new()));
+    }
+    Ok(StateStore::open(&global.state_dir)?.load()?)
+}
+
+pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
+    let state = read_state(global)?;
+    let kinds: Vec<&str> = if args.kind == "all" {
+        vec!["Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"]
+    } else {
+        match canonical_kind(&args.kind) {
+            Some(k) => vec![k],
+            None => bail!("the server doesn't have a resource type {:?}", args.kind),
+        }
+    };
+    let statuses = pod_statuses(global, &state);
+    let mut out = String::new();
+    let mut found = false;
+    for kind in kinds {
+        let records: Vec<&ObjectRecord> = state
+            .objects
+            .values()
+            .filter(|r| r.id.kind == kind)
+            .filter(|r| args.all_namespaces || r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace))
+            .filter(|r| args.name.as_ref().is_none_or(|n| &r.id.name == n))
+            .collect();
+        if records.is_empty() && !(kind == "Node" && args.name.is_none()) {
+            continue;
+        }
+        found = true;
+        match args.output.as_deref() {
+            Some("yaml") | Some("json") => {
+                let items: Vec<Value> = records.iter().map(|r| with_status(r, &state, &statuses)).collect();
+                let value = if items.len() == 1 && args.name.is_some() { items[0].clone() } else { serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}) };
+                out.push_str(&if args.output.as_deref() == Some("yaml") { serde_yaml::to_string(&value)? } else { format!("{}\n", serde_json::to_string_pretty(&value)?) });
+            }
+            Some("wide") | None => {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                let wide = args.output.as_deref() == Some("wide");
+                out.push_str(&table(kind, &records, &state, &statuses, wide, args.all_namespaces));
+            }
+            Some(other) => bail!("unable to match a printer suitable for the output format {other:?}, allowed formats are: json, wide, yaml"),
+        }
+    }
+    if !found {
+        match &args.name {
+            Some(name) => bail!("{} {:?} not found", args.kind, name),
+            None if args.all_namespaces => eprintln!("No resources found"),
+            None => eprintln!("No resources found in {} namespace.", args.namespace),
+        }
+    }
+    super::output::print(&out);
+    Ok(exit::OK)
+}
+
+/// Statuses of every pod in the state, as the runtime reports them (empty when it cannot).
+pub fn pod_statuses(global: &Global, state: &State) -> std::collections::BTreeMap<String, Option<PodStatus>> {
+    match context::runtime(global) {
+        Ok(mut rt) => context::observe(rt.as_mut(), state).unwrap_or_default(),
+        Err(_) => Default::default(),
+    }
+}
+
+fn pod_of<'a>(state: &'a State, r: &ObjectRecord) -> Option<&'a PodRecord> {
+    state.pods_of(&r.id).next()
+}
+
+fn with_status(r: &ObjectRecord, state: &State, statuses: &std::collections::BTreeMap<String, Option<PodStatus>>) -> Value {
+    let mut v = displayable(&r.id.kind, &r.spec, None);
+    if let Some(pod) = pod_of(state, r)
+        && let Some(Some(status)) = statuses.get(&pod.uid)
+    {
+        v["metadata"]["uid"] = Value::String(pod.uid.clone());
+        v["spec"]["nodeName"] = Value::String(pod.node.clone());
+        v["status"] = serde_json::to_value(status).unwrap_or(Value::Null);
+    }
+    v
+}
+
+/// kubectl's STATUS column for a pod.
+pub fn pod_status_word(record: Option<&PodRecord>, status: Option<&Option<PodStatus>>) -> String {
+    let Some(record) = record else { return "Pending".into() };
+    let status = match status {
+        Some(Some(s)) => s,
+        Some(None) => return "Missing".into(),
+        None if record.created => return "Unknown".into(),
+        None => return "ContainerCreating".into(),
+    };
+    if let Some(reason) = &status.reason {
+        return reason.clone();
+    }
+    for (i, c) in status.init_container_statuses.iter().enumerate() {
+        match &c.state {
+            ContainerState::Terminated { exit_code: 0, .. } => continue,
+            ContainerState::Terminated { reason, .. } => return format!("Init:{reason}"),
+            ContainerState::Waiting { reason, .. } if reason != "PodInitializing" => return format!("Init:{reason}"),
+            _ => return format!("Init:{}/{}", i, status.init_container_statuses.len()),
+        }
+    }
+    let mut word = status.phase.to_string();
+    for c in &status.container_statuses {
+        match &c.state {
+            ContainerState::Waiting { reason, .. } if !reason.is_empty() => word = reason.clone(),
+            ContainerState::Terminated { reason, .. } if !reason.is_empty() => word = reason.clone(),
+            _ => {}
+        }
+    }
+    word
+}
+
+fn s(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "<none>".to_string(),
+    }
+}
+
+fn count(v: Option<&Value>) -> usize {
+    v.and_then(Value::as_object).map_or(0, |m| m.len())
+}
+
+fn table(kind: &str, records: &[&ObjectRecord], state: &State, statuses: &std::collections::BTreeMap<String, Option<PodStatus>>, wide: bool, all_ns: bool) -> String {
+    let mut header: Vec<&str> = match kind {
+        "Pod" if wide => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"],
+        "Pod" => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        "Deployment" => vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "ReplicaSet" | "ReplicationController" => vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+        "StatefulSet" => vec!["NAME", "READY", "AGE"],
+        "DaemonSet" => vec!["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
+        "Job" => vec!["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+        "Service" => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+        "ConfigMap" => vec!["NAME", "DATA", "AGE"],
+        "Secret" => vec!["NAME", "TYPE", "DATA", "AGE"],
+        "PersistentVolumeClaim" => vec!["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "AGE"],
+        "PersistentVolume" => vec!["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS", "AGE"],
+        "Node" => vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+        "Namespace" => vec!["NAME", "STATUS", "AGE"],
+        _ => vec!["NAME", "AGE"],
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for r in records {
+        let spec = &r.spec;
+        let replicas = spec.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let mut row = vec![r.id.name.clone()];
+        row.extend(match kind {
+            "Pod" => {
+                let pod = pod_of(state, r);
+                let st = pod.and_then(|p| statuses.get(&p.uid));
+                let total = spec.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
+                let (ready, restarts) = match st {
+                    Some(Some(s)) => (s.container_statuses.iter().filter(|c| c.ready).count(), s.restarts()),
+                    _ => (0, 0),
+                };
+                let mut cells = vec![format!("{ready}/{total}"), pod_status_word(pod, st), restarts.to_string(), age(pod.map_or(&r.created_at, |p| &p.created_at))];
+                if wide {
+                    let ip = match st {
+                        Some(Some(s)) => s.pod_ip.clone(),
+                        _ => None,
+                    };
+                    cells.push(ip.unwrap_or_else(|| "<none>".into()));
+                    cells.push(pod.map_or("<none>".into(), |p| p.node.clone()));
+                }
+                cells
+            }
+            "Deployment" => vec![format!("0/{replicas}"), "0".into(), "0".into(), age(&r.created_at)],
+            "ReplicaSet" | "ReplicationController" => vec![replicas.to_string(), "0".into(), "0".into(), age(&r.created_at)],
+            "StatefulSet" => vec![format!("0/{replicas}"), age(&r.created_at)],
+            "DaemonSet" => {
+                let sel = spec.pointer("/spec/template/spec/nodeSelector").and_then(Value::as_object).map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","));
+                vec!["0".into(), "0".into(), "0".into(), "0".into(), "0".into(), sel.filter(|s| !s.is_empty()).unwrap_or("<none>".into()), age(&r.created_at)]
+            }
+            "Job" => {
+                let completions = spec.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
+                vec!["Pending".into(), format!("0/{completions}"), "".into(), age(&r.created_at)]
+            }
+            "Service" => {
+                let ports = spec.pointer("/spec/ports").and_then(Value::as_array).map(|ps| ps.iter().map(|p| format!("{}/{}", s(p.get("port")), p.get("protocol").and_then(Value::as_str).unwrap_or("TCP"))).collect::<Vec<_>>().join(","));
+                let cluster_ip = spec.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("<pending>").to_string();
+                vec![s(spec.pointer("/spec/type")), cluster_ip, "<none>".into(), ports.unwrap_or("<none>".into()), age(&r.created_at)]
+            }
+            "ConfigMap" => vec![(count(spec.get("data")) + count(spec.get("binaryData"))).to_string(), age(&r.created_at)],
+            "Secret" => vec![s(spec.get("type")), count(spec.get("data")).to_string(), age(&r.created_at)],
+            "PersistentVolumeClaim" => vec!["Pending".into(), "".into(), "".into(), access_modes(spec), s(spec.pointer("/spec/storageClassName")), age(&r.created_at)],
+            "PersistentVolume" => vec![s(spec.pointer("/spec/capacity/storage")), access_modes(spec), s(spec.pointer("/spec/persistentVolumeReclaimPolicy")), "Available".into(), "".into(), s(spec.pointer("/spec/storageClassName")), age(&r.created_at)],
+            "Node" => vec![if spec.pointer("/spec/unschedulable") == Some(&Value::Bool(true)) { "Ready,SchedulingDisabled".into() } else { "Ready".into() }, "<none>".into(), age(&r.created_at), format!("rekon-{}", env!("CARGO_PKG_VERSION"))],
+            "Namespace" => vec!["Active".into(), age(&r.created_at)],
+            _ => vec![age(&r.created_at)],
+        });
+        if all_ns && r.id.namespace.is_some() {
+            row.insert(0, r.id.namespace.clone().unwrap_or_default());
+        }
+        rows.push(row);
+    }
+    if kind == "Node" && records.is_empty() {
+        rows.push(vec![crate::runtime::host::hostname(), "Ready".into(), "<none>".into(), "<unknown>".into(), format!("rekon-{}", env!("CARGO_PKG_VERSION"))]);
+    }
+    let namespaced = !matches!(kind, "Node" | "Namespace" | "PersistentVolume");
+    if all_ns && namespaced {
+        header.insert(0, "NAMESPACE");
+    }
+    render(&header, &rows)
+}
+
+fn access_modes(spec: &Value) -> String {
+    let modes = spec.pointer("/spec/accessModes").and_then(Value::as_array);
+    modes
+        .map(|m| {
+            m.iter()
+                .map(|v| match v.as_str() {
+                    Some("ReadWriteOnce") => "RWO",
+                    Some("ReadOnlyMany") => "ROX",
+                    Some("ReadWriteMany") => "RWX",
+                    Some("ReadWriteOncePod") => "RWOP",
+                    _ => "?",
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,67 @@
+//! `rekon plan`: what apply would do, changing nothing.
+
+use super::context::{self, Session};
+use super::output::{self, PlanFormat};
+use super::{Global, SourceArgs, exit};
+use crate::plan::render;
+use crate::state::{Event, LockMode};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Save the plan to FILE, for `rekon apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+    pub output: PlanFormat,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
+    let started = Instant::now();
+    let session = Session::open(global, LockMode::Shared, "plan")?;
+    let spec = context::source_spec(&args.source, Some(&session.state))?;
+    let snapshot = context::read_source(&spec, &global.state_dir)?;
+    let manifests = context::load_manifests(&snapshot)?;
+    let mut runtime = context::runtime(global)?;
+    let observed = context::observe(runtime.as_mut(), &session.state)?;
+    let (plan, _) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
+
+    match args.output {
+        PlanFormat::Text => {
+            let mut text = render::text(&plan, output::stdout_style());
+            if plan.has_changes() && args.out.is_none() {
+                text.push_str("\nNote: You didn't use the --out option to save this plan, so rekon can't guarantee to take exactly these actions if you run \"rekon apply\" now.\n");
+            }
+            output::print(&text);
+        }
+        PlanFormat::Json => output::print(&format!("{}\n", serde_json::to_string_pretty(&render::json(&plan))?)),
+    }
+    if let Some(out) = &args.out {
+        let json = serde_json::to_vec_pretty(&plan)?;
+        std::fs::write(out, json).with_context(|| format!("failed to save the plan to {}", out.display()))?;
+        if args.output == PlanFormat::Text {
+            output::print(&format!("\nSaved the plan to: {}\nTo perform exactly these actions, run: rekon apply {}\n", out.display(), out.display()));
+        }
+    }
+    let code = if args.detailed_exitcode && plan.has_changes() { exit::CHANGES } else { exit::OK };
+    session.events.append(&Event {
+        kind: "plan".into(),
+        revision: Some(plan.source.revision.clone()),
+        add: Some(plan.summary.add),
+        change: Some(plan.summary.change),
+        destroy: Some(plan.summary.destroy),
+        duration_ms: Some(started.elapsed().as_millis() as u64),
+        exit_code: Some(code),
+        ..Event::now()
+    })?;
+    Ok(code)
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the real `rekon` binary against throw-away git repositories.
+
+mod corpus;
+mod pipeline;
+mod support;
