@@ -1,7 +1,15 @@
 //! The state store: atomic load/save, locking, format versioning and the event log.
 
+pub mod error;
+pub mod events;
+pub mod lock;
 pub mod model;
-
-pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, SourceSpec, State};
+pub mod secret;
 pub mod store;
-pub use store::{StateError, StateStore};
+
+pub use error::StateError;
+pub use events::{Event, EventLog};
+pub use lock::{LockInfo, LockMode, StateLock};
+pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, SourceSpec, State};
+pub use secret::SecretKey;
+pub use store::StateStore;

@@ -1,25 +1,349 @@
-//! TEMPORARY STUB of the state store (the state branch replaces this file).
-use super::State;
-use std::path::PathBuf;
+//! The state store: loads and atomically saves `state.json`, with a backup and format checks.
 
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("stub")]
-    Stub,
-}
+use crate::state::error::StateError;
+use crate::state::model::{FORMAT_VERSION, State};
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
+const STATE_FILE: &str = "state.json";
+const BACKUP_FILE: &str = "state.json.backup";
+const TEMP_FILE: &str = "state.json.tmp";
+
+/// The state directory and the `state.json` in it (`DESIGN.md` §5).
+#[derive(Debug, Clone)]
 pub struct StateStore {
-    pub dir: PathBuf,
+    dir: PathBuf,
 }
 
 impl StateStore {
-    pub fn open(dir: &std::path::Path) -> Result<StateStore, StateError> {
-        Ok(StateStore { dir: dir.to_path_buf() })
+    /// Opens the state directory `dir`, creating it (mode 0700) if missing.
+    pub fn open(dir: impl AsRef<Path>) -> Result<StateStore, StateError> {
+        let dir = dir.as_ref().to_path_buf();
+        ensure_dir(&dir)?;
+        Ok(StateStore { dir })
     }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `state.json`.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    /// `state.json.backup`, the state before the last save.
+    pub fn backup_path(&self) -> PathBuf {
+        self.dir.join(BACKUP_FILE)
+    }
+
+    /// `git/`, the fetch cache of the source.
+    pub fn git_dir(&self) -> PathBuf {
+        self.dir.join("git")
+    }
+
+    /// `images/`, the local image store.
+    pub fn images_dir(&self) -> PathBuf {
+        self.dir.join("images")
+    }
+
+    /// `pods/`, one directory per pod uid.
+    pub fn pods_dir(&self) -> PathBuf {
+        self.dir.join("pods")
+    }
+
+    /// `volumes/`, the local provisioner's claim directories.
+    pub fn volumes_dir(&self) -> PathBuf {
+        self.dir.join("volumes")
+    }
+
+    /// The saved state, or a fresh one with a new random lineage if none was ever saved.
     pub fn load(&self) -> Result<State, StateError> {
-        todo!()
+        let path = self.path();
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let backup = self.backup_path();
+                if backup.exists() {
+                    return Err(StateError::Missing { path, backup });
+                }
+                return Ok(State::new(new_lineage()));
+            }
+            Err(e) => return Err(StateError::io("read", &path)(e)),
+        };
+        let corrupt = |source| StateError::Corrupt {
+            path: path.clone(),
+            backup: self.backup_path(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        let value = migrate(&path, value).map_err(|e| match e {
+            Migration::Json(source) => corrupt(source),
+            Migration::State(e) => e,
+        })?;
+        serde_json::from_value(value).map_err(corrupt)
     }
-    pub fn save(&self, _state: &mut State) -> Result<(), StateError> {
-        todo!()
+
+    /// Increments `state.serial` and writes `state` so that a complete `state.json` exists at
+    /// every instant; the previous one is kept as `state.json.backup`.
+    pub fn save(&self, state: &mut State) -> Result<(), StateError> {
+        state.serial += 1;
+        state.format_version = FORMAT_VERSION;
+        state.rekon_version = env!("CARGO_PKG_VERSION").to_string();
+        let result = serde_json::to_vec_pretty(&*state)
+            .map_err(|e| StateError::io("serialize", self.path())(e.into()))
+            .and_then(|mut bytes| {
+                bytes.push(b'\n');
+                self.write_temp(&bytes)?;
+                self.install_temp()
+            });
+        if result.is_err() {
+            // Nothing was installed: the caller's state must keep matching the file.
+            state.serial -= 1;
+        }
+        result
+    }
+
+    /// Step 1 of a save: the new state in `state.json.tmp` (0600), flushed to disk.
+    fn write_temp(&self, bytes: &[u8]) -> Result<(), StateError> {
+        let tmp = self.dir.join(TEMP_FILE);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(StateError::io("create", &tmp))?;
+        // A stale temp file from another umask keeps its mode across truncation.
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(StateError::io("chmod", &tmp))?;
+        file.write_all(bytes).map_err(StateError::io("write", &tmp))?;
+        file.sync_all().map_err(StateError::io("fsync", &tmp))
+    }
+
+    /// Step 2 of a save: keep the old state as the backup, rename the temp file over
+    /// `state.json`, and make both durable.
+    fn install_temp(&self) -> Result<(), StateError> {
+        let (path, backup) = (self.path(), self.backup_path());
+        if path.exists() {
+            match fs::remove_file(&backup) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(StateError::io("remove", &backup)(e)),
+            }
+            // A hard link keeps `state.json` in place while the backup appears; copy where
+            // the filesystem has no links.
+            if fs::hard_link(&path, &backup).is_err() {
+                fs::copy(&path, &backup).map_err(StateError::io("copy to backup", &path))?;
+            }
+        }
+        fs::rename(self.dir.join(TEMP_FILE), &path).map_err(StateError::io("rename over", &path))?;
+        fsync_dir(&self.dir)
+    }
+}
+
+/// Why a raw state value could not be brought to [`FORMAT_VERSION`].
+enum Migration {
+    Json(serde_json::Error),
+    State(StateError),
+}
+
+/// Brings a state of any older format to [`FORMAT_VERSION`], one version at a time.
+///
+/// Format 1 is the first format, so there is no step yet; a step `n → n+1` goes here as
+/// `n => value = migrate_n(value)?` and must be covered by a test with a saved format-n file.
+fn migrate(path: &Path, value: serde_json::Value) -> Result<serde_json::Value, Migration> {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        format_version: u32,
+    }
+    let found = serde_json::from_value::<Versioned>(value.clone())
+        .map_err(Migration::Json)?
+        .format_version;
+    if found > FORMAT_VERSION {
+        return Err(Migration::State(StateError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        }));
+    }
+    if found < 1 {
+        return Err(Migration::State(StateError::Unmigratable {
+            path: path.to_path_buf(),
+            found,
+        }));
+    }
+    Ok(value)
+}
+
+/// 32 random hex characters.
+fn new_lineage() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Creates `dir` (and parents) with mode 0700 if it does not exist.
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), StateError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(StateError::io("create directory", dir))
+}
+
+/// Makes renames and links inside `dir` durable.
+pub(crate) fn fsync_dir(dir: &Path) -> Result<(), StateError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StateError::io("fsync", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::ObjectId;
+    use crate::state::model::{ObjectRecord, SourceSpec};
+
+    fn sample() -> State {
+        let mut state = State::new("0123456789abcdef0123456789abcdef".into());
+        state.source = Some(SourceSpec {
+            repo: Some("file:///repo".into()),
+            git_ref: Some("main".into()),
+            path: Some("deploy".into()),
+            files: vec![],
+        });
+        state.revision = Some("a".repeat(40));
+        let id = ObjectId::new("ConfigMap", Some("default"), "web");
+        state.objects.insert(
+            id.to_string(),
+            ObjectRecord {
+                id,
+                spec: serde_json::json!({"data": {"k": "v"}}),
+                hash: "sha256:00".into(),
+                origin: "deploy/cm.yaml:1".into(),
+                created_at: "2026-01-01T00:00:00Z".into(),
+                generation: 1,
+            },
+        );
+        state
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn open_creates_private_dir_and_load_gives_fresh_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path().join("a/state")).unwrap();
+        assert_eq!(mode(store.dir()), 0o700);
+        let state = store.load().unwrap();
+        assert_eq!(state.serial, 0);
+        assert_eq!(state.format_version, FORMAT_VERSION);
+        assert_eq!(state.lineage.len(), 32);
+        assert!(state.lineage.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(state.lineage, store.load().unwrap().lineage);
+        assert!(!store.path().exists(), "load must not write");
+    }
+
+    #[test]
+    fn save_round_trips_bumps_serial_and_keeps_backup() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        let mut state = sample();
+        store.save(&mut state).unwrap();
+        assert_eq!(state.serial, 1);
+        assert_eq!(store.load().unwrap(), state);
+        assert_eq!(mode(&store.path()), 0o600);
+        assert!(!store.backup_path().exists());
+
+        let first = state.clone();
+        state.revision = Some("b".repeat(40));
+        store.save(&mut state).unwrap();
+        assert_eq!(state.serial, 2);
+        assert_eq!(store.load().unwrap(), state);
+        let backup: State = serde_json::from_slice(&fs::read(store.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup, first);
+        assert!(!tmp.path().join(TEMP_FILE).exists());
+    }
+
+    #[test]
+    fn save_interrupted_before_rename_leaves_old_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        let mut state = sample();
+        store.save(&mut state).unwrap();
+        // A crash halfway through writing the next state: a torn temp file, never renamed.
+        let mut next = serde_json::to_vec(&state).unwrap();
+        next.truncate(next.len() / 2);
+        store.write_temp(&next).unwrap();
+        assert_eq!(store.load().unwrap(), state);
+        // The next save overwrites the leftover temp file.
+        store.save(&mut state).unwrap();
+        assert_eq!(store.load().unwrap().serial, 2);
+    }
+
+    #[test]
+    fn newer_format_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["format_version"] = 2.into();
+        fs::write(store.path(), value.to_string()).unwrap();
+        let err = store.load().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "state at {} was written by a newer rekon (format 2); \
+                 this rekon reads format 1 and older: upgrade rekon",
+                store.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn corrupt_state_names_file_and_backup() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        fs::write(store.path(), "{\"format_version\": 1, \"lineage\": ").unwrap();
+        let err = store.load().unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "state file {0} is corrupt; the previous state is kept in {0}.backup: \
+                 inspect it and copy it over {0} to recover",
+                store.path().display()
+            )
+        );
+        // Valid JSON that is not a state is corrupt too.
+        fs::write(store.path(), "[1, 2]").unwrap();
+        assert!(matches!(store.load(), Err(StateError::Corrupt { .. })));
+        fs::write(store.path(), "{\"format_version\": 0}").unwrap();
+        assert!(matches!(store.load(), Err(StateError::Unmigratable { found: 0, .. })));
+    }
+
+    #[test]
+    fn missing_state_with_backup_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        let mut state = sample();
+        store.save(&mut state).unwrap();
+        store.save(&mut state).unwrap();
+        fs::remove_file(store.path()).unwrap();
+        assert!(matches!(store.load(), Err(StateError::Missing { .. })));
+    }
+
+    #[test]
+    fn failed_save_restores_serial() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        // A directory where the temp file should go makes the write fail.
+        fs::create_dir(tmp.path().join(TEMP_FILE)).unwrap();
+        let mut state = sample();
+        assert!(matches!(store.save(&mut state), Err(StateError::Io { operation: "create", .. })));
+        assert_eq!(state.serial, 0);
     }
 }
