@@ -174,14 +174,13 @@ fn check_not_stale(saved: &Plan, now: &Plan) -> Result<()> {
 
 fn audit(session: &Session, plan: &Plan, started: Instant, code: i32) -> Result<()> {
     session.events.append(&Event {
-        kind: "apply".into(),
         revision: Some(plan.source.revision.clone()),
         add: Some(plan.summary.add),
         change: Some(plan.summary.change),
         destroy: Some(plan.summary.destroy),
         duration_ms: Some(started.elapsed().as_millis() as u64),
         exit_code: Some(code),
-        ..Event::now()
+        ..Event::new("apply", chrono::Utc::now())
     })?;
     Ok(())
 }
@@ -204,7 +203,7 @@ fn watch(global: &Global, args: &ApplyArgs, stop: &Arc<AtomicBool>) -> Result<i3
             let code = super::report(&err);
             eprintln!("rekon: this round failed (exit {code}); what runs keeps running; next round in {:?}", args.interval);
             if let Ok(session) = Session::open(global, LockMode::Shared, "watch") {
-                let _ = session.events.append(&Event { kind: "watch-error".into(), message: Some(format!("{err:#}")), exit_code: Some(code), ..Event::now() });
+                let _ = session.events.append(&Event { message: Some(format!("{err:#}")), exit_code: Some(code), ..Event::new("watch-error", chrono::Utc::now()) });
             }
         }
         if stop.load(Ordering::SeqCst) {

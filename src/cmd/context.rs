@@ -106,6 +106,15 @@ pub fn observe(runtime: &mut dyn Runtime, state: &State) -> Result<Observed> {
     Ok(observed)
 }
 
+/// What the runtime says about the state's pods; needs no runtime when there are none, so a
+/// first `plan` works anywhere (CI, no root).
+pub fn observe_state(global: &Global, state: &State) -> Result<Observed> {
+    if state.pods.is_empty() {
+        return Ok(Observed::new());
+    }
+    observe(runtime(global)?.as_mut(), state)
+}
+
 /// The time now, RFC 3339 in UTC.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -73,7 +73,7 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     } else {
         let _ = writeln!(out, "Events:");
         for e in events {
-            let _ = writeln!(out, "  {}  {}  {}", e.time, e.kind, e.message.unwrap_or_default());
+            let _ = writeln!(out, "  {}  {}  {}", e.time.to_rfc3339(), e.kind, e.message.unwrap_or_default());
         }
     }
     super::output::print(&out);

@@ -21,7 +21,7 @@ fn row(e: &Event) -> Vec<String> {
     };
     let short = |r: &String| r.chars().take(12).collect::<String>();
     vec![
-        e.time.clone(),
+        e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         e.kind.clone(),
         e.object.clone().unwrap_or_default(),
         e.revision.as_ref().map(short).unwrap_or_default(),

@@ -117,7 +117,7 @@ pub fn pod_statuses(global: &Global, state: &State) -> std::collections::BTreeMa
     }
 }
 
-fn pod_of<'a>(state: &'a State, r: &ObjectRecord) -> Option<&'a PodRecord> {
+fn pod_of<'a>(state: &'a State, r: &'a ObjectRecord) -> Option<&'a PodRecord> {
     state.pods_of(&r.id).next()
 }
 

@@ -31,8 +31,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
     let spec = context::source_spec(&args.source, Some(&session.state))?;
     let snapshot = context::read_source(&spec, &global.state_dir)?;
     let manifests = context::load_manifests(&snapshot)?;
-    let mut runtime = context::runtime(global)?;
-    let observed = context::observe(runtime.as_mut(), &session.state)?;
+    let observed = context::observe_state(global, &session.state)?;
     let (plan, _) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
 
     match args.output {
@@ -54,14 +53,13 @@ pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
     }
     let code = if args.detailed_exitcode && plan.has_changes() { exit::CHANGES } else { exit::OK };
     session.events.append(&Event {
-        kind: "plan".into(),
         revision: Some(plan.source.revision.clone()),
         add: Some(plan.summary.add),
         change: Some(plan.summary.change),
         destroy: Some(plan.summary.destroy),
         duration_ms: Some(started.elapsed().as_millis() as u64),
         exit_code: Some(code),
-        ..Event::now()
+        ..Event::new("plan", chrono::Utc::now())
     })?;
     Ok(code)
 }
