@@ -120,7 +120,8 @@ impl StateStore {
         // A stale temp file from another umask keeps its mode across truncation.
         file.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(StateError::io("chmod", &tmp))?;
-        file.write_all(bytes).map_err(StateError::io("write", &tmp))?;
+        file.write_all(bytes)
+            .map_err(StateError::io("write", &tmp))?;
         file.sync_all().map_err(StateError::io("fsync", &tmp))
     }
 
@@ -140,7 +141,8 @@ impl StateStore {
                 fs::copy(&path, &backup).map_err(StateError::io("copy to backup", &path))?;
             }
         }
-        fs::rename(self.dir.join(TEMP_FILE), &path).map_err(StateError::io("rename over", &path))?;
+        fs::rename(self.dir.join(TEMP_FILE), &path)
+            .map_err(StateError::io("rename over", &path))?;
         fsync_dir(&self.dir)
     }
 }
@@ -264,7 +266,8 @@ mod tests {
         store.save(&mut state).unwrap();
         assert_eq!(state.serial, 2);
         assert_eq!(store.load().unwrap(), state);
-        let backup: State = serde_json::from_slice(&fs::read(store.backup_path()).unwrap()).unwrap();
+        let backup: State =
+            serde_json::from_slice(&fs::read(store.backup_path()).unwrap()).unwrap();
         assert_eq!(backup, first);
         assert!(!tmp.path().join(TEMP_FILE).exists());
     }
@@ -322,7 +325,10 @@ mod tests {
         fs::write(store.path(), "[1, 2]").unwrap();
         assert!(matches!(store.load(), Err(StateError::Corrupt { .. })));
         fs::write(store.path(), "{\"format_version\": 0}").unwrap();
-        assert!(matches!(store.load(), Err(StateError::Unmigratable { found: 0, .. })));
+        assert!(matches!(
+            store.load(),
+            Err(StateError::Unmigratable { found: 0, .. })
+        ));
     }
 
     #[test]
@@ -343,7 +349,13 @@ mod tests {
         // A directory where the temp file should go makes the write fail.
         fs::create_dir(tmp.path().join(TEMP_FILE)).unwrap();
         let mut state = sample();
-        assert!(matches!(store.save(&mut state), Err(StateError::Io { operation: "create", .. })));
+        assert!(matches!(
+            store.save(&mut state),
+            Err(StateError::Io {
+                operation: "create",
+                ..
+            })
+        ));
         assert_eq!(state.serial, 0);
     }
 }
