@@ -42,8 +42,12 @@ pub enum StateError {
         supported: u32,
     },
     /// The state has an older format that no migration covers.
-    #[error("state at {path} has format {found}, which this rekon cannot migrate")]
-    Unmigratable { path: PathBuf, found: u32 },
+    #[error("state at {path} has format {found}, which this rekon cannot migrate: {reason}")]
+    Unmigratable {
+        path: PathBuf,
+        found: u32,
+        reason: String,
+    },
     /// Another run holds the state lock.
     #[error("error acquiring the state lock: {path} is held by {}", holder(.info.as_deref()))]
     Locked {
