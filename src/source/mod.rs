@@ -1,6 +1,7 @@
 //! The source of desired state: manifests at one git commit, or plain `-f` files.
 
 mod auth;
+mod cache;
 pub mod error;
 pub mod files;
 #[cfg(test)]
