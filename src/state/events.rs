@@ -93,7 +93,8 @@ impl EventLog {
         let mut line = serde_json::to_vec(event).expect("events serialize");
         line.push(b'\n');
         // One write per line: O_APPEND keeps lines whole.
-        file.write_all(&line).map_err(StateError::io("append to", path))
+        file.write_all(&line)
+            .map_err(StateError::io("append to", path))
     }
 
     /// Every event in order. A torn last line (a crash mid-append) is skipped; any other bad
@@ -193,7 +194,8 @@ mod tests {
         let log = EventLog::open(tmp.path()).unwrap();
         log.append(&apply_event()).unwrap();
         let mut file = OpenOptions::new().append(true).open(log.path()).unwrap();
-        file.write_all(br#"{"time":"2026-05-01T10:00:00Z","ki"#).unwrap();
+        file.write_all(br#"{"time":"2026-05-01T10:00:00Z","ki"#)
+            .unwrap();
         assert_eq!(log.read_all().unwrap(), vec![apply_event()]);
         log.append(&apply_event()).unwrap();
         assert_eq!(log.read_all().unwrap(), vec![apply_event(), apply_event()]);

@@ -78,7 +78,7 @@ impl StateLock {
             let now = Instant::now();
             if now >= deadline {
                 return Err(StateError::Locked {
-                    info: read_info(&dir.join(INFO_FILE)),
+                    info: read_info(&dir.join(INFO_FILE)).map(Box::new),
                     path,
                 });
             }
@@ -140,7 +140,8 @@ fn write_info(path: &Path, info: &LockInfo) -> Result<(), StateError> {
         .map_err(StateError::io("create", &tmp))?;
     let mut json = serde_json::to_vec(info).expect("lock info serializes");
     json.push(b'\n');
-    file.write_all(&json).map_err(StateError::io("write", &tmp))?;
+    file.write_all(&json)
+        .map_err(StateError::io("write", &tmp))?;
     fs::rename(&tmp, path).map_err(StateError::io("rename over", path))
 }
 
@@ -168,7 +169,8 @@ mod tests {
         assert_eq!(info.pid, std::process::id());
         assert_eq!(info.operation, "apply");
 
-        let err = StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
+        let err =
+            StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
         assert!(matches!(&err, StateError::Locked { info: Some(i), .. } if i.pid == info.pid));
         let err = StateLock::acquire(tmp.path(), LockMode::Shared, NO_WAIT, "plan").unwrap_err();
         assert_eq!(
@@ -194,7 +196,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let a = StateLock::acquire(tmp.path(), LockMode::Shared, NO_WAIT, "plan").unwrap();
         let b = StateLock::acquire(tmp.path(), LockMode::Shared, NO_WAIT, "plan").unwrap();
-        let err = StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
+        let err =
+            StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

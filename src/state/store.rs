@@ -80,7 +80,7 @@ impl StateStore {
             source,
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        let value = migrate(&path, value).map_err(|e| match e {
+        let value = migrate(&path, value, MIGRATIONS).map_err(|e| match e {
             Migration::Json(source) => corrupt(source),
             Migration::State(e) => e,
         })?;
@@ -120,7 +120,8 @@ impl StateStore {
         // A stale temp file from another umask keeps its mode across truncation.
         file.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(StateError::io("chmod", &tmp))?;
-        file.write_all(bytes).map_err(StateError::io("write", &tmp))?;
+        file.write_all(bytes)
+            .map_err(StateError::io("write", &tmp))?;
         file.sync_all().map_err(StateError::io("fsync", &tmp))
     }
 
@@ -140,7 +141,8 @@ impl StateStore {
                 fs::copy(&path, &backup).map_err(StateError::io("copy to backup", &path))?;
             }
         }
-        fs::rename(self.dir.join(TEMP_FILE), &path).map_err(StateError::io("rename over", &path))?;
+        fs::rename(self.dir.join(TEMP_FILE), &path)
+            .map_err(StateError::io("rename over", &path))?;
         fsync_dir(&self.dir)
     }
 }
@@ -151,11 +153,20 @@ enum Migration {
     State(StateError),
 }
 
-/// Brings a state of any older format to [`FORMAT_VERSION`], one version at a time.
-///
-/// Format 1 is the first format, so there is no step yet; a step `n → n+1` goes here as
-/// `n => value = migrate_n(value)?` and must be covered by a test with a saved format-n file.
-fn migrate(path: &Path, value: serde_json::Value) -> Result<serde_json::Value, Migration> {
+/// One migration step: a state value of format `n` to format `n + 1`.
+type Step = fn(serde_json::Value) -> Result<serde_json::Value, String>;
+
+/// `MIGRATIONS[i]` turns format `i + 1` into format `i + 2`. Format 1 is the first format, so
+/// there is no step yet; each new format adds its step here, tested with a saved older file.
+const MIGRATIONS: &[Step] = &[];
+const _: () = assert!(MIGRATIONS.len() as u32 + 1 == FORMAT_VERSION);
+
+/// Brings a state value of any older format to the newest one `steps` know, step by step.
+fn migrate(
+    path: &Path,
+    mut value: serde_json::Value,
+    steps: &[Step],
+) -> Result<serde_json::Value, Migration> {
     #[derive(serde::Deserialize)]
     struct Versioned {
         format_version: u32,
@@ -163,18 +174,27 @@ fn migrate(path: &Path, value: serde_json::Value) -> Result<serde_json::Value, M
     let found = serde_json::from_value::<Versioned>(value.clone())
         .map_err(Migration::Json)?
         .format_version;
-    if found > FORMAT_VERSION {
+    let current = steps.len() as u32 + 1;
+    if found > current {
         return Err(Migration::State(StateError::TooNew {
             path: path.to_path_buf(),
             found,
-            supported: FORMAT_VERSION,
+            supported: current,
         }));
     }
-    if found < 1 {
-        return Err(Migration::State(StateError::Unmigratable {
+    let unmigratable = |reason: String| {
+        Migration::State(StateError::Unmigratable {
             path: path.to_path_buf(),
             found,
-        }));
+            reason,
+        })
+    };
+    if found == 0 {
+        return Err(unmigratable("no rekon ever wrote format 0".into()));
+    }
+    for (from, step) in (found..).zip(&steps[found as usize - 1..]) {
+        value = step(value).map_err(unmigratable)?;
+        value["format_version"] = (from + 1).into();
     }
     Ok(value)
 }
@@ -264,7 +284,8 @@ mod tests {
         store.save(&mut state).unwrap();
         assert_eq!(state.serial, 2);
         assert_eq!(store.load().unwrap(), state);
-        let backup: State = serde_json::from_slice(&fs::read(store.backup_path()).unwrap()).unwrap();
+        let backup: State =
+            serde_json::from_slice(&fs::read(store.backup_path()).unwrap()).unwrap();
         assert_eq!(backup, first);
         assert!(!tmp.path().join(TEMP_FILE).exists());
     }
@@ -322,7 +343,53 @@ mod tests {
         fs::write(store.path(), "[1, 2]").unwrap();
         assert!(matches!(store.load(), Err(StateError::Corrupt { .. })));
         fs::write(store.path(), "{\"format_version\": 0}").unwrap();
-        assert!(matches!(store.load(), Err(StateError::Unmigratable { found: 0, .. })));
+        let err = store.load().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "state at {} has format 0, which this rekon cannot migrate: \
+                 no rekon ever wrote format 0",
+                store.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn migration_steps_run_in_order_from_the_found_format() {
+        fn rename(mut v: serde_json::Value) -> Result<serde_json::Value, String> {
+            let old = v["old"].take();
+            v["new"] = old;
+            Ok(v)
+        }
+        fn refuse(_: serde_json::Value) -> Result<serde_json::Value, String> {
+            Err("pods of format 2 cannot be adopted".into())
+        }
+        let path = Path::new("/s/state.json");
+        let v1 = serde_json::json!({"format_version": 1, "old": 7});
+        let migrated = migrate(path, v1.clone(), &[rename]).ok().unwrap();
+        assert_eq!(
+            migrated,
+            serde_json::json!({"format_version": 2, "old": null, "new": 7})
+        );
+        // A state already at format 2 skips the first step and fails in the second.
+        let v2 = serde_json::json!({"format_version": 2});
+        match migrate(path, v2, &[rename, refuse]) {
+            Err(Migration::State(e)) => assert_eq!(
+                e.to_string(),
+                "state at /s/state.json has format 2, which this rekon cannot migrate: \
+                 pods of format 2 cannot be adopted"
+            ),
+            _ => panic!("expected a refused migration"),
+        }
+        let v3 = serde_json::json!({"format_version": 3});
+        assert!(matches!(
+            migrate(path, v3, &[rename]),
+            Err(Migration::State(StateError::TooNew {
+                found: 3,
+                supported: 2,
+                ..
+            }))
+        ));
     }
 
     #[test]
@@ -343,7 +410,13 @@ mod tests {
         // A directory where the temp file should go makes the write fail.
         fs::create_dir(tmp.path().join(TEMP_FILE)).unwrap();
         let mut state = sample();
-        assert!(matches!(store.save(&mut state), Err(StateError::Io { operation: "create", .. })));
+        assert!(matches!(
+            store.save(&mut state),
+            Err(StateError::Io {
+                operation: "create",
+                ..
+            })
+        ));
         assert_eq!(state.serial, 0);
     }
 }
