@@ -36,7 +36,10 @@ impl<R: Read> DigestReader<R> {
 
     /// `sha256:<hex>` of everything read, and its length.
     pub(crate) fn finish(self) -> (String, u64) {
-        (format!("sha256:{}", hex::encode(self.hasher.finalize())), self.count)
+        (
+            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+            self.count,
+        )
     }
 }
 
@@ -45,7 +48,10 @@ impl<R: Read> Read for DigestReader<R> {
         let n = self.inner.read(buf)?;
         self.count += n as u64;
         if self.count > self.limit {
-            return Err(io::Error::other(format!("larger than the limit of {} bytes", self.limit)));
+            return Err(io::Error::other(format!(
+                "larger than the limit of {} bytes",
+                self.limit
+            )));
         }
         self.hasher.update(&buf[..n]);
         Ok(n)
@@ -126,7 +132,11 @@ pub(crate) fn unique() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Named files of an import input: a directory, or an uncompressed tar read by seeking.
@@ -145,7 +155,10 @@ pub(crate) struct TarIndex {
 }
 
 enum TarItem {
-    File { offset: u64, size: u64 },
+    File {
+        offset: u64,
+        size: u64,
+    },
     /// A symlink (target relative to the link's directory) or hard link (target relative
     /// to the archive root), stored as the archive path it points at.
     Link(String),
@@ -155,13 +168,18 @@ enum TarItem {
 impl TarIndex {
     /// Indexes the uncompressed tar `file`; `shown` names it in messages.
     pub(crate) fn build(file: &Path, shown: &Path) -> Result<TarIndex, ImageError> {
-        let bad = |e: io::Error| ImageError::bad(shown, format!("cannot read the tar archive: {e}"));
+        let bad =
+            |e: io::Error| ImageError::bad(shown, format!("cannot read the tar archive: {e}"));
         let f = File::open(file).map_err(ImageError::io("open", file))?;
         let mut archive = tar::Archive::new(f);
         let mut items = HashMap::new();
         for entry in archive.entries_with_seek().map_err(bad)? {
             let entry = entry.map_err(bad)?;
-            let Some(name) = entry.path().ok().and_then(|p| clean_name(&p.to_string_lossy())) else {
+            let Some(name) = entry
+                .path()
+                .ok()
+                .and_then(|p| clean_name(&p.to_string_lossy()))
+            else {
                 continue;
             };
             let item = match entry.header().entry_type() {
@@ -243,7 +261,8 @@ impl Source {
             Source::Tar(t) => {
                 let (offset, size) = t.resolve(name).ok_or_else(missing)?;
                 let mut f = File::open(&t.file).map_err(ImageError::io("open", &t.file))?;
-                f.seek(SeekFrom::Start(offset)).map_err(ImageError::io("read", &t.file))?;
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(ImageError::io("read", &t.file))?;
                 Ok(Box::new(f.take(size)))
             }
         }
@@ -267,7 +286,10 @@ impl Source {
             .read_to_end(&mut bytes)
             .map_err(|e| ImageError::bad(self.shown(), format!("cannot read {name}: {e}")))?;
         if bytes.len() as u64 > MAX_JSON_BYTES {
-            return Err(ImageError::bad(self.shown(), format!("{name} is larger than {MAX_JSON_BYTES} bytes")));
+            return Err(ImageError::bad(
+                self.shown(),
+                format!("{name} is larger than {MAX_JSON_BYTES} bytes"),
+            ));
         }
         Ok(bytes)
     }

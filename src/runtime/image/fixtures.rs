@@ -90,7 +90,9 @@ pub(crate) fn config_json(diff_ids: &[String], entrypoint: &[&str]) -> Vec<u8> {
 
 fn put_blob(dir: &Path, bytes: &[u8]) -> String {
     let digest = sha256(bytes);
-    let path = dir.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+    let path = dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, bytes).unwrap();
     digest
@@ -158,21 +160,27 @@ pub(crate) fn docker_archive(out: &Path, layers: &[Vec<u8>], repo_tag: &str) {
                 let mut h = tar::Header::new_gnu();
                 h.set_entry_type(tar::EntryType::Symlink);
                 h.set_size(0);
-                b.append_link(&mut h, &name, format!("../layer{j}/layer.tar")).unwrap();
+                b.append_link(&mut h, &name, format!("../layer{j}/layer.tar"))
+                    .unwrap();
             }
             None => add(&mut b, &name, layer),
         }
         names.push(name);
     }
     let manifest = json!([{ "Config": config_name, "RepoTags": [repo_tag], "Layers": names }]);
-    add(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    add(
+        &mut b,
+        "manifest.json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
     add(&mut b, "repositories", b"{}");
     fs::write(out, b.into_inner().unwrap()).unwrap();
 }
 
-/// Tars the directory `dir` (an OCI layout) into the file `out`.
+/// Tars the directory `dir` into the file `out`, as `tar -C dir -cf out .` would.
 pub(crate) fn tar_tree(dir: &Path, out: &Path) {
     let mut b = tar::Builder::new(fs::File::create(out).unwrap());
+    b.follow_symlinks(false);
     b.append_dir_all(".", dir).unwrap();
     b.into_inner().unwrap();
 }

@@ -31,7 +31,9 @@ pub use testutil::busybox_rootfs;
 use std::path::PathBuf;
 
 /// An image id: the digest of its config blob, `sha256:<64 hex>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct ImageId(pub String);
 
@@ -158,7 +160,9 @@ pub enum ImageError {
         entry: String,
         reason: String,
     },
-    #[error("{path} is an image store of format version {found}; this rekon reads version {supported}")]
+    #[error(
+        "{path} is an image store of format version {found}; this rekon reads version {supported}"
+    )]
     StoreVersion {
         path: PathBuf,
         found: u32,
@@ -167,7 +171,10 @@ pub enum ImageError {
 }
 
 impl ImageError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ImageError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> ImageError {
         let path = path.into();
         move |source| ImageError::Io {
             action,

@@ -70,7 +70,12 @@ pub(crate) fn read(src: &Source, name: &Reference) -> Result<Found, ImageError> 
             .is_none_or(|p| p.os == "linux" && p.architecture == arch)
     });
     let chosen = match candidates.len() {
-        0 => return Err(ImageError::bad(src.shown(), format!("holds no image for linux/{arch}"))),
+        0 => {
+            return Err(ImageError::bad(
+                src.shown(),
+                format!("holds no image for linux/{arch}"),
+            ));
+        }
         1 => candidates.remove(0),
         n => {
             let tag = name.tag.as_deref().unwrap_or_default();
@@ -78,7 +83,8 @@ pub(crate) fn read(src: &Source, name: &Reference) -> Result<Found, ImageError> 
                 .iter()
                 .filter(|(_, r)| {
                     r.as_deref().is_some_and(|r| {
-                        r == tag || Reference::parse(r).is_ok_and(|p| p.to_string() == name.to_string())
+                        r == tag
+                            || Reference::parse(r).is_ok_and(|p| p.to_string() == name.to_string())
                     })
                 })
                 .cloned()
@@ -129,7 +135,10 @@ fn collect(
     out: &mut Vec<(Descriptor, Option<String>)>,
 ) -> Result<(), ImageError> {
     if depth > MAX_NESTING {
-        return Err(ImageError::bad(src.shown(), "image indexes nested too deeply"));
+        return Err(ImageError::bad(
+            src.shown(),
+            "image indexes nested too deeply",
+        ));
     }
     for d in descriptors {
         let r = ref_name.or(d.annotations.get(REF_NAME).map(String::as_str));

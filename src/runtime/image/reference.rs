@@ -177,7 +177,9 @@ fn check_component(c: &str) -> Result<(), String> {
     let b = c.as_bytes();
     let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
     if !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return Err(format!("path component {c:?} must start and end with [a-z0-9]"));
+        return Err(format!(
+            "path component {c:?} must start and end with [a-z0-9]"
+        ));
     }
     let mut i = 0;
     while i < b.len() {
@@ -215,7 +217,10 @@ fn check_domain(d: &str) -> Result<(), String> {
     let (host, port) = if d.starts_with('[') {
         match d.find(']') {
             Some(i) if d[i + 1..].is_empty() => (&d[..=i], None),
-            Some(i) => (&d[..=i], Some(d[i + 1..].strip_prefix(':').unwrap_or_default())),
+            Some(i) => (
+                &d[..=i],
+                Some(d[i + 1..].strip_prefix(':').unwrap_or_default()),
+            ),
             None => return Err(format!("invalid registry domain {d:?}")),
         }
     } else {
@@ -252,7 +257,11 @@ fn check_digest(d: &str) -> Result<(), String> {
         _ => return Err(format!("unsupported digest {d:?} (want sha256:<64 hex>)")),
     };
     let (hex, len) = hex_len;
-    if hex.len() == len && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if hex.len() == len
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
         Err(format!("invalid digest {d:?}"))
@@ -261,7 +270,9 @@ fn check_digest(d: &str) -> Result<(), String> {
 
 /// True for exactly 64 lowercase hex digits (a bare image id).
 pub(crate) fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -274,11 +285,31 @@ mod tests {
     fn normalises_like_docker() {
         let table = [
             ("nginx", "docker.io/library/nginx:latest", "nginx:latest"),
-            ("nginx:latest", "docker.io/library/nginx:latest", "nginx:latest"),
-            ("library/nginx", "docker.io/library/nginx:latest", "nginx:latest"),
-            ("docker.io/library/nginx", "docker.io/library/nginx:latest", "nginx:latest"),
-            ("index.docker.io/nginx", "docker.io/library/nginx:latest", "nginx:latest"),
-            ("busybox:1.28", "docker.io/library/busybox:1.28", "busybox:1.28"),
+            (
+                "nginx:latest",
+                "docker.io/library/nginx:latest",
+                "nginx:latest",
+            ),
+            (
+                "library/nginx",
+                "docker.io/library/nginx:latest",
+                "nginx:latest",
+            ),
+            (
+                "docker.io/library/nginx",
+                "docker.io/library/nginx:latest",
+                "nginx:latest",
+            ),
+            (
+                "index.docker.io/nginx",
+                "docker.io/library/nginx:latest",
+                "nginx:latest",
+            ),
+            (
+                "busybox:1.28",
+                "docker.io/library/busybox:1.28",
+                "busybox:1.28",
+            ),
             (
                 "registry.k8s.io/busybox:1.27.2",
                 "registry.k8s.io/busybox:1.27.2",
@@ -289,11 +320,23 @@ mod tests {
                 "docker.io/alpine/socat:1.8.0.3",
                 "alpine/socat:1.8.0.3",
             ),
-            ("localhost:5000/x/y:tag", "localhost:5000/x/y:tag", "localhost:5000/x/y:tag"),
+            (
+                "localhost:5000/x/y:tag",
+                "localhost:5000/x/y:tag",
+                "localhost:5000/x/y:tag",
+            ),
             ("localhost/x", "localhost/x:latest", "localhost/x:latest"),
             ("[::1]:5000/x:t", "[::1]:5000/x:t", "[::1]:5000/x:t"),
-            ("127.0.0.1:5000/app", "127.0.0.1:5000/app:latest", "127.0.0.1:5000/app:latest"),
-            ("a__b/c-d--e.f_g", "docker.io/a__b/c-d--e.f_g:latest", "a__b/c-d--e.f_g:latest"),
+            (
+                "127.0.0.1:5000/app",
+                "127.0.0.1:5000/app:latest",
+                "127.0.0.1:5000/app:latest",
+            ),
+            (
+                "a__b/c-d--e.f_g",
+                "docker.io/a__b/c-d--e.f_g:latest",
+                "a__b/c-d--e.f_g:latest",
+            ),
         ];
         for (input, full, familiar) in table {
             let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));

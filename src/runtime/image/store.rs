@@ -39,7 +39,12 @@ pub(super) struct Index {
 impl Index {
     fn named(&self, id: &ImageId) -> Option<Image> {
         let mut image = self.images.get(id)?.clone();
-        image.names = self.names.iter().filter(|(_, i)| *i == id).map(|(n, _)| n.clone()).collect();
+        image.names = self
+            .names
+            .iter()
+            .filter(|(_, i)| *i == id)
+            .map(|(n, _)| n.clone())
+            .collect();
         Some(image)
     }
 
@@ -61,9 +66,9 @@ impl Index {
             .values()
             .filter(|i| &i.id.0 == digest || i.digests.contains(digest))
             .find(|i| {
-                self.names
-                    .iter()
-                    .any(|(n, id)| *id == i.id && Reference::parse(n).is_ok_and(|n| n.repository() == repo))
+                self.names.iter().any(|(n, id)| {
+                    *id == i.id && Reference::parse(n).is_ok_and(|n| n.repository() == repo)
+                })
             })
             .map(|i| i.id.clone()))
     }
@@ -73,7 +78,11 @@ impl ImageStore {
     /// Opens (creating when missing, mode 0700) the store at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<ImageStore, ImageError> {
         let store = ImageStore { root: root.into() };
-        for dir in [store.root.clone(), store.root.join("blobs/sha256"), store.root.join("layers")] {
+        for dir in [
+            store.root.clone(),
+            store.root.join("blobs/sha256"),
+            store.root.join("layers"),
+        ] {
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -92,8 +101,14 @@ impl ImageStore {
     /// Every image, named ones sorted by their first name, then dangling ones by id.
     pub fn list(&self) -> Result<Vec<Image>, ImageError> {
         let index = self.load()?;
-        let mut images: Vec<Image> = index.images.keys().filter_map(|id| index.named(id)).collect();
-        images.sort_by(|a, b| (a.names.is_empty(), &a.names, &a.id).cmp(&(b.names.is_empty(), &b.names, &b.id)));
+        let mut images: Vec<Image> = index
+            .images
+            .keys()
+            .filter_map(|id| index.named(id))
+            .collect();
+        images.sort_by(|a, b| {
+            (a.names.is_empty(), &a.names, &a.id).cmp(&(b.names.is_empty(), &b.names, &b.id))
+        });
         Ok(images)
     }
 
@@ -105,19 +120,35 @@ impl ImageStore {
     }
 
     /// The layer directories of `image` in overlayfs `lowerdir=` order, topmost first.
+    /// A layer repeated in the stack (Docker's empty layers) is listed once, at its
+    /// topmost place: overlayfs refuses a directory twice, and the lower copy could only
+    /// repeat what the upper one already decides.
     pub fn lowerdirs(&self, image: &Image) -> Vec<PathBuf> {
-        image.layers.iter().rev().map(|l| self.layer_dir(l)).collect()
+        let mut seen = BTreeSet::new();
+        image
+            .layers
+            .iter()
+            .rev()
+            .filter(|l| seen.insert(l.as_str()))
+            .map(|l| self.layer_dir(l))
+            .collect()
     }
 
     /// Where the layer with this diff id is unpacked.
     pub fn layer_dir(&self, diff_id: &str) -> PathBuf {
-        self.root.join("layers").join(diff_id.strip_prefix("sha256:").unwrap_or(diff_id))
+        self.root
+            .join("layers")
+            .join(diff_id.strip_prefix("sha256:").unwrap_or(diff_id))
     }
 
     /// Removes a name, or by id or digest every name of an image. When no name is left the
     /// image is deleted with its blobs and every layer no other image uses — unless
     /// `in_use(id)` says a pod uses it, which is an error and changes nothing.
-    pub fn remove(&self, reference: &str, in_use: &dyn Fn(&ImageId) -> bool) -> Result<Removed, ImageError> {
+    pub fn remove(
+        &self,
+        reference: &str,
+        in_use: &dyn Fn(&ImageId) -> bool,
+    ) -> Result<Removed, ImageError> {
         let _lock = self.lock()?;
         let mut index = self.load()?;
         let not_found = || ImageError::NotFound {
@@ -141,7 +172,11 @@ impl ImageStore {
         for n in &untagged {
             index.names.remove(n);
         }
-        let removed = if left == 0 { index.images.remove(&id) } else { None };
+        let removed = if left == 0 {
+            index.images.remove(&id)
+        } else {
+            None
+        };
         self.save(&index)?;
         let layers_deleted = self.collect_garbage(&index, removed.as_slice())?;
         Ok(Removed {
@@ -163,7 +198,10 @@ impl ImageStore {
             .filter(|id| !named.contains(id) && !in_use(id))
             .cloned()
             .collect();
-        let removed: Vec<Image> = dangling.iter().filter_map(|id| index.images.remove(id)).collect();
+        let removed: Vec<Image> = dangling
+            .iter()
+            .filter_map(|id| index.images.remove(id))
+            .collect();
         self.save(&index)?;
         self.collect_garbage(&index, &removed)?;
         Ok(dangling)
@@ -212,8 +250,14 @@ impl ImageStore {
             .map_err(ImageError::io("open", &path))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, errno)| ImageError::io("lock", &path)(errno.into()))?;
-        for dir in [self.root.clone(), self.root.join("layers"), self.root.join("blobs/sha256")] {
-            let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for dir in [
+            self.root.clone(),
+            self.root.join("layers"),
+            self.root.join("blobs/sha256"),
+        ] {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
@@ -231,17 +275,26 @@ impl ImageStore {
 
     /// Copies a blob into the store, checking its digest when one is expected; returns
     /// its digest and size. A blob already stored under the expected digest is not copied.
-    pub(super) fn put_blob(&self, mut from: impl Read, expected: Option<&str>, what: &str) -> Result<(String, u64), ImageError> {
-        if let Some(path) = expected.and_then(|d| self.blob_path(d)) {
-            if let Ok(m) = fs::metadata(&path) {
-                return Ok((expected.unwrap_or_default().to_string(), m.len()));
-            }
+    pub(super) fn put_blob(
+        &self,
+        mut from: impl Read,
+        expected: Option<&str>,
+        what: &str,
+    ) -> Result<(String, u64), ImageError> {
+        if let Some((digest, path)) = expected.and_then(|d| Some((d, self.blob_path(d)?)))
+            && let Ok(m) = fs::metadata(&path)
+        {
+            return Ok((digest.to_string(), m.len()));
         }
-        let tmp = self.root.join("blobs/sha256").join(format!("{TMP_PREFIX}{}", unique()));
+        let tmp = self
+            .root
+            .join("blobs/sha256")
+            .join(format!("{TMP_PREFIX}{}", unique()));
         let result = (|| {
             let mut file = File::create(&tmp).map_err(ImageError::io("create", &tmp))?;
             let mut reader = DigestReader::new(&mut from, MAX_LAYER_BYTES);
-            io::copy(&mut reader, &mut file).map_err(|e| ImageError::bad(&tmp, format!("cannot store {what}: {e}")))?;
+            io::copy(&mut reader, &mut file)
+                .map_err(|e| ImageError::bad(&tmp, format!("cannot store {what}: {e}")))?;
             file.sync_all().map_err(ImageError::io("write", &tmp))?;
             let (digest, size) = reader.finish();
             if let Some(expected) = expected.filter(|e| *e != digest) {
@@ -263,17 +316,28 @@ impl ImageStore {
 
     /// Unpacks the layer blob `blob` unless the layer is already there; returns its diff
     /// id, checked against `expected` when given.
-    pub(super) fn ensure_layer(&self, blob: &str, expected: Option<&str>, what: &str) -> Result<String, ImageError> {
+    pub(super) fn ensure_layer(
+        &self,
+        blob: &str,
+        expected: Option<&str>,
+        what: &str,
+    ) -> Result<String, ImageError> {
         if let Some(diff) = expected {
             if digest_hex(diff).is_none() {
-                return Err(ImageError::bad(&self.root, format!("{what} has an invalid diff id {diff:?}")));
+                return Err(ImageError::bad(
+                    &self.root,
+                    format!("{what} has an invalid diff id {diff:?}"),
+                ));
             }
             if self.layer_dir(diff).is_dir() {
                 return Ok(diff.to_string());
             }
         }
         let blob_path = self.blob_path(blob).expect("a stored blob digest");
-        let tmp = self.root.join("layers").join(format!("{TMP_PREFIX}{}", unique()));
+        let tmp = self
+            .root
+            .join("layers")
+            .join(format!("{TMP_PREFIX}{}", unique()));
         let result = (|| {
             let unpacked = unpack_layer(&blob_path, &tmp, what)?;
             if let Some(expected) = expected.filter(|e| *e != unpacked.diff_id) {
@@ -314,7 +378,10 @@ impl ImageStore {
                 }
                 // Renamed first so that a crash mid-delete never leaves half a layer under
                 // its real name.
-                let trash = self.root.join("layers").join(format!("{TRASH_PREFIX}{}", unique()));
+                let trash = self
+                    .root
+                    .join("layers")
+                    .join(format!("{TRASH_PREFIX}{}", unique()));
                 fs::rename(&dir, &trash).map_err(ImageError::io("rename", &dir))?;
                 remove_any(&trash).map_err(ImageError::io("remove", &trash))?;
                 deleted += 1;
@@ -340,5 +407,173 @@ fn remove_any(path: &Path) -> io::Result<()> {
         Ok(_) => fs::remove_file(path),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::image::ImportOptions;
+    use crate::runtime::image::fixtures::{E, docker_archive, oci_layout, tar_of};
+
+    fn count(dir: &Path) -> usize {
+        fs::read_dir(dir).unwrap().count()
+    }
+
+    fn never(_: &ImageId) -> bool {
+        false
+    }
+
+    /// A store holding an OCI image `example.com/app:v1` (layers shared, own) and a docker
+    /// image `web:1` (layers shared, other).
+    fn two_images(tmp: &Path) -> (ImageStore, Image, Image) {
+        let shared = tar_of(&[E::File("shared", b"s")]);
+        let own = tar_of(&[E::File("own", b"o")]);
+        let other = tar_of(&[E::File("other", b"x")]);
+        oci_layout(
+            &tmp.join("layout"),
+            &[(shared.clone(), true), (own, false)],
+            "v1",
+        );
+        docker_archive(&tmp.join("save.tar"), &[shared, other], "web:1");
+        let store = ImageStore::open(tmp.join("images")).unwrap();
+        let a = store
+            .import(
+                "example.com/app:v1",
+                &tmp.join("layout"),
+                &ImportOptions::default(),
+            )
+            .unwrap();
+        let b = store
+            .import("web:1", &tmp.join("save.tar"), &ImportOptions::default())
+            .unwrap();
+        (store, a, b)
+    }
+
+    #[test]
+    fn finds_images_by_any_spelling_of_their_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _, web) = two_images(tmp.path());
+        for name in [
+            "web:1",
+            "docker.io/library/web:1",
+            "index.docker.io/library/web:1",
+            "library/web:1",
+            web.id.hex(),
+            &web.id.0,
+        ] {
+            assert_eq!(
+                store.get(name).unwrap().map(|i| i.id),
+                Some(web.id.clone()),
+                "{name}"
+            );
+        }
+        for name in ["web", "web:2", "example.com/web:1"] {
+            assert_eq!(store.get(name).unwrap(), None, "{name}");
+        }
+        let latest = store
+            .import(
+                "nginx:latest",
+                &tmp.path().join("save.tar"),
+                &ImportOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(store.get("nginx").unwrap().map(|i| i.id), Some(latest.id));
+        assert!(matches!(store.get("Nginx"), Err(ImageError::Reference(_))));
+    }
+
+    #[test]
+    fn remove_refuses_images_in_use_and_keeps_shared_layers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, app, web) = two_images(tmp.path());
+        let layers = store.root().join("layers");
+        let blobs = store.root().join("blobs/sha256");
+        assert_eq!(count(&layers), 3, "the shared layer is stored once");
+        let blobs_before = count(&blobs);
+
+        let used = web.id.clone();
+        let err = store.remove("web:1", &|id| *id == used).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "image web:1 ({}) is used by a pod; delete the pod first, then remove the image",
+                web.id
+            )
+        );
+        assert!(store.get("web:1").unwrap().is_some(), "nothing changed");
+        let err = store.remove("nope", &never).unwrap_err();
+        assert_eq!(err.to_string(), "no such image: nope");
+
+        let removed = store.remove("web:1", &never).unwrap();
+        assert_eq!(
+            removed,
+            Removed {
+                untagged: vec!["docker.io/library/web:1".into()],
+                deleted: Some(web.id.clone()),
+                layers_deleted: 1,
+            }
+        );
+        assert_eq!(count(&layers), 2);
+        // Its config and both layer tarballs: the shared layer came gzipped in the OCI
+        // layout, so its tarball is another blob even though the unpacked layer is shared.
+        assert_eq!(count(&blobs), blobs_before - 3);
+        for dir in store.lowerdirs(&app) {
+            assert!(dir.is_dir(), "{} still there", dir.display());
+        }
+
+        // An image with two names: removing one name only untags, even while in use.
+        store
+            .import(
+                "example.com/app:also",
+                &tmp.path().join("layout"),
+                &ImportOptions::default(),
+            )
+            .unwrap();
+        let removed = store.remove("example.com/app:v1", &|_| true).unwrap();
+        assert_eq!((removed.deleted, removed.layers_deleted), (None, 0));
+        let removed = store.remove(&app.id.0, &never).unwrap();
+        assert_eq!(removed.untagged, ["example.com/app:also"]);
+        assert_eq!((count(&layers), count(&blobs)), (0, 0));
+        assert_eq!(store.list().unwrap(), []);
+    }
+
+    #[test]
+    fn reimport_leaves_a_dangling_image_that_prune_removes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, app, _) = two_images(tmp.path());
+        let o = ImportOptions {
+            cmd: Some(vec!["new".into()]),
+            ..ImportOptions::default()
+        };
+        let new = store
+            .import("example.com/app:v1", &tmp.path().join("layout"), &o)
+            .unwrap();
+        let list = store.list().unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(
+            list.last().map(|i| (&i.id, i.names.is_empty())),
+            Some((&app.id, true))
+        );
+        let old = app.id.clone();
+        assert_eq!(store.prune(&|id| *id == old).unwrap(), [], "in use: kept");
+        assert_eq!(store.prune(&never).unwrap(), std::slice::from_ref(&app.id));
+        assert_eq!(store.list().unwrap().len(), 2);
+        for dir in store.lowerdirs(&new) {
+            assert!(dir.is_dir(), "layers shared with the new image stay");
+        }
+    }
+
+    #[test]
+    fn refuses_a_newer_store_format() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("images.json"), r#"{"version":9}"#).unwrap();
+        let err = ImageStore::open(tmp.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is an image store of format version 9; this rekon reads version 1",
+                tmp.path().join("images.json").display()
+            )
+        );
     }
 }

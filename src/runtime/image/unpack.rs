@@ -61,7 +61,10 @@ pub(crate) fn unpack_layer(blob: &Path, dest: &Path, layer: &str) -> Result<Unpa
         let mut entry = entry.map_err(read_err)?;
         count += 1;
         if count > MAX_ENTRIES {
-            return Err(ImageError::bad(blob, format!("layer {layer} has more than {MAX_ENTRIES} entries")));
+            return Err(ImageError::bad(
+                blob,
+                format!("layer {layer} has more than {MAX_ENTRIES} entries"),
+            ));
         }
         unpacker.entry(&mut entry).map_err(|e| match e {
             UnpackError::Image(e) => e,
@@ -125,7 +128,10 @@ impl Unpacker<'_> {
             }
             return Ok(());
         };
-        if let Some(hidden) = file_name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+        if let Some(hidden) = file_name
+            .as_bytes()
+            .strip_prefix(WHITEOUT_PREFIX.as_bytes())
+        {
             let parent = self.parents(&name, parent_comps)?;
             if file_name == OPAQUE_MARKER {
                 lsetxattr(&parent, "trusted.overlay.opaque", b"y")?;
@@ -216,10 +222,16 @@ impl Unpacker<'_> {
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.is_dir() => {}
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(self.refuse(name, format!("parent {} is a symlink", rel(self.root, &path))));
+                    return Err(self.refuse(
+                        name,
+                        format!("parent {} is a symlink", rel(self.root, &path)),
+                    ));
                 }
                 Ok(_) => {
-                    return Err(self.refuse(name, format!("parent {} is not a directory", rel(self.root, &path))));
+                    return Err(self.refuse(
+                        name,
+                        format!("parent {} is not a directory", rel(self.root, &path)),
+                    ));
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     fs::DirBuilder::new().mode(0o755).create(&path)?;
@@ -233,7 +245,8 @@ impl Unpacker<'_> {
     /// The existing file a hard link points at, inside the layer and reached without
     /// following symlinks.
     fn link_target(&self, name: &Path, target: &Path) -> Result<PathBuf, UnpackError> {
-        let comps = clean(target).ok_or_else(|| self.refuse(name, "hard link target escapes the layer"))?;
+        let comps =
+            clean(target).ok_or_else(|| self.refuse(name, "hard link target escapes the layer"))?;
         let mut path = self.root.to_path_buf();
         for (i, c) in comps.iter().enumerate() {
             path.push(c);
@@ -244,7 +257,10 @@ impl Unpacker<'_> {
                 _ => {
                     return Err(self.refuse(
                         name,
-                        format!("hard link target {} is not a file in this layer", target.display()),
+                        format!(
+                            "hard link target {} is not a file in this layer",
+                            target.display()
+                        ),
                     ));
                 }
             }
@@ -264,7 +280,8 @@ impl Unpacker<'_> {
         // Unparsable numeric fields read as 0, as GNU tar treats empty ones.
         let id = |v: io::Result<u64>| -> Result<u32, UnpackError> {
             let v = v.unwrap_or(0);
-            u32::try_from(v).map_err(|_| self.refuse(&path, format!("owner id {v} is out of range")))
+            u32::try_from(v)
+                .map_err(|_| self.refuse(&path, format!("owner id {v} is out of range")))
         };
         let (uid, gid) = (id(header.uid())?, id(header.gid())?);
         let mode = header.mode().unwrap_or(if is_dir { 0o755 } else { 0o644 }) & 0o7777;
@@ -347,7 +364,13 @@ fn lsetxattr(path: &Path, name: &str, value: &[u8]) -> io::Result<()> {
     // SAFETY: both strings are NUL-terminated and live across the call; `value` points at
     // `value.len()` readable bytes; lsetxattr does not keep any pointer after returning.
     let rc = unsafe {
-        libc::lsetxattr(cpath.as_ptr(), cname.as_ptr(), value.as_ptr().cast(), value.len(), 0)
+        libc::lsetxattr(
+            cpath.as_ptr(),
+            cname.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
     };
     if rc == 0 {
         Ok(())
@@ -357,7 +380,10 @@ fn lsetxattr(path: &Path, name: &str, value: &[u8]) -> io::Result<()> {
 }
 
 fn rel(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -380,7 +406,12 @@ mod tests {
         let mut buf = [0u8; 64];
         // SAFETY: NUL-terminated strings live across the call; buf has buf.len() writable bytes.
         let n = unsafe {
-            libc::lgetxattr(cpath.as_ptr(), cname.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+            libc::lgetxattr(
+                cpath.as_ptr(),
+                cname.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
         };
         usize::try_from(n).ok().map(|n| buf[..n].to_vec())
     }
@@ -401,14 +432,24 @@ mod tests {
             E::Char("overlay-whiteout", 0, 0),
         ]);
         let got = unpack(tmp.path(), &gzip(&tar)).unwrap();
-        assert_eq!(got.diff_id, super::super::archive::sha256(&tar), "diff id is of the uncompressed tar");
+        assert_eq!(
+            got.diff_id,
+            super::super::archive::sha256(&tar),
+            "diff id is of the uncompressed tar"
+        );
         assert_eq!(got.size, tar.len() as u64);
         let l = tmp.path().join("layer");
         let m = fs::symlink_metadata(l.join("etc/shadow")).unwrap();
         assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o4750, 1234, 42));
         assert_eq!(m.mtime(), 1_600_000_000);
-        assert_eq!(fs::read_link(l.join("etc/link")).unwrap(), Path::new("/etc/shadow"));
-        assert_eq!(fs::symlink_metadata(l.join("etc/hard")).unwrap().ino(), m.ino());
+        assert_eq!(
+            fs::read_link(l.join("etc/link")).unwrap(),
+            Path::new("/etc/shadow")
+        );
+        assert_eq!(
+            fs::symlink_metadata(l.join("etc/hard")).unwrap().ino(),
+            m.ino()
+        );
         assert_eq!(fs::read(l.join("deep/er/file")).unwrap(), b"made parents");
         for whiteout in ["gone/old", "overlay-whiteout"] {
             let m = fs::symlink_metadata(l.join(whiteout)).unwrap();
@@ -417,7 +458,10 @@ mod tests {
         }
         assert!(!l.join("gone/.wh.old").exists());
         assert!(!l.join("opaque/.wh..wh..opq").exists());
-        assert_eq!(xattr(&l.join("opaque"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
+        assert_eq!(
+            xattr(&l.join("opaque"), "trusted.overlay.opaque").as_deref(),
+            Some(&b"y"[..])
+        );
         assert!(!l.join("dev-null").exists(), "device nodes are skipped");
     }
 
@@ -425,11 +469,18 @@ mod tests {
     fn refuses_parent_escape() {
         let tmp = tempfile::tempdir().unwrap();
         let err = unpack(tmp.path(), &tar_of(&[E::File("a/../../evil", b"x")])).unwrap_err();
-        assert_eq!(err.to_string(), "layer test: refusing entry \"a/../../evil\": path escapes the layer");
+        assert_eq!(
+            err.to_string(),
+            "layer test: refusing entry \"a/../../evil\": path escapes the layer"
+        );
         assert!(!tmp.path().join("evil").exists());
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
         let err = unpack(tmp.path(), &tar_of(&[E::Hardlink("h", "../blob")])).unwrap_err();
-        assert!(err.to_string().contains("hard link target escapes the layer"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("hard link target escapes the layer"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -450,31 +501,64 @@ mod tests {
         fs::create_dir(&outside).unwrap();
         fs::write(outside.join("target"), b"original").unwrap();
         let dir = outside.display().to_string();
-        let err = unpack(tmp.path(), &tar_of(&[E::Symlink("esc", &dir), E::File("esc/pwned", b"x")])).unwrap_err();
-        assert_eq!(err.to_string(), "layer test: refusing entry \"esc/pwned\": parent esc is a symlink");
+        let err = unpack(
+            tmp.path(),
+            &tar_of(&[E::Symlink("esc", &dir), E::File("esc/pwned", b"x")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "layer test: refusing entry \"esc/pwned\": parent esc is a symlink"
+        );
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
 
         // A file over a symlink replaces the symlink, it does not follow it.
         let file = format!("{dir}/target");
-        unpack(tmp.path(), &tar_of(&[E::Symlink("f", &file), E::File("f", b"new")])).unwrap();
+        unpack(
+            tmp.path(),
+            &tar_of(&[E::Symlink("f", &file), E::File("f", b"new")]),
+        )
+        .unwrap();
         assert_eq!(fs::read(tmp.path().join("layer/f")).unwrap(), b"new");
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
 
         // A hard link through a symlinked directory is refused; to a symlink it links the
         // symlink itself.
-        let err = unpack(tmp.path(), &tar_of(&[E::Symlink("d", &dir), E::Hardlink("h", "d/target")])).unwrap_err();
-        assert!(err.to_string().contains("is not a file in this layer"), "{err}");
+        let err = unpack(
+            tmp.path(),
+            &tar_of(&[E::Symlink("d", &dir), E::Hardlink("h", "d/target")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("is not a file in this layer"),
+            "{err}"
+        );
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
-        unpack(tmp.path(), &tar_of(&[E::Symlink("s", &file), E::Hardlink("h", "s")])).unwrap();
-        assert!(fs::symlink_metadata(tmp.path().join("layer/h")).unwrap().file_type().is_symlink());
+        unpack(
+            tmp.path(),
+            &tar_of(&[E::Symlink("s", &file), E::Hardlink("h", "s")]),
+        )
+        .unwrap();
+        assert!(
+            fs::symlink_metadata(tmp.path().join("layer/h"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
 
         assert_eq!(fs::read(outside.join("target")).unwrap(), b"original");
-        assert_eq!(fs::read_dir(&outside).unwrap().count(), 1, "nothing new outside the layer");
+        assert_eq!(
+            fs::read_dir(&outside).unwrap().count(),
+            1,
+            "nothing new outside the layer"
+        );
     }
 
     #[test]
     fn clean_keeps_paths_inside() {
-        let c = |p: &str| clean(Path::new(p)).map(|v| v.join(OsStr::new("/")).to_string_lossy().into_owned());
+        let c = |p: &str| {
+            clean(Path::new(p)).map(|v| v.join(OsStr::new("/")).to_string_lossy().into_owned())
+        };
         assert_eq!(c("./a//b/./c").as_deref(), Some("a/b/c"));
         assert_eq!(c("/abs/x").as_deref(), Some("abs/x"));
         assert_eq!(c("a/../b").as_deref(), Some("b"));
