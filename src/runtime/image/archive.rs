@@ -59,7 +59,6 @@ impl<R: Read> Read for DigestReader<R> {
 }
 
 /// `sha256:<hex>` of a byte slice.
-#[cfg(test)]
 pub(crate) fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }

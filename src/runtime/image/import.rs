@@ -162,7 +162,11 @@ impl ImageStore {
                 }
             }
         } else {
-            index.images.insert(image.id.clone(), image.clone());
+            let record = Image {
+                names: Vec::new(),
+                ..image.clone()
+            };
+            index.images.insert(image.id.clone(), record);
         }
         index.names.insert(reference.to_string(), image.id.clone());
         self.save(&index)?;

@@ -74,8 +74,9 @@ pub struct Image {
     /// Digest of the (effective) config blob.
     pub id: ImageId,
     /// Normalised references naming this image, sorted; empty for a dangling image (its
-    /// names were taken by a later import).
-    #[serde(skip)]
+    /// names were taken by a later import). Not stored in the record: `images.json` keeps
+    /// names in its `names` map.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
     /// Manifest digests this image was imported with (for `name@sha256:…` references).
     #[serde(default)]

@@ -2,7 +2,7 @@
 //! oci:` writes it (OCI image-spec `image-layout.md`, `image-index.md`, `manifest.md`).
 
 use super::ImageError;
-use super::archive::{Source, digest_hex};
+use super::archive::{Source, digest_hex, sha256};
 use super::import::{Found, FoundLayer};
 use super::reference::Reference;
 use serde::Deserialize;
@@ -106,8 +106,14 @@ pub(crate) fn read(src: &Source, name: &Reference) -> Result<Found, ImageError> 
         }
     };
     let (desc, _) = chosen;
-    let manifest: Manifest = src.json(&blob_path(src, &desc.digest)?)?;
-    let config = src.bytes(&blob_path(src, &manifest.config.digest)?)?;
+    let manifest_bytes = verified(src, &desc.digest, "the image manifest")?;
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|source| ImageError::Json {
+            path: src.shown().to_path_buf(),
+            what: "the image manifest".into(),
+            source,
+        })?;
+    let config = verified(src, &manifest.config.digest, "the image config")?;
     let layers = manifest
         .layers
         .iter()
@@ -123,6 +129,20 @@ pub(crate) fn read(src: &Source, name: &Reference) -> Result<Found, ImageError> 
         manifest_digest: Some(desc.digest),
         layers,
     })
+}
+
+/// Reads a small blob and checks it has the digest that named it.
+fn verified(src: &Source, digest: &str, what: &str) -> Result<Vec<u8>, ImageError> {
+    let bytes = src.bytes(&blob_path(src, digest)?)?;
+    let actual = sha256(&bytes);
+    if actual != digest {
+        return Err(ImageError::DigestMismatch {
+            what: what.to_string(),
+            expected: digest.to_string(),
+            actual,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Walks nested indexes down to image manifests, keeping the ref name of the top-level

@@ -132,10 +132,14 @@ impl Unpacker<'_> {
             .as_bytes()
             .strip_prefix(WHITEOUT_PREFIX.as_bytes())
         {
+            if hidden.is_empty() || hidden == b"." || hidden == b".." {
+                // `.wh...` would "hide" the parent of the directory it is in.
+                return Err(self.refuse(&name, "whiteout of no name"));
+            }
             let parent = self.parents(&name, parent_comps)?;
             if file_name == OPAQUE_MARKER {
                 lsetxattr(&parent, "trusted.overlay.opaque", b"y")?;
-            } else if !hidden.starts_with(WHITEOUT_PREFIX.as_bytes()) && !hidden.is_empty() {
+            } else if !hidden.starts_with(WHITEOUT_PREFIX.as_bytes()) {
                 let target = parent.join(OsStr::from_bytes(hidden));
                 remove_existing(&target, false)?;
                 whiteout(&target)?;
@@ -475,6 +479,18 @@ mod tests {
         );
         assert!(!tmp.path().join("evil").exists());
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
+        for name in [".wh...", "x/.wh..", ".wh."] {
+            let err = unpack(tmp.path(), &tar_of(&[E::File(name, b"")])).unwrap_err();
+            assert!(
+                err.to_string().ends_with("whiteout of no name"),
+                "{name}: {err}"
+            );
+            assert!(
+                tmp.path().join("blob").exists(),
+                "{name}: nothing above the layer removed"
+            );
+            fs::remove_dir_all(tmp.path().join("layer")).unwrap();
+        }
         let err = unpack(tmp.path(), &tar_of(&[E::Hardlink("h", "../blob")])).unwrap_err();
         assert!(
             err.to_string()
