@@ -5,6 +5,7 @@
 
 pub mod fake;
 pub mod host;
+pub mod image;
 pub mod status;
 
 use crate::manifest::types::pod::PodSpec;
