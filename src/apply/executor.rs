@@ -53,11 +53,25 @@ impl<'a> Executor<'a> {
         now: &'a dyn Fn() -> String,
         on_step: &'a mut dyn FnMut(&Step),
     ) -> Self {
-        Executor { store, runtime, new_uid, now, on_step, crash_after_saves: None, stop: None, saves: 0 }
+        Executor {
+            store,
+            runtime,
+            new_uid,
+            now,
+            on_step,
+            crash_after_saves: None,
+            stop: None,
+            saves: 0,
+        }
     }
 
     /// Executes every step of `plan` in order; `desired` must be the objects it was made from.
-    pub fn execute(&mut self, plan: &Plan, desired: &[DesiredObject], state: &mut State) -> Result<Summary, ApplyError> {
+    pub fn execute(
+        &mut self,
+        plan: &Plan,
+        desired: &[DesiredObject],
+        state: &mut State,
+    ) -> Result<Summary, ApplyError> {
         for step in &plan.steps {
             if self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Err(ApplyError::Interrupted);
@@ -90,14 +104,20 @@ impl<'a> Executor<'a> {
         let orphans: Vec<String> = self
             .runtime
             .list_pods()
-            .map_err(|source| ApplyError::Runtime { id: "runtime".into(), source })?
+            .map_err(|source| ApplyError::Runtime {
+                id: "runtime".into(),
+                source,
+            })?
             .into_iter()
             .filter(|uid| !state.pods.contains_key(uid))
             .collect();
         for uid in &orphans {
             self.runtime
                 .delete_pod(uid, Duration::from_secs(30))
-                .map_err(|source| ApplyError::Runtime { id: format!("pod {uid}"), source })?;
+                .map_err(|source| ApplyError::Runtime {
+                    id: format!("pod {uid}"),
+                    source,
+                })?;
         }
         Ok(orphans)
     }
@@ -116,7 +136,13 @@ impl<'a> Executor<'a> {
         let now = (self.now)();
         let rec = match state.objects.get(&key) {
             Some(old) if old.hash == d.hash => return Ok(()),
-            Some(old) => ObjectRecord { spec: d.value.clone(), hash: d.hash.clone(), origin: d.origin.clone(), generation: old.generation + 1, ..old.clone() },
+            Some(old) => ObjectRecord {
+                spec: d.value.clone(),
+                hash: d.hash.clone(),
+                origin: d.origin.clone(),
+                generation: old.generation + 1,
+                ..old.clone()
+            },
             None => ObjectRecord {
                 id: d.id.clone(),
                 spec: d.value.clone(),
@@ -147,7 +173,10 @@ impl<'a> Executor<'a> {
         for uid in uids {
             self.runtime
                 .delete_pod(&uid, Duration::from_secs(grace))
-                .map_err(|source| ApplyError::Runtime { id: owner.to_string(), source })?;
+                .map_err(|source| ApplyError::Runtime {
+                    id: owner.to_string(),
+                    source,
+                })?;
             state.pods.remove(&uid);
             self.save(state)?;
         }
@@ -155,8 +184,13 @@ impl<'a> Executor<'a> {
     }
 
     fn start_pod(&mut self, d: &DesiredObject, node: &str, state: &mut State) -> Result<(), ApplyError> {
-        let resource = d.resource.as_ref().ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
-        let spec = resource.pod_spec().ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
+        let resource = d
+            .resource
+            .as_ref()
+            .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
+        let spec = resource
+            .pod_spec()
+            .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
         let meta = resource.metadata();
         let uid = (self.new_uid)();
         // Record the intent first: a crash after the runtime call but before the next save
@@ -184,7 +218,12 @@ impl<'a> Executor<'a> {
             annotations: meta.annotations.clone(),
             spec: spec.clone(),
         };
-        self.runtime.create_pod(&request).map_err(|source| ApplyError::Runtime { id: d.id.to_string(), source })?;
+        self.runtime
+            .create_pod(&request)
+            .map_err(|source| ApplyError::Runtime {
+                id: d.id.to_string(),
+                source,
+            })?;
         if let Some(p) = state.pods.get_mut(&uid) {
             p.created = true;
         }

@@ -88,7 +88,9 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     } else {
         ProgressBar::hidden()
     };
-    let crash_after = std::env::var("REKON_TEST_CRASH_AFTER_SAVES").ok().and_then(|v| v.parse().ok());
+    let crash_after = std::env::var("REKON_TEST_CRASH_AFTER_SAVES")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut counter = 0u64;
     let mut new_uid = || {
         counter += 1;
@@ -97,7 +99,11 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     let mut on_step = |step: &Step| {
         let line = format!("{}: {}", step.id, done_word(step));
         bar.inc(1);
-        if bar.is_hidden() { println!("{line}") } else { bar.println(line) }
+        if bar.is_hidden() {
+            println!("{line}")
+        } else {
+            bar.println(line)
+        }
     };
     let now = context::now;
     let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
@@ -108,14 +114,19 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     bar.finish_and_clear();
     match outcome {
         Ok(s) => {
-            output::print(&format!("\nApply complete! Resources: {} added, {} changed, {} destroyed.\n", s.add, s.change, s.destroy));
+            output::print(&format!(
+                "\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
+                s.add, s.change, s.destroy
+            ));
             audit(&session, &plan, started, exit::OK)?;
             Ok(exit::OK)
         }
         Err(ApplyError::InjectedCrash(_)) => std::process::abort(),
         Err(err) => {
             audit(&session, &plan, started, exit::ERROR)?;
-            Err(anyhow::Error::new(err).context("apply stopped; the state records every step that completed, and the next apply continues from there"))
+            Err(anyhow::Error::new(err).context(
+                "apply stopped; the state records every step that completed, and the next apply continues from there",
+            ))
         }
     }
 }
@@ -136,7 +147,9 @@ fn new_pod_uid(counter: u64) -> String {
 }
 
 fn ask_yes() -> Result<bool> {
-    print!("\nDo you want to perform these actions?\n  rekon will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    print!(
+        "\nDo you want to perform these actions?\n  rekon will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
     std::io::stdout().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -145,10 +158,19 @@ fn ask_yes() -> Result<bool> {
 
 fn read_saved_plan(path: &PathBuf) -> Result<Plan> {
     let bytes = std::fs::read(path).with_context(|| format!("failed to read the saved plan {}", path.display()))?;
-    let plan: Plan = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a rekon plan file", path.display()))?;
+    let plan: Plan =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a rekon plan file", path.display()))?;
     let major = plan.format_version.split('.').next().unwrap_or_default();
     if major != crate::plan::PLAN_FORMAT_VERSION.split('.').next().unwrap_or_default() {
-        return Err(ExitError::new(exit::ERROR, format!("the saved plan has format {}, this rekon reads {}", plan.format_version, crate::plan::PLAN_FORMAT_VERSION)).into());
+        return Err(ExitError::new(
+            exit::ERROR,
+            format!(
+                "the saved plan has format {}, this rekon reads {}",
+                plan.format_version,
+                crate::plan::PLAN_FORMAT_VERSION
+            ),
+        )
+        .into());
     }
     Ok(plan)
 }
@@ -157,14 +179,29 @@ fn read_saved_plan(path: &PathBuf) -> Result<Plan> {
 /// and only if planning again now gives exactly the same steps.
 fn check_not_stale(saved: &Plan, now: &Plan) -> Result<()> {
     let why = if saved.lineage != now.lineage || saved.serial != now.serial {
-        Some(format!("the state was changed by another operation after the plan was created (plan: serial {}, state: serial {})", saved.serial, now.serial))
+        Some(format!(
+            "the state was changed by another operation after the plan was created (plan: serial {}, state: serial {})",
+            saved.serial, now.serial
+        ))
     } else if saved.host != now.host {
-        Some(format!("the plan was made on host {:?}, this is {:?}", saved.host, now.host))
+        Some(format!(
+            "the plan was made on host {:?}, this is {:?}",
+            saved.host, now.host
+        ))
     } else if saved.source.revision != now.source.revision {
-        Some(format!("the plan was made for revision {}, the source now gives {}", saved.source.revision, now.source.revision))
+        Some(format!(
+            "the plan was made for revision {}, the source now gives {}",
+            saved.source.revision, now.source.revision
+        ))
     } else {
-        let key = |p: &Plan| p.steps.iter().map(|s| (s.id.clone(), s.action, s.after_hash.clone())).collect::<Vec<_>>();
-        (key(saved) != key(now)).then(|| "the host changed since the plan was made: planning again gives different actions".to_string())
+        let key = |p: &Plan| {
+            p.steps
+                .iter()
+                .map(|s| (s.id.clone(), s.action, s.after_hash.clone()))
+                .collect::<Vec<_>>()
+        };
+        (key(saved) != key(now))
+            .then(|| "the host changed since the plan was made: planning again gives different actions".to_string())
     };
     match why {
         None => Ok(()),
@@ -197,13 +234,23 @@ fn watch(global: &Global, args: &ApplyArgs, stop: &Arc<AtomicBool>) -> Result<i3
             let _ = tx.send(sig);
         }
     });
-    eprintln!("rekon: watching, a round every {:?}; SIGINT or SIGTERM stops", args.interval);
+    eprintln!(
+        "rekon: watching, a round every {:?}; SIGINT or SIGTERM stops",
+        args.interval
+    );
     loop {
         if let Err(err) = apply_once(global, args, stop, false) {
             let code = super::report(&err);
-            eprintln!("rekon: this round failed (exit {code}); what runs keeps running; next round in {:?}", args.interval);
+            eprintln!(
+                "rekon: this round failed (exit {code}); what runs keeps running; next round in {:?}",
+                args.interval
+            );
             if let Ok(session) = Session::open(global, LockMode::Shared, "watch") {
-                let _ = session.events.append(&Event { message: Some(format!("{err:#}")), exit_code: Some(code), ..Event::new("watch-error", chrono::Utc::now()) });
+                let _ = session.events.append(&Event {
+                    message: Some(format!("{err:#}")),
+                    exit_code: Some(code),
+                    ..Event::new("watch-error", chrono::Utc::now())
+                });
             }
         }
         if stop.load(Ordering::SeqCst) {

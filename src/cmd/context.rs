@@ -24,12 +24,21 @@ impl Session {
     /// Opens and locks the state (`Exclusive` for apply, `Shared` for plan).
     pub fn open(global: &Global, mode: LockMode, operation: &str) -> Result<Session> {
         let dir = &global.state_dir;
-        let store = StateStore::open(dir).with_context(|| format!("failed to open the state directory {}", dir.display()))?;
+        let store =
+            StateStore::open(dir).with_context(|| format!("failed to open the state directory {}", dir.display()))?;
         let lock = StateLock::acquire(dir, mode, global.lock_timeout, operation)?;
-        let state = store.load().with_context(|| format!("failed to load state from {}", dir.display()))?;
+        let state = store
+            .load()
+            .with_context(|| format!("failed to load state from {}", dir.display()))?;
         let key = SecretKey::load_or_create(dir).context("failed to read the state's secret key")?;
         let events = EventLog::open(dir).context("failed to open the event log")?;
-        Ok(Session { store, state, key, events, _lock: lock })
+        Ok(Session {
+            store,
+            state,
+            key,
+            events,
+            _lock: lock,
+        })
     }
 
     /// The keyed hash used for Secret values.
@@ -46,14 +55,24 @@ pub fn source_spec(args: &SourceArgs, state: Option<&State>) -> Result<SourceSpe
             .iter()
             .map(|f| std::path::absolute(f).map(|p| p.display().to_string()))
             .collect::<std::io::Result<Vec<_>>>()?;
-        return Ok(SourceSpec { files, ..SourceSpec::default() });
+        return Ok(SourceSpec {
+            files,
+            ..SourceSpec::default()
+        });
     }
     if let Some(repo) = &args.repo {
-        return Ok(SourceSpec { repo: Some(repo.clone()), git_ref: args.git_ref.clone(), path: args.path.clone(), files: vec![] });
+        return Ok(SourceSpec {
+            repo: Some(repo.clone()),
+            git_ref: args.git_ref.clone(),
+            path: args.path.clone(),
+            files: vec![],
+        });
     }
     if args.git_ref.is_some() || args.path.is_some() {
         let remembered = state.and_then(|s| s.source.clone()).filter(|s| s.repo.is_some());
-        let Some(mut spec) = remembered else { bail!("--ref and --path need --repo (no repository is remembered in the state yet)") };
+        let Some(mut spec) = remembered else {
+            bail!("--ref and --path need --repo (no repository is remembered in the state yet)")
+        };
         spec.git_ref = args.git_ref.clone().or(spec.git_ref);
         spec.path = args.path.clone().or(spec.path);
         return Ok(spec);
@@ -81,8 +100,14 @@ pub fn load_manifests(snapshot: &Snapshot) -> Result<Manifests> {
             eprintln!("{e}");
         }
         let n = errors.0.len();
-        ExitError::new(exit::ERROR, format!("{n} problem{} in the manifests; nothing was changed", if n == 1 { "" } else { "s" }))
-            .into()
+        ExitError::new(
+            exit::ERROR,
+            format!(
+                "{n} problem{} in the manifests; nothing was changed",
+                if n == 1 { "" } else { "s" }
+            ),
+        )
+        .into()
     })
 }
 
@@ -101,7 +126,12 @@ pub fn runtime(global: &Global) -> Result<Box<dyn Runtime>> {
 pub fn observe(runtime: &mut dyn Runtime, state: &State) -> Result<Observed> {
     let mut observed = Observed::new();
     for uid in state.pods.keys() {
-        observed.insert(uid.clone(), runtime.pod_status(uid).with_context(|| format!("failed to observe pod {uid}"))?);
+        observed.insert(
+            uid.clone(),
+            runtime
+                .pod_status(uid)
+                .with_context(|| format!("failed to observe pod {uid}"))?,
+        );
     }
     Ok(observed)
 }
@@ -121,7 +151,13 @@ pub fn now() -> String {
 }
 
 /// Computes the plan of `snapshot` against the session's state.
-pub fn make_plan(session: &Session, spec: &SourceSpec, snapshot: &Snapshot, manifests: &Manifests, observed: &Observed) -> (Plan, Vec<DesiredObject>) {
+pub fn make_plan(
+    session: &Session,
+    spec: &SourceSpec,
+    snapshot: &Snapshot,
+    manifests: &Manifests,
+    observed: &Observed,
+) -> (Plan, Vec<DesiredObject>) {
     let hasher = session.hasher();
     let desired = plan::desired_objects(manifests, &hasher);
     let host = runtime::host::hostname();
@@ -129,7 +165,11 @@ pub fn make_plan(session: &Session, spec: &SourceSpec, snapshot: &Snapshot, mani
         desired: &desired,
         state: &session.state,
         observed,
-        source: PlanSource { spec: spec.clone(), revision: snapshot.revision.clone(), description: snapshot.description.clone() },
+        source: PlanSource {
+            spec: spec.clone(),
+            revision: snapshot.revision.clone(),
+            description: snapshot.description.clone(),
+        },
         node: host.clone(),
         host,
         now: now(),

@@ -22,9 +22,11 @@ pub struct DescribeArgs {
 
 fn map_lines(v: Option<&Value>) -> String {
     match v.and_then(Value::as_object) {
-        Some(m) if !m.is_empty() => {
-            m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join("\n              ")
-        }
+        Some(m) if !m.is_empty() => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("\n              "),
         _ => "<none>".to_string(),
     }
 }
@@ -33,13 +35,13 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     let Some((kind_word, name)) = args.target.split_once('/') else {
         bail!("expected KIND/NAME (e.g. pod/web), got {:?}", args.target)
     };
-    let Some(kind) = canonical_kind(kind_word) else { bail!("the server doesn't have a resource type {kind_word:?}") };
+    let Some(kind) = canonical_kind(kind_word) else {
+        bail!("the server doesn't have a resource type {kind_word:?}")
+    };
     let state = read_state(global)?;
-    let Some(rec) = state
-        .objects
-        .values()
-        .find(|r| r.id.kind == kind && r.id.name == name && r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace))
-    else {
+    let Some(rec) = state.objects.values().find(|r| {
+        r.id.kind == kind && r.id.name == name && r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace)
+    }) else {
         bail!("{kind_word} {name:?} not found in namespace {:?}", args.namespace)
     };
     let spec = displayable(kind, &rec.spec, None);
@@ -49,7 +51,11 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         let _ = writeln!(out, "Namespace:    {ns}");
     }
     let _ = writeln!(out, "Labels:       {}", map_lines(spec.pointer("/metadata/labels")));
-    let _ = writeln!(out, "Annotations:  {}", map_lines(spec.pointer("/metadata/annotations")));
+    let _ = writeln!(
+        out,
+        "Annotations:  {}",
+        map_lines(spec.pointer("/metadata/annotations"))
+    );
     let _ = writeln!(out, "Source:       {}", rec.origin);
     let _ = writeln!(out, "Generation:   {}", rec.generation);
     let _ = writeln!(out, "Created:      {} ({} ago)", rec.created_at, age(&rec.created_at));
@@ -73,7 +79,13 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     } else {
         let _ = writeln!(out, "Events:");
         for e in events {
-            let _ = writeln!(out, "  {}  {}  {}", e.time.to_rfc3339(), e.kind, e.message.unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "  {}  {}  {}",
+                e.time.to_rfc3339(),
+                e.kind,
+                e.message.unwrap_or_default()
+            );
         }
     }
     super::output::print(&out);
@@ -100,10 +112,20 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
         }
     }
     let _ = writeln!(out, "Containers:");
-    for c in rec.spec.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten() {
+    for c in rec
+        .spec
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
         let _ = writeln!(out, "  {name}:");
-        let _ = writeln!(out, "    Image:          {}", c.get("image").and_then(Value::as_str).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "    Image:          {}",
+            c.get("image").and_then(Value::as_str).unwrap_or_default()
+        );
         let cs = observed.and_then(|s| s.container_statuses.iter().find(|c| c.name == name));
         if let Some(cs) = cs {
             match &cs.state {
@@ -116,8 +138,16 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
                         let _ = writeln!(out, "      Message:      {m}");
                     }
                 }
-                ContainerState::Terminated { exit_code, reason, finished_at, .. } => {
-                    let _ = writeln!(out, "    State:          Terminated\n      Reason:       {reason}\n      Exit Code:    {exit_code}\n      Finished:     {finished_at}");
+                ContainerState::Terminated {
+                    exit_code,
+                    reason,
+                    finished_at,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "    State:          Terminated\n      Reason:       {reason}\n      Exit Code:    {exit_code}\n      Finished:     {finished_at}"
+                    );
                 }
             }
             let _ = writeln!(out, "    Ready:          {}", if cs.ready { "True" } else { "False" });

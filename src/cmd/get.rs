@@ -60,7 +60,15 @@ pub fn read_state(global: &Global) -> Result<State> {
 pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
     let state = read_state(global)?;
     let kinds: Vec<&str> = if args.kind == "all" {
-        vec!["Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"]
+        vec![
+            "Pod",
+            "Service",
+            "Deployment",
+            "ReplicaSet",
+            "StatefulSet",
+            "DaemonSet",
+            "Job",
+        ]
     } else {
         match canonical_kind(&args.kind) {
             Some(k) => vec![k],
@@ -85,8 +93,16 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
         match args.output.as_deref() {
             Some("yaml") | Some("json") => {
                 let items: Vec<Value> = records.iter().map(|r| with_status(r, &state, &statuses)).collect();
-                let value = if items.len() == 1 && args.name.is_some() { items[0].clone() } else { serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}) };
-                out.push_str(&if args.output.as_deref() == Some("yaml") { serde_yaml::to_string(&value)? } else { format!("{}\n", serde_json::to_string_pretty(&value)?) });
+                let value = if items.len() == 1 && args.name.is_some() {
+                    items[0].clone()
+                } else {
+                    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})
+                };
+                out.push_str(&if args.output.as_deref() == Some("yaml") {
+                    serde_yaml::to_string(&value)?
+                } else {
+                    format!("{}\n", serde_json::to_string_pretty(&value)?)
+                });
             }
             Some("wide") | None => {
                 if !out.is_empty() {
@@ -95,7 +111,9 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
                 let wide = args.output.as_deref() == Some("wide");
                 out.push_str(&table(kind, &records, &state, &statuses, wide, args.all_namespaces));
             }
-            Some(other) => bail!("unable to match a printer suitable for the output format {other:?}, allowed formats are: json, wide, yaml"),
+            Some(other) => bail!(
+                "unable to match a printer suitable for the output format {other:?}, allowed formats are: json, wide, yaml"
+            ),
         }
     }
     if !found {
@@ -121,7 +139,11 @@ fn pod_of<'a>(state: &'a State, r: &'a ObjectRecord) -> Option<&'a PodRecord> {
     state.pods_of(&r.id).next()
 }
 
-fn with_status(r: &ObjectRecord, state: &State, statuses: &std::collections::BTreeMap<String, Option<PodStatus>>) -> Value {
+fn with_status(
+    r: &ObjectRecord,
+    state: &State,
+    statuses: &std::collections::BTreeMap<String, Option<PodStatus>>,
+) -> Value {
     let mut v = displayable(&r.id.kind, &r.spec, None);
     if let Some(pod) = pod_of(state, r)
         && let Some(Some(status)) = statuses.get(&pod.uid)
@@ -176,20 +198,53 @@ fn count(v: Option<&Value>) -> usize {
     v.and_then(Value::as_object).map_or(0, |m| m.len())
 }
 
-fn table(kind: &str, records: &[&ObjectRecord], state: &State, statuses: &std::collections::BTreeMap<String, Option<PodStatus>>, wide: bool, all_ns: bool) -> String {
+fn table(
+    kind: &str,
+    records: &[&ObjectRecord],
+    state: &State,
+    statuses: &std::collections::BTreeMap<String, Option<PodStatus>>,
+    wide: bool,
+    all_ns: bool,
+) -> String {
     let mut header: Vec<&str> = match kind {
         "Pod" if wide => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"],
         "Pod" => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
         "Deployment" => vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
         "ReplicaSet" | "ReplicationController" => vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
         "StatefulSet" => vec!["NAME", "READY", "AGE"],
-        "DaemonSet" => vec!["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
+        "DaemonSet" => vec![
+            "NAME",
+            "DESIRED",
+            "CURRENT",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "NODE SELECTOR",
+            "AGE",
+        ],
         "Job" => vec!["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
         "Service" => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
         "ConfigMap" => vec!["NAME", "DATA", "AGE"],
         "Secret" => vec!["NAME", "TYPE", "DATA", "AGE"],
-        "PersistentVolumeClaim" => vec!["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "AGE"],
-        "PersistentVolume" => vec!["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS", "AGE"],
+        "PersistentVolumeClaim" => vec![
+            "NAME",
+            "STATUS",
+            "VOLUME",
+            "CAPACITY",
+            "ACCESS MODES",
+            "STORAGECLASS",
+            "AGE",
+        ],
+        "PersistentVolume" => vec![
+            "NAME",
+            "CAPACITY",
+            "ACCESS MODES",
+            "RECLAIM POLICY",
+            "STATUS",
+            "CLAIM",
+            "STORAGECLASS",
+            "AGE",
+        ],
         "Node" => vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
         "Namespace" => vec!["NAME", "STATUS", "AGE"],
         _ => vec!["NAME", "AGE"],
@@ -203,12 +258,20 @@ fn table(kind: &str, records: &[&ObjectRecord], state: &State, statuses: &std::c
             "Pod" => {
                 let pod = pod_of(state, r);
                 let st = pod.and_then(|p| statuses.get(&p.uid));
-                let total = spec.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
+                let total = spec
+                    .pointer("/spec/containers")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
                 let (ready, restarts) = match st {
                     Some(Some(s)) => (s.container_statuses.iter().filter(|c| c.ready).count(), s.restarts()),
                     _ => (0, 0),
                 };
-                let mut cells = vec![format!("{ready}/{total}"), pod_status_word(pod, st), restarts.to_string(), age(pod.map_or(&r.created_at, |p| &p.created_at))];
+                let mut cells = vec![
+                    format!("{ready}/{total}"),
+                    pod_status_word(pod, st),
+                    restarts.to_string(),
+                    age(pod.map_or(&r.created_at, |p| &p.created_at)),
+                ];
                 if wide {
                     let ip = match st {
                         Some(Some(s)) => s.pod_ip.clone(),
@@ -220,26 +283,101 @@ fn table(kind: &str, records: &[&ObjectRecord], state: &State, statuses: &std::c
                 cells
             }
             "Deployment" => vec![format!("0/{replicas}"), "0".into(), "0".into(), age(&r.created_at)],
-            "ReplicaSet" | "ReplicationController" => vec![replicas.to_string(), "0".into(), "0".into(), age(&r.created_at)],
+            "ReplicaSet" | "ReplicationController" => {
+                vec![replicas.to_string(), "0".into(), "0".into(), age(&r.created_at)]
+            }
             "StatefulSet" => vec![format!("0/{replicas}"), age(&r.created_at)],
             "DaemonSet" => {
-                let sel = spec.pointer("/spec/template/spec/nodeSelector").and_then(Value::as_object).map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","));
-                vec!["0".into(), "0".into(), "0".into(), "0".into(), "0".into(), sel.filter(|s| !s.is_empty()).unwrap_or("<none>".into()), age(&r.created_at)]
+                let sel = spec
+                    .pointer("/spec/template/spec/nodeSelector")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    });
+                vec![
+                    "0".into(),
+                    "0".into(),
+                    "0".into(),
+                    "0".into(),
+                    "0".into(),
+                    sel.filter(|s| !s.is_empty()).unwrap_or("<none>".into()),
+                    age(&r.created_at),
+                ]
             }
             "Job" => {
                 let completions = spec.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
-                vec!["Pending".into(), format!("0/{completions}"), "".into(), age(&r.created_at)]
+                vec![
+                    "Pending".into(),
+                    format!("0/{completions}"),
+                    "".into(),
+                    age(&r.created_at),
+                ]
             }
             "Service" => {
-                let ports = spec.pointer("/spec/ports").and_then(Value::as_array).map(|ps| ps.iter().map(|p| format!("{}/{}", s(p.get("port")), p.get("protocol").and_then(Value::as_str).unwrap_or("TCP"))).collect::<Vec<_>>().join(","));
-                let cluster_ip = spec.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("<pending>").to_string();
-                vec![s(spec.pointer("/spec/type")), cluster_ip, "<none>".into(), ports.unwrap_or("<none>".into()), age(&r.created_at)]
+                let ports = spec.pointer("/spec/ports").and_then(Value::as_array).map(|ps| {
+                    ps.iter()
+                        .map(|p| {
+                            format!(
+                                "{}/{}",
+                                s(p.get("port")),
+                                p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                });
+                let cluster_ip = spec
+                    .pointer("/spec/clusterIP")
+                    .and_then(Value::as_str)
+                    .unwrap_or("<pending>")
+                    .to_string();
+                vec![
+                    s(spec.pointer("/spec/type")),
+                    cluster_ip,
+                    "<none>".into(),
+                    ports.unwrap_or("<none>".into()),
+                    age(&r.created_at),
+                ]
             }
-            "ConfigMap" => vec![(count(spec.get("data")) + count(spec.get("binaryData"))).to_string(), age(&r.created_at)],
-            "Secret" => vec![s(spec.get("type")), count(spec.get("data")).to_string(), age(&r.created_at)],
-            "PersistentVolumeClaim" => vec!["Pending".into(), "".into(), "".into(), access_modes(spec), s(spec.pointer("/spec/storageClassName")), age(&r.created_at)],
-            "PersistentVolume" => vec![s(spec.pointer("/spec/capacity/storage")), access_modes(spec), s(spec.pointer("/spec/persistentVolumeReclaimPolicy")), "Available".into(), "".into(), s(spec.pointer("/spec/storageClassName")), age(&r.created_at)],
-            "Node" => vec![if spec.pointer("/spec/unschedulable") == Some(&Value::Bool(true)) { "Ready,SchedulingDisabled".into() } else { "Ready".into() }, "<none>".into(), age(&r.created_at), format!("rekon-{}", env!("CARGO_PKG_VERSION"))],
+            "ConfigMap" => vec![
+                (count(spec.get("data")) + count(spec.get("binaryData"))).to_string(),
+                age(&r.created_at),
+            ],
+            "Secret" => vec![
+                s(spec.get("type")),
+                count(spec.get("data")).to_string(),
+                age(&r.created_at),
+            ],
+            "PersistentVolumeClaim" => vec![
+                "Pending".into(),
+                "".into(),
+                "".into(),
+                access_modes(spec),
+                s(spec.pointer("/spec/storageClassName")),
+                age(&r.created_at),
+            ],
+            "PersistentVolume" => vec![
+                s(spec.pointer("/spec/capacity/storage")),
+                access_modes(spec),
+                s(spec.pointer("/spec/persistentVolumeReclaimPolicy")),
+                "Available".into(),
+                "".into(),
+                s(spec.pointer("/spec/storageClassName")),
+                age(&r.created_at),
+            ],
+            "Node" => vec![
+                if spec.pointer("/spec/unschedulable") == Some(&Value::Bool(true)) {
+                    "Ready,SchedulingDisabled".into()
+                } else {
+                    "Ready".into()
+                },
+                "<none>".into(),
+                age(&r.created_at),
+                format!("rekon-{}", env!("CARGO_PKG_VERSION")),
+            ],
             "Namespace" => vec!["Active".into(), age(&r.created_at)],
             _ => vec![age(&r.created_at)],
         });
@@ -249,7 +387,13 @@ fn table(kind: &str, records: &[&ObjectRecord], state: &State, statuses: &std::c
         rows.push(row);
     }
     if kind == "Node" && records.is_empty() {
-        rows.push(vec![crate::runtime::host::hostname(), "Ready".into(), "<none>".into(), "<unknown>".into(), format!("rekon-{}", env!("CARGO_PKG_VERSION"))]);
+        rows.push(vec![
+            crate::runtime::host::hostname(),
+            "Ready".into(),
+            "<none>".into(),
+            "<unknown>".into(),
+            format!("rekon-{}", env!("CARGO_PKG_VERSION")),
+        ]);
     }
     let namespaced = !matches!(kind, "Node" | "Namespace" | "PersistentVolume");
     if all_ns && namespaced {

@@ -39,17 +39,29 @@ pub struct ExitError {
 
 impl ExitError {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        ExitError { code, message: message.into(), silent: false }
+        ExitError {
+            code,
+            message: message.into(),
+            silent: false,
+        }
     }
 
     /// An exit code whose explanation has already been printed.
     pub fn silent(code: i32) -> Self {
-        ExitError { code, message: String::new(), silent: true }
+        ExitError {
+            code,
+            message: String::new(),
+            silent: true,
+        }
     }
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "rekon", version, about = "Kubernetes manifests from git, planned and applied on one Linux host")]
+#[command(
+    name = "rekon",
+    version,
+    about = "Kubernetes manifests from git, planned and applied on one Linux host"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -107,15 +119,23 @@ pub enum Command {
 /// Parses `30s`, `5m`, `1h`, `250ms` or plain seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
     let (num, unit) = text.split_at(split);
-    let value: f64 = num.parse().map_err(|_| format!("invalid duration {text:?}: expected e.g. 30s, 5m, 1h"))?;
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 30s, 5m, 1h"))?;
     let secs = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("invalid duration {text:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+        _ => {
+            return Err(format!(
+                "invalid duration {text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+            ));
+        }
     };
     Ok(Duration::from_secs_f64(secs))
 }

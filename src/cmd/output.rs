@@ -5,7 +5,9 @@ use std::io::IsTerminal;
 
 /// The style for stdout.
 pub fn stdout_style() -> Style {
-    Style { color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+    Style {
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
 }
 
 /// `-o` formats of plan.

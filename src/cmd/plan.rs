@@ -48,10 +48,18 @@ pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
         let json = serde_json::to_vec_pretty(&plan)?;
         std::fs::write(out, json).with_context(|| format!("failed to save the plan to {}", out.display()))?;
         if args.output == PlanFormat::Text {
-            output::print(&format!("\nSaved the plan to: {}\nTo perform exactly these actions, run: rekon apply {}\n", out.display(), out.display()));
+            output::print(&format!(
+                "\nSaved the plan to: {}\nTo perform exactly these actions, run: rekon apply {}\n",
+                out.display(),
+                out.display()
+            ));
         }
     }
-    let code = if args.detailed_exitcode && plan.has_changes() { exit::CHANGES } else { exit::OK };
+    let code = if args.detailed_exitcode && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    };
     session.events.append(&Event {
         revision: Some(plan.source.revision.clone()),
         add: Some(plan.summary.add),

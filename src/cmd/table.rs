@@ -33,19 +33,35 @@ pub fn human_duration(secs: i64) -> String {
     if s < 120 {
         format!("{s}s")
     } else if m < 10 {
-        if s % 60 == 0 { format!("{m}m") } else { format!("{m}m{}s", s % 60) }
+        if s % 60 == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{}s", s % 60)
+        }
     } else if m < 180 {
         format!("{m}m")
     } else if h < 8 {
-        if m % 60 == 0 { format!("{h}h") } else { format!("{h}h{}m", m % 60) }
+        if m % 60 == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{}m", m % 60)
+        }
     } else if h < 48 {
         format!("{h}h")
     } else if h < 192 {
-        if h % 24 == 0 { format!("{d}d") } else { format!("{d}d{}h", h % 24) }
+        if h % 24 == 0 {
+            format!("{d}d")
+        } else {
+            format!("{d}d{}h", h % 24)
+        }
     } else if d < 365 * 2 {
         format!("{d}d")
     } else if d < 365 * 8 {
-        if (d % 365) == 0 { format!("{}y", d / 365) } else { format!("{}y{}d", d / 365, d % 365) }
+        if (d % 365) == 0 {
+            format!("{}y", d / 365)
+        } else {
+            format!("{}y{}d", d / 365, d % 365)
+        }
     } else {
         format!("{}y", d / 365)
     }
@@ -65,14 +81,26 @@ mod tests {
 
     #[test]
     fn ages_follow_kubectl() {
-        for (secs, want) in [(5, "5s"), (119, "119s"), (150, "2m30s"), (600, "10m"), (3 * 3600 + 300, "3h5m"), (10 * 3600, "10h"), (3 * 86400 + 3600, "3d1h"), (30 * 86400, "30d")] {
+        for (secs, want) in [
+            (5, "5s"),
+            (119, "119s"),
+            (150, "2m30s"),
+            (600, "10m"),
+            (3 * 3600 + 300, "3h5m"),
+            (10 * 3600, "10h"),
+            (3 * 86400 + 3600, "3d1h"),
+            (30 * 86400, "30d"),
+        ] {
             assert_eq!(human_duration(secs), want, "{secs}");
         }
     }
 
     #[test]
     fn columns_align() {
-        let t = render(&["NAME", "AGE"], &[vec!["web".into(), "5s".into()], vec!["database".into(), "1m".into()]]);
+        let t = render(
+            &["NAME", "AGE"],
+            &[vec!["web".into(), "5s".into()], vec!["database".into(), "1m".into()]],
+        );
         assert_eq!(t, "NAME       AGE\nweb        5s\ndatabase   1m\n");
     }
 }

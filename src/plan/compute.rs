@@ -48,9 +48,9 @@ pub fn kind_rank(kind: &str) -> usize {
 /// Kinds whose controller is not built yet: recorded, but they run nothing.
 fn no_controller_note(kind: &str) -> Option<String> {
     match kind {
-        "Deployment" | "ReplicaSet" | "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => {
-            Some(format!("no {kind} controller yet: the object is recorded but starts no pods"))
-        }
+        "Deployment" | "ReplicaSet" | "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Some(format!(
+            "no {kind} controller yet: the object is recorded but starts no pods"
+        )),
         _ => None,
     }
 }
@@ -78,7 +78,11 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 let reason = replace_reason(&d.id.kind, &rec.spec, &d.value);
                 Some(Step {
                     id: d.id.clone(),
-                    action: if reason.is_some() { Action::Replace } else { Action::Update },
+                    action: if reason.is_some() {
+                        Action::Replace
+                    } else {
+                        Action::Update
+                    },
                     reason,
                     after_hash: Some(d.hash.clone()),
                     diff: yaml_diff(&d.id.kind, Some(&rec.spec), Some(&d.value)),

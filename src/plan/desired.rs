@@ -83,7 +83,11 @@ pub fn displayable(kind: &str, value: &Value, before: Option<&Value>) -> Value {
             for (key, v) in map.iter_mut() {
                 let old = before.and_then(|b| b.get(field)).and_then(|d| d.get(key));
                 let changed = matches!(old, Some(o) if o != v);
-                *v = Value::String(if changed { "(sensitive value changed)".into() } else { SENSITIVE.into() });
+                *v = Value::String(if changed {
+                    "(sensitive value changed)".into()
+                } else {
+                    SENSITIVE.into()
+                });
             }
         }
     }

@@ -11,10 +11,21 @@ fn immutable_paths(kind: &str) -> &'static [&'static str] {
     match kind {
         "Pod" => &["/spec"],
         "Deployment" | "ReplicaSet" | "DaemonSet" | "ReplicationController" => &["/spec/selector"],
-        "StatefulSet" => &["/spec/selector", "/spec/serviceName", "/spec/volumeClaimTemplates", "/spec/podManagementPolicy"],
+        "StatefulSet" => &[
+            "/spec/selector",
+            "/spec/serviceName",
+            "/spec/volumeClaimTemplates",
+            "/spec/podManagementPolicy",
+        ],
         "Job" => &["/spec/selector", "/spec/template", "/spec/completionMode"],
         "Service" => &["/spec/clusterIP"],
-        "PersistentVolumeClaim" => &["/spec/accessModes", "/spec/storageClassName", "/spec/volumeName", "/spec/volumeMode", "/spec/selector"],
+        "PersistentVolumeClaim" => &[
+            "/spec/accessModes",
+            "/spec/storageClassName",
+            "/spec/volumeName",
+            "/spec/volumeMode",
+            "/spec/selector",
+        ],
         "PersistentVolume" => &["/spec/hostPath", "/spec/local", "/spec/volumeMode"],
         "Secret" => &["/type"],
         _ => &[],

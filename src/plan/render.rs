@@ -12,7 +12,11 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     fn action(&self, action: Action, text: &str) -> String {
@@ -39,7 +43,10 @@ fn headline(action: Action) -> &'static str {
 pub fn summary_line(plan: &Plan) -> String {
     if plan.has_changes() {
         let s = plan.summary;
-        format!("Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy)
+        format!(
+            "Plan: {} to add, {} to change, {} to destroy.",
+            s.add, s.change, s.destroy
+        )
     } else {
         "No changes. Your host matches the configuration.".to_string()
     }
@@ -69,7 +76,11 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 Action::Replace => "destroy and then create replacement",
                 Action::Delete => "destroy",
             };
-            let _ = writeln!(out, "  {} {word}", style.action(action, &format!("{:>3}", action.symbol())));
+            let _ = writeln!(
+                out,
+                "  {} {word}",
+                style.action(action, &format!("{:>3}", action.symbol()))
+            );
         }
     }
     out.push('\n');
@@ -78,7 +89,11 @@ pub fn text(plan: &Plan, style: Style) -> String {
         if let Some(reason) = &step.reason {
             let _ = writeln!(out, "  # ({reason})");
         }
-        let mut line = format!("{} {}", style.action(step.action, &format!("{:>3}", step.action.symbol())), step.id);
+        let mut line = format!(
+            "{} {}",
+            style.action(step.action, &format!("{:>3}", step.action.symbol())),
+            step.id
+        );
         if let Some(node) = &step.node {
             let _ = write!(line, "  (node {node})");
         }

@@ -43,10 +43,17 @@ impl FakeRuntime {
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(source) => {
-                return Err(RuntimeError::Io { context: format!("reading {}", file.display()), source });
+                return Err(RuntimeError::Io {
+                    context: format!("reading {}", file.display()),
+                    source,
+                });
             }
         };
-        Ok(FakeRuntime { pods, file: Some(file), ..FakeRuntime::default() })
+        Ok(FakeRuntime {
+            pods,
+            file: Some(file),
+            ..FakeRuntime::default()
+        })
     }
 
     /// Marks a pod as gone, as if someone deleted it behind rekon's back.
@@ -69,7 +76,10 @@ impl FakeRuntime {
         let tmp = file.with_extension("tmp");
         std::fs::write(&tmp, json)
             .and_then(|()| std::fs::rename(&tmp, file))
-            .map_err(|source| RuntimeError::Io { context: format!("writing {}", file.display()), source })
+            .map_err(|source| RuntimeError::Io {
+                context: format!("writing {}", file.display()),
+                source,
+            })
     }
 }
 
@@ -82,7 +92,10 @@ impl Runtime for FakeRuntime {
             return Err(RuntimeError::Injected(format!("create of pod {} failed", pod.name)));
         }
         if !self.pods.contains_key(&pod.uid) {
-            let status = PodStatus { phase: PodPhase::Running, ..PodStatus::default() };
+            let status = PodStatus {
+                phase: PodPhase::Running,
+                ..PodStatus::default()
+            };
             self.pods.insert(pod.uid.clone(), (pod.clone(), status));
         }
         self.persist()

@@ -6,7 +6,10 @@ use std::path::Path;
 const OUT_OF_SCOPE: &[(&str, &str)] = &[
     ("pods/pod-with-pod-affinity.yaml", "spec.affinity"),
     ("pods/pod-with-toleration.yaml", "spec.tolerations"),
-    ("pods/security/seccomp/ga/audit-pod.yaml", "spec.securityContext.seccompProfile"),
+    (
+        "pods/security/seccomp/ga/audit-pod.yaml",
+        "spec.securityContext.seccompProfile",
+    ),
 ];
 
 fn corpus_files() -> Vec<String> {
@@ -40,11 +43,18 @@ fn every_in_scope_example_validates_and_out_of_scope_ones_name_the_field() {
             None if run.code != Some(0) => failures.push(format!("{file}: expected success\n{}", run.stderr)),
             None => assert!(run.stdout.starts_with("Success! "), "{file}: {}", run.stdout),
             Some((_, field)) => {
-                let line = run.stderr.lines().find(|l| l.contains(field) && l.contains("not supported by rekon"));
+                let line = run
+                    .stderr
+                    .lines()
+                    .find(|l| l.contains(field) && l.contains("not supported by rekon"));
                 match line {
                     // file:line:column: field: not supported by rekon…
-                    Some(l) if l.split(':').nth(1).is_some_and(|n| n.parse::<u32>().is_ok()) && run.code == Some(1) => {}
-                    _ => failures.push(format!("{file}: expected an error naming {field} with its line\n{}", run.stderr)),
+                    Some(l) if l.split(':').nth(1).is_some_and(|n| n.parse::<u32>().is_ok()) && run.code == Some(1) => {
+                    }
+                    _ => failures.push(format!(
+                        "{file}: expected an error naming {field} with its line\n{}",
+                        run.stderr
+                    )),
                 }
             }
         }

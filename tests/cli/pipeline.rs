@@ -56,19 +56,40 @@ fn plan_apply_plan_then_change_and_delete() {
     let url = repo.path().to_str().unwrap();
 
     let run = host.run(&["plan", "--repo", url, "--detailed-exitcode"]).expect(2);
-    assert!(run.stdout.contains("Plan: 3 to add, 0 to change, 0 to destroy."), "{}", run.stdout);
-    assert!(run.stdout.contains(&c1[..7]), "the plan names the commit: {}", run.stdout);
-    assert!(run.stdout.contains("  # Pod default/web will be created"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Plan: 3 to add, 0 to change, 0 to destroy."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&c1[..7]),
+        "the plan names the commit: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  # Pod default/web will be created"),
+        "{}",
+        run.stdout
+    );
     assert!(!host.state_dir().join("state.json").exists(), "plan changes nothing");
 
     let run = host.run(&["apply", "--repo", url]).expect(0);
-    assert!(run.stdout.contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        "{}",
+        run.stdout
+    );
     assert_eq!(host.fake_pods().len(), 1, "the bare Pod runs");
     assert_eq!(host.state()["revision"], c1.as_str());
 
     // The source is remembered: a bare plan (as cron runs it) needs no flags.
     let run = host.run(&["plan", "--detailed-exitcode"]).expect(0);
-    assert!(run.stdout.contains("No changes. Your host matches the configuration."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("No changes. Your host matches the configuration."),
+        "{}",
+        run.stdout
+    );
 
     repo.write("config.yaml", &CONFIG.replace("hello", "bonjour"));
     repo.remove("pod.yaml");
@@ -76,11 +97,20 @@ fn plan_apply_plan_then_change_and_delete() {
     let run = host.run(&["plan", "--detailed-exitcode"]).expect(2);
     let out = &run.stdout;
     assert!(out.contains("Plan: 0 to add, 1 to change, 1 to destroy."), "{out}");
-    assert!(out.contains("  # ConfigMap default/app-config will be updated in-place"), "{out}");
+    assert!(
+        out.contains("  # ConfigMap default/app-config will be updated in-place"),
+        "{out}"
+    );
     assert!(out.contains("-     greeting: hello\n"), "{out}");
     assert!(out.contains("+     greeting: bonjour\n"), "{out}");
-    assert!(out.contains("  # Pod default/web will be destroyed\n  # (because it is not in git any more)\n"), "{out}");
-    assert!(!out.contains("Deployment default/api"), "unchanged objects are not in the plan: {out}");
+    assert!(
+        out.contains("  # Pod default/web will be destroyed\n  # (because it is not in git any more)\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Deployment default/api"),
+        "unchanged objects are not in the plan: {out}"
+    );
     assert!(out.contains(&c2[..7]), "{out}");
 
     host.run(&["apply"]).expect(0);
@@ -92,12 +122,22 @@ fn plan_apply_plan_then_change_and_delete() {
 fn json_plan_has_a_versioned_schema_and_counts() {
     let (repo, c1) = repo_with_three();
     let host = Host::new();
-    let run = host.run(&["plan", "--repo", repo.path().to_str().unwrap(), "-o", "json"]).expect(0);
+    let run = host
+        .run(&["plan", "--repo", repo.path().to_str().unwrap(), "-o", "json"])
+        .expect(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["format_version"], "1.0");
     assert_eq!(v["source"]["revision"], c1.as_str());
-    assert_eq!(v["change_summary"], serde_json::json!({"add": 3, "change": 0, "remove": 0}));
-    let pod = v["resource_changes"].as_array().unwrap().iter().find(|c| c["kind"] == "Pod").unwrap();
+    assert_eq!(
+        v["change_summary"],
+        serde_json::json!({"add": 3, "change": 0, "remove": 0})
+    );
+    let pod = v["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "Pod")
+        .unwrap();
     assert_eq!(pod["actions"], serde_json::json!(["create"]));
     assert_eq!(pod["origin"], "pod.yaml:1");
 }
@@ -108,9 +148,11 @@ fn saved_plan_applies_exactly_and_is_refused_when_stale() {
     let host = Host::new();
     let url = repo.path().to_str().unwrap();
     let plan_file = host.dir.path().join("web.plan");
-    host.run(&["plan", "--repo", url, "--out", plan_file.to_str().unwrap()]).expect(0);
+    host.run(&["plan", "--repo", url, "--out", plan_file.to_str().unwrap()])
+        .expect(0);
     let plan_b = host.dir.path().join("b.plan");
-    host.run(&["plan", "--repo", url, "--out", plan_b.to_str().unwrap()]).expect(0);
+    host.run(&["plan", "--repo", url, "--out", plan_b.to_str().unwrap()])
+        .expect(0);
 
     let run = host.run(&["apply", plan_file.to_str().unwrap()]).expect(0);
     assert!(run.stdout.contains("3 added"), "{}", run.stdout);
@@ -119,7 +161,12 @@ fn saved_plan_applies_exactly_and_is_refused_when_stale() {
     // b.plan was made against serial 0; the state has moved on since.
     let run = host.run(&["apply", plan_b.to_str().unwrap()]).expect(1);
     assert!(run.stderr.starts_with("Error: saved plan is stale\n"), "{}", run.stderr);
-    assert!(run.stderr.contains("the state was changed by another operation after the plan was created"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the state was changed by another operation after the plan was created"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(host.state(), state_before, "a refused plan changes nothing");
 }
 
@@ -129,22 +176,34 @@ fn second_apply_waits_for_the_lock_then_exits_4() {
     let host = Host::new();
     host.run(&["plan", "--repo", repo.path().to_str().unwrap()]).expect(0);
     // Hold the lock as a concurrent apply would (flock on the same file).
-    let lock = std::fs::OpenOptions::new().write(true).open(host.state_dir().join("rekon.lock")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(host.state_dir().join("rekon.lock"))
+        .unwrap();
     lock.lock().unwrap();
     let started = std::time::Instant::now();
-    let run = host.run(&["apply", "--repo", repo.path().to_str().unwrap(), "--lock-timeout", "1s"]).expect(4);
-    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it waited for --lock-timeout");
+    let run = host
+        .run(&["apply", "--repo", repo.path().to_str().unwrap(), "--lock-timeout", "1s"])
+        .expect(4);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "it waited for --lock-timeout"
+    );
     assert!(run.stderr.contains("error acquiring the state lock"), "{}", run.stderr);
     assert!(!host.state_dir().join("state.json").exists(), "nothing was applied");
     lock.unlock().unwrap();
-    host.run(&["apply", "--lock-timeout", "1s", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    host.run(&["apply", "--lock-timeout", "1s", "--repo", repo.path().to_str().unwrap()])
+        .expect(0);
 }
 
 #[test]
 fn killed_apply_is_finished_by_the_next_without_duplicates() {
     let repo = Repo::new();
     for i in 0..4 {
-        repo.write(&format!("pod{i}.yaml"), &POD.replace("name: web\n", &format!("name: web{i}\n")));
+        repo.write(
+            &format!("pod{i}.yaml"),
+            &POD.replace("name: web\n", &format!("name: web{i}\n")),
+        );
     }
     repo.write("config.yaml", CONFIG);
     repo.commit("five objects");
@@ -154,12 +213,21 @@ fn killed_apply_is_finished_by_the_next_without_duplicates() {
     // (1 for the ConfigMap, 3 per Pod: intent, confirmed, record; 1 for the source).
     for crash_after in 1..=14 {
         let host = Host::new();
-        let run = Run::from(host.cmd(&["apply", "--repo", url]).env("REKON_TEST_CRASH_AFTER_SAVES", crash_after.to_string()).output().unwrap());
+        let run = Run::from(
+            host.cmd(&["apply", "--repo", url])
+                .env("REKON_TEST_CRASH_AFTER_SAVES", crash_after.to_string())
+                .output()
+                .unwrap(),
+        );
         assert_ne!(run.code, Some(0), "crash point {crash_after} must stop the run");
         host.run(&["apply"]).expect(0);
         let pods = host.fake_pods();
         let names: Vec<_> = pods.iter().map(|(n, _)| n.clone()).collect();
-        assert_eq!(names, ["default/web0", "default/web1", "default/web2", "default/web3"], "crash point {crash_after}");
+        assert_eq!(
+            names,
+            ["default/web0", "default/web1", "default/web2", "default/web3"],
+            "crash point {crash_after}"
+        );
         let state = host.state();
         let uids: Vec<_> = state["pods"].as_object().unwrap().keys().cloned().collect();
         let mut host_uids: Vec<_> = pods.iter().map(|(_, u)| u.clone()).collect();
@@ -182,16 +250,34 @@ fn secret_values_never_leave_in_the_clear() {
     let host = Host::new();
     let url = repo.path().to_str().unwrap();
     let plan_file = host.dir.path().join("s.plan");
-    let text = host.run(&["plan", "--repo", url, "--out", plan_file.to_str().unwrap()]).expect(0).stdout;
+    let text = host
+        .run(&["plan", "--repo", url, "--out", plan_file.to_str().unwrap()])
+        .expect(0)
+        .stdout;
     assert!(text.contains("password: (sensitive value)"), "{text}");
     let json = host.run(&["plan", "--repo", url, "-o", "json"]).expect(0).stdout;
     host.run(&["apply", plan_file.to_str().unwrap()]).expect(0);
     let yaml = host.run(&["get", "secret", "creds", "-o", "yaml"]).expect(0).stdout;
     let describe = host.run(&["describe", "secret/creds"]).expect(0).stdout;
-    let files = ["state.json", "state.json.backup", "events.jsonl"].map(|f| std::fs::read_to_string(host.state_dir().join(f)).unwrap());
+    let files = ["state.json", "state.json.backup", "events.jsonl"]
+        .map(|f| std::fs::read_to_string(host.state_dir().join(f)).unwrap());
     let saved = std::fs::read_to_string(&plan_file).unwrap();
-    for (what, body) in [("plan", &text), ("json", &json), ("get", &yaml), ("describe", &describe), ("plan file", &saved)].into_iter().chain(files.iter().map(|f| ("state file", f))) {
-        for secret in ["hunter2-topsecret", "aHVudGVyMi10b3BzZWNyZXQ=", "plain-token-value-42", "cGxhaW4tdG9rZW4tdmFsdWUtNDI="] {
+    for (what, body) in [
+        ("plan", &text),
+        ("json", &json),
+        ("get", &yaml),
+        ("describe", &describe),
+        ("plan file", &saved),
+    ]
+    .into_iter()
+    .chain(files.iter().map(|f| ("state file", f)))
+    {
+        for secret in [
+            "hunter2-topsecret",
+            "aHVudGVyMi10b3BzZWNyZXQ=",
+            "plain-token-value-42",
+            "cGxhaW4tdG9rZW4tdmFsdWUtNDI=",
+        ] {
             assert!(!body.contains(secret), "{what} leaks {secret}:\n{body}");
         }
     }
@@ -200,8 +286,18 @@ fn secret_values_never_leave_in_the_clear() {
 #[test]
 fn invalid_manifests_report_every_error_and_change_nothing() {
     let repo = Repo::new();
-    repo.write("a.yaml", &POD.replace("image: busybox:latest\n", "").replace("labels:\n", "labelz:\n"));
-    repo.write("b.yaml", &DEPLOY.replace("replicas: 2\n", "replicas: 2\n  strategy:\n    rollingUpdate: {maxSurge: 0, maxUnavailable: 0}\n"));
+    repo.write(
+        "a.yaml",
+        &POD.replace("image: busybox:latest\n", "")
+            .replace("labels:\n", "labelz:\n"),
+    );
+    repo.write(
+        "b.yaml",
+        &DEPLOY.replace(
+            "replicas: 2\n",
+            "replicas: 2\n  strategy:\n    rollingUpdate: {maxSurge: 0, maxUnavailable: 0}\n",
+        ),
+    );
     repo.commit("broken");
     let host = Host::new();
     let run = host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(1);

@@ -42,7 +42,10 @@ impl Repo {
         let sig = git2::Signature::now("test", "test@example.invalid").unwrap();
         let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap().to_string()
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -53,7 +56,9 @@ pub struct Host {
 
 impl Host {
     pub fn new() -> Host {
-        Host { dir: tempfile::tempdir().unwrap() }
+        Host {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -81,13 +86,24 @@ impl Host {
 
     /// Pods the fake runtime holds, as (namespace/name, uid).
     pub fn fake_pods(&self) -> Vec<(String, String)> {
-        let Ok(bytes) = std::fs::read(self.fake_file()) else { return vec![] };
+        let Ok(bytes) = std::fs::read(self.fake_file()) else {
+            return vec![];
+        };
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let mut pods: Vec<(String, String)> = v
             .as_object()
             .unwrap()
             .iter()
-            .map(|(uid, pair)| (format!("{}/{}", pair[0]["namespace"].as_str().unwrap(), pair[0]["name"].as_str().unwrap()), uid.clone()))
+            .map(|(uid, pair)| {
+                (
+                    format!(
+                        "{}/{}",
+                        pair[0]["namespace"].as_str().unwrap(),
+                        pair[0]["name"].as_str().unwrap()
+                    ),
+                    uid.clone(),
+                )
+            })
             .collect();
         pods.sort();
         pods
@@ -107,7 +123,11 @@ pub struct Run {
 
 impl From<Output> for Run {
     fn from(o: Output) -> Run {
-        Run { code: o.status.code(), stdout: String::from_utf8_lossy(&o.stdout).into(), stderr: String::from_utf8_lossy(&o.stderr).into() }
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
     }
 }
 
@@ -115,7 +135,13 @@ impl Run {
     /// Panics with the whole output unless the exit code is `code`.
     #[track_caller]
     pub fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, Some(code), "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 }
