@@ -37,7 +37,10 @@ pub enum NodeValue {
     /// `~`, `null`, `Null`, `NULL` or an empty plain scalar.
     Null,
     /// Any other scalar, with its exact text (after YAML unescaping) and style.
-    Scalar { text: String, style: ScalarStyle },
+    Scalar {
+        text: String,
+        style: ScalarStyle,
+    },
     Seq(Vec<Node>),
     /// Keys in file order; duplicate keys are a parse error.
     Map(Vec<(Node, Node)>),
@@ -79,9 +82,10 @@ impl Node {
         let mut node = self;
         for seg in &segments {
             let next = match (&node.value, seg) {
-                (NodeValue::Map(entries), PathSegment::Key(k)) => {
-                    entries.iter().find(|(key, _)| key.key_text() == Some(k.as_str())).map(|(_, v)| v)
-                }
+                (NodeValue::Map(entries), PathSegment::Key(k)) => entries
+                    .iter()
+                    .find(|(key, _)| key.key_text() == Some(k.as_str()))
+                    .map(|(_, v)| v),
                 (NodeValue::Seq(items), PathSegment::Index(i)) => items.get(*i),
                 _ => None,
             };
@@ -113,7 +117,10 @@ impl Node {
             NodeValue::Null => "null".to_string(),
             NodeValue::Seq(_) => "a sequence".to_string(),
             NodeValue::Map(_) => "a mapping".to_string(),
-            NodeValue::Scalar { text, style: ScalarStyle::Plain } => match resolve_plain(text) {
+            NodeValue::Scalar {
+                text,
+                style: ScalarStyle::Plain,
+            } => match resolve_plain(text) {
                 Resolved::Null => "null".to_string(),
                 Resolved::Bool(_) => format!("boolean {text}"),
                 Resolved::Int(_) => format!("integer {text}"),
@@ -140,7 +147,10 @@ mod tests {
     }
 
     fn scalar(text: &str, style: ScalarStyle) -> NodeValue {
-        NodeValue::Scalar { text: text.to_string(), style }
+        NodeValue::Scalar {
+            text: text.to_string(),
+            style,
+        }
     }
 
     #[test]
@@ -155,10 +165,15 @@ mod tests {
                     stack.push(path);
                 } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
                     let text = std::fs::read_to_string(&path).expect("readable");
-                    let docs = parse_documents(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+                    let docs = parse_documents(&text)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
                     assert!(!docs.is_empty(), "{}", path.display());
                     for doc in &docs {
-                        assert!(doc.locate("kind").scalar_text().is_some(), "{}: no kind", path.display());
+                        assert!(
+                            doc.locate("kind").scalar_text().is_some(),
+                            "{}: no kind",
+                            path.display()
+                        );
                     }
                     files += 1;
                 }
@@ -169,18 +184,41 @@ mod tests {
 
     #[test]
     fn keeps_positions_and_styles() {
-        let doc = parse_one("\n# c\nmetadata:\n  name: web\n  labels:\n    'app.kubernetes.io/name': \"x\"\nspec:\n  ports:\n  - port: 80\n    text: |\n      hi\n");
+        let doc = parse_one(
+            "\n# c\nmetadata:\n  name: web\n  labels:\n    'app.kubernetes.io/name': \"x\"\nspec:\n  ports:\n  - port: 80\n    text: |\n      hi\n",
+        );
         let name = doc.locate("metadata.name");
         assert_eq!(name.value, scalar("web", ScalarStyle::Plain));
         assert_eq!(name.mark, Mark { line: 4, column: 9 });
         let label = doc.locate("metadata.labels['app.kubernetes.io/name']");
         assert_eq!(label.value, scalar("x", ScalarStyle::Quoted));
-        assert_eq!(label.mark, Mark { line: 6, column: 31 });
-        assert_eq!(doc.locate("spec.ports[0].port").mark, Mark { line: 9, column: 11 });
-        assert_eq!(doc.locate("spec.ports[0].text").value, scalar("hi\n", ScalarStyle::Block));
+        assert_eq!(
+            label.mark,
+            Mark {
+                line: 6,
+                column: 31
+            }
+        );
+        assert_eq!(
+            doc.locate("spec.ports[0].port").mark,
+            Mark {
+                line: 9,
+                column: 11
+            }
+        );
+        assert_eq!(
+            doc.locate("spec.ports[0].text").value,
+            scalar("hi\n", ScalarStyle::Block)
+        );
         // The deepest existing node: `spec.ports[0]`, then `spec`.
-        assert_eq!(doc.locate("spec.ports[0].missing.deeper").mark, Mark { line: 9, column: 5 });
-        assert_eq!(doc.locate("spec.ports[3]").mark, doc.locate("spec.ports").mark);
+        assert_eq!(
+            doc.locate("spec.ports[0].missing.deeper").mark,
+            Mark { line: 9, column: 5 }
+        );
+        assert_eq!(
+            doc.locate("spec.ports[3]").mark,
+            doc.locate("spec.ports").mark
+        );
     }
 
     #[test]
@@ -188,13 +226,24 @@ mod tests {
         let text = "---\n{\n  apiVersion: \"v1\",\n  # comment\n  kind: \"Pod\",\n  spec: {\n    ports: [80, 443,],  # trailing\n  },\n}";
         let doc = parse_one(text);
         assert_eq!(doc.locate("kind").value, scalar("Pod", ScalarStyle::Quoted));
-        assert_eq!(doc.locate("spec.ports[1]").value, scalar("443", ScalarStyle::Plain));
-        assert_eq!(doc.locate("spec.ports[1]").mark, Mark { line: 7, column: 17 });
+        assert_eq!(
+            doc.locate("spec.ports[1]").value,
+            scalar("443", ScalarStyle::Plain)
+        );
+        assert_eq!(
+            doc.locate("spec.ports[1]").mark,
+            Mark {
+                line: 7,
+                column: 17
+            }
+        );
     }
 
     #[test]
     fn skips_empty_documents() {
-        let docs = parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n...\n---\n~\n").expect("parses");
+        let docs =
+            parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n...\n---\n~\n")
+                .expect("parses");
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].mark, Mark { line: 7, column: 1 });
         assert_eq!(parse_documents("").expect("parses"), vec![]);
@@ -203,8 +252,17 @@ mod tests {
     #[test]
     fn rejects_duplicate_and_complex_keys() {
         let e = parse_err("metadata:\n  name: a\n  name: b\n");
-        assert_eq!(e, YamlError { mark: Mark { line: 3, column: 3 }, message: "duplicate key \"name\"".to_string() });
-        assert_eq!(parse_err("? [a]\n: 1\n").message, "mapping key must be a scalar");
+        assert_eq!(
+            e,
+            YamlError {
+                mark: Mark { line: 3, column: 3 },
+                message: "duplicate key \"name\"".to_string()
+            }
+        );
+        assert_eq!(
+            parse_err("? [a]\n: 1\n").message,
+            "mapping key must be a scalar"
+        );
         assert_eq!(parse_err("a: 1\n- b\n").mark.line, 2);
     }
 
@@ -213,13 +271,21 @@ mod tests {
         let doc = parse_one("base: &b {x: 1}\nother: *b\n");
         assert_eq!(doc.locate("other.x").value, scalar("1", ScalarStyle::Plain));
         assert_eq!(doc.locate("other").mark, Mark { line: 2, column: 8 });
-        let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+        let mut laughs = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
             let refs = vec![format!("*{prev}"); 9].join(",");
             laughs.push_str(&format!("{name}: &{name} [{refs}]\n"));
         }
         let e = parse_err(&laughs);
-        assert_eq!(e.message, "document expands to more than 100000 nodes (too many aliases?)");
+        assert_eq!(
+            e.message,
+            "document expands to more than 100000 nodes (too many aliases?)"
+        );
         assert_eq!(e.mark.line, 6);
     }
 
@@ -230,15 +296,33 @@ mod tests {
         assert_eq!(doc.locate("b").value, scalar("2", ScalarStyle::Plain));
         assert_eq!(doc.locate("c").value, NodeValue::Null);
         assert_eq!(doc.locate("d").value, scalar("3", ScalarStyle::Plain));
-        assert_eq!(parse_err("a: !!int abc\n").message, "cannot decode \"abc\" as !!int");
-        assert_eq!(parse_err("a: !custom x\n").message, "unsupported tag !custom");
+        assert_eq!(
+            parse_err("a: !!int abc\n").message,
+            "cannot decode \"abc\" as !!int"
+        );
+        assert_eq!(
+            parse_err("a: !custom x\n").message,
+            "unsupported tag !custom"
+        );
         assert_eq!(parse_err("a: !!set {}\n").message, "unsupported tag !!set");
     }
 
     #[test]
     fn describes_nodes_for_messages() {
         let doc = parse_one("a: 1\nb: abc\nc: '1'\nd: yes\ne: [1]\n");
-        let d: Vec<String> = ["a", "b", "c", "d", "e"].iter().map(|k| doc.locate(k).describe()).collect();
-        assert_eq!(d, ["integer 1", "string \"abc\"", "string \"1\"", "boolean yes", "a sequence"]);
+        let d: Vec<String> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|k| doc.locate(k).describe())
+            .collect();
+        assert_eq!(
+            d,
+            [
+                "integer 1",
+                "string \"abc\"",
+                "string \"1\"",
+                "boolean yes",
+                "a sequence"
+            ]
+        );
     }
 }

@@ -10,8 +10,18 @@ const CORE: &str = "tag:yaml.org,2002:";
 
 /// A collection being built.
 enum Frame {
-    Seq { mark: Mark, anchor: usize, items: Vec<Node> },
-    Map { mark: Mark, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node>, seen: HashSet<String> },
+    Seq {
+        mark: Mark,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        mark: Mark,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        seen: HashSet<String>,
+    },
 }
 
 /// Event receiver state for one file.
@@ -26,34 +36,57 @@ pub(super) struct Builder {
 }
 
 fn mark(m: &Marker) -> Mark {
-    Mark { line: m.line(), column: m.col() + 1 }
+    Mark {
+        line: m.line(),
+        column: m.col() + 1,
+    }
 }
 
 fn err(mark: Mark, message: impl Into<String>) -> YamlError {
-    YamlError { mark, message: message.into() }
+    YamlError {
+        mark,
+        message: message.into(),
+    }
 }
 
 fn count(node: &Node) -> usize {
     match &node.value {
         NodeValue::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        NodeValue::Map(entries) => 1 + entries.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>(),
+        NodeValue::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| count(k) + count(v))
+                .sum::<usize>()
+        }
         _ => 1,
     }
 }
 
 fn tag_name(tag: &Tag) -> String {
-    if tag.handle == CORE { format!("!!{}", tag.suffix) } else { format!("{}{}", tag.handle, tag.suffix) }
+    if tag.handle == CORE {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    }
 }
 
 impl Builder {
     pub(super) fn new(budget: usize) -> Self {
-        Builder { stack: Vec::new(), anchors: HashMap::new(), nodes: 0, budget, docs: Vec::new() }
+        Builder {
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            nodes: 0,
+            budget,
+            docs: Vec::new(),
+        }
     }
 
     pub(super) fn run(mut self, text: &str) -> Result<Vec<Node>, YamlError> {
         let mut parser = Parser::new_from_str(text);
         loop {
-            let (event, marker) = parser.next_token().map_err(|e| err(mark(e.marker()), e.info()))?;
+            let (event, marker) = parser
+                .next_token()
+                .map_err(|e| err(mark(e.marker()), e.info()))?;
             let at = mark(&marker);
             match event {
                 Event::StreamEnd => break,
@@ -70,27 +103,59 @@ impl Builder {
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     self.spend(1, at)?;
-                    let node = Node { value: scalar_value(text, style, tag.as_ref(), at)?, mark: at };
+                    let node = Node {
+                        value: scalar_value(text, style, tag.as_ref(), at)?,
+                        mark: at,
+                    };
                     self.anchor(anchor, &node, 1);
                     self.push(node)?;
                 }
                 Event::SequenceStart(anchor, tag) => {
                     check_collection_tag(tag.as_ref(), "seq", at)?;
                     self.spend(1, at)?;
-                    self.stack.push(Frame::Seq { mark: at, anchor, items: Vec::new() });
+                    self.stack.push(Frame::Seq {
+                        mark: at,
+                        anchor,
+                        items: Vec::new(),
+                    });
                 }
                 Event::MappingStart(anchor, tag) => {
                     check_collection_tag(tag.as_ref(), "map", at)?;
                     self.spend(1, at)?;
                     let seen = HashSet::new();
-                    self.stack.push(Frame::Map { mark: at, anchor, entries: Vec::new(), key: None, seen });
+                    self.stack.push(Frame::Map {
+                        mark: at,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                        seen,
+                    });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let (node, anchor) = match self.stack.pop() {
-                        Some(Frame::Seq { mark, anchor, items }) => (Node { value: NodeValue::Seq(items), mark }, anchor),
-                        Some(Frame::Map { mark, anchor, entries, .. }) => {
-                            (Node { value: NodeValue::Map(entries), mark }, anchor)
-                        }
+                        Some(Frame::Seq {
+                            mark,
+                            anchor,
+                            items,
+                        }) => (
+                            Node {
+                                value: NodeValue::Seq(items),
+                                mark,
+                            },
+                            anchor,
+                        ),
+                        Some(Frame::Map {
+                            mark,
+                            anchor,
+                            entries,
+                            ..
+                        }) => (
+                            Node {
+                                value: NodeValue::Map(entries),
+                                mark,
+                            },
+                            anchor,
+                        ),
                         None => return Err(err(at, "unbalanced collection end")),
                     };
                     if anchor != 0 {
@@ -107,7 +172,13 @@ impl Builder {
     fn spend(&mut self, nodes: usize, at: Mark) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(nodes);
         if self.nodes > self.budget {
-            return Err(err(at, format!("document expands to more than {} nodes (too many aliases?)", self.budget)));
+            return Err(err(
+                at,
+                format!(
+                    "document expands to more than {} nodes (too many aliases?)",
+                    self.budget
+                ),
+            ));
         }
         Ok(())
     }
@@ -127,7 +198,13 @@ impl Builder {
                 }
             }
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { mark, entries, key, seen, .. }) => match key.take() {
+            Some(Frame::Map {
+                mark,
+                entries,
+                key,
+                seen,
+                ..
+            }) => match key.take() {
                 Some(k) => entries.push((k, node)),
                 None => {
                     let text = match &node.value {
@@ -157,7 +234,12 @@ fn check_collection_tag(tag: Option<&Tag>, expected: &str, at: Mark) -> Result<(
 }
 
 /// A scalar's value after its style and tag, per the YAML 1.1 core tags.
-fn scalar_value(text: String, style: TScalarStyle, tag: Option<&Tag>, at: Mark) -> Result<NodeValue, YamlError> {
+fn scalar_value(
+    text: String,
+    style: TScalarStyle,
+    tag: Option<&Tag>,
+    at: Mark,
+) -> Result<NodeValue, YamlError> {
     let style = match style {
         TScalarStyle::Plain => ScalarStyle::Plain,
         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => ScalarStyle::Quoted,
@@ -175,8 +257,19 @@ fn scalar_value(text: String, style: TScalarStyle, tag: Option<&Tag>, at: Mark) 
     }
     let resolved = resolve_plain(&text);
     let fits = match tag.suffix.as_str() {
-        "str" => return Ok(NodeValue::Scalar { text, style: ScalarStyle::Quoted }),
-        "null" => return if resolved == Resolved::Null { Ok(NodeValue::Null) } else { Err(mismatch(&text, &name, at)) },
+        "str" => {
+            return Ok(NodeValue::Scalar {
+                text,
+                style: ScalarStyle::Quoted,
+            });
+        }
+        "null" => {
+            return if resolved == Resolved::Null {
+                Ok(NodeValue::Null)
+            } else {
+                Err(mismatch(&text, &name, at))
+            };
+        }
         "bool" => matches!(resolved, Resolved::Bool(_)),
         "int" => matches!(resolved, Resolved::Int(_)),
         "float" => matches!(resolved, Resolved::Int(_) | Resolved::Float(_)),
@@ -186,7 +279,10 @@ fn scalar_value(text: String, style: TScalarStyle, tag: Option<&Tag>, at: Mark) 
         return Err(mismatch(&text, &name, at));
     }
     // A tagged scalar is typed by its tag even when quoted, so it becomes plain.
-    Ok(NodeValue::Scalar { text, style: ScalarStyle::Plain })
+    Ok(NodeValue::Scalar {
+        text,
+        style: ScalarStyle::Plain,
+    })
 }
 
 fn mismatch(text: &str, tag: &str, at: Mark) -> YamlError {

@@ -9,14 +9,21 @@ pub enum PathSegment {
 
 /// Whether a key can be written bare in a path.
 fn is_plain(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Appends `key` to `path`: `.key` (or just `key` at the start), or `['key']` for keys that
 /// are not made only of ASCII letters, digits, `_` and `-`.
 pub fn format_key(path: &str, key: &str) -> String {
     if is_plain(key) {
-        if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
     } else {
         let escaped = key.replace('\\', "\\\\").replace('\'', "\\'");
         format!("{path}['{escaped}']")
@@ -99,18 +106,36 @@ mod tests {
         let path = format_key(&format_key("", "metadata"), "labels");
         let path = format_key(&path, "app.kubernetes.io/name");
         assert_eq!(path, "metadata.labels['app.kubernetes.io/name']");
-        assert_eq!(parse_path(&path), Some(vec![key("metadata"), key("labels"), key("app.kubernetes.io/name")]));
+        assert_eq!(
+            parse_path(&path),
+            Some(vec![
+                key("metadata"),
+                key("labels"),
+                key("app.kubernetes.io/name")
+            ])
+        );
         assert_eq!(format_key("a", "it's"), "a['it\\'s']");
-        assert_eq!(parse_path("a['it\\'s'].b"), Some(vec![key("a"), key("it's"), key("b")]));
+        assert_eq!(
+            parse_path("a['it\\'s'].b"),
+            Some(vec![key("a"), key("it's"), key("b")])
+        );
         assert_eq!(format_key("", "a b"), "['a b']");
         assert_eq!(parse_path("['a b']"), Some(vec![key("a b")]));
     }
 
     #[test]
     fn parses_indices_and_rejects_garbage() {
-        let want = vec![key("spec"), key("containers"), PathSegment::Index(0), key("image")];
+        let want = vec![
+            key("spec"),
+            key("containers"),
+            PathSegment::Index(0),
+            key("image"),
+        ];
         assert_eq!(parse_path("spec.containers[0].image"), Some(want));
-        assert_eq!(parse_path("a[1][2]"), Some(vec![key("a"), PathSegment::Index(1), PathSegment::Index(2)]));
+        assert_eq!(
+            parse_path("a[1][2]"),
+            Some(vec![key("a"), PathSegment::Index(1), PathSegment::Index(2)])
+        );
         assert_eq!(parse_path(""), Some(vec![]));
         assert_eq!(parse_path("[\"x.y\"]"), Some(vec![key("x.y")]));
         for bad in ["a..b", "a.", ".a", "a[x]", "a[1", "a['x", "a[0]b"] {

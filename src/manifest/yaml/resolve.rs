@@ -23,7 +23,9 @@ pub fn resolve_plain(text: &str) -> Resolved {
         "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
             return Resolved::Bool(false);
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Resolved::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
         _ => {}
@@ -32,7 +34,9 @@ pub fn resolve_plain(text: &str) -> Resolved {
     if first == b'.' {
         // go-yaml tries strconv.ParseFloat on anything starting with '.'.
         return match text.parse::<f64>() {
-            Ok(f) if text[1..].bytes().next().is_some_and(|b| b.is_ascii_digit()) => Resolved::Float(f),
+            Ok(f) if text[1..].bytes().next().is_some_and(|b| b.is_ascii_digit()) => {
+                Resolved::Float(f)
+            }
             _ => Resolved::Str,
         };
     }
@@ -71,8 +75,16 @@ fn parse_int(s: &str) -> Option<i128> {
         return None;
     }
     let magnitude = u128::from_str_radix(digits, radix).ok()?;
-    let value = if negative { -(i128::try_from(magnitude).ok()?) } else { i128::try_from(magnitude).ok()? };
-    let fits = if negative { value >= i128::from(i64::MIN) } else { value <= i128::from(u64::MAX) };
+    let value = if negative {
+        -(i128::try_from(magnitude).ok()?)
+    } else {
+        i128::try_from(magnitude).ok()?
+    };
+    let fits = if negative {
+        value >= i128::from(i64::MIN)
+    } else {
+        value <= i128::from(u64::MAX)
+    };
     fits.then_some(value)
 }
 
@@ -140,7 +152,10 @@ mod tests {
             ("0b101", Resolved::Int(5)),
             ("-0b11", Resolved::Int(-3)),
             ("18446744073709551615", Resolved::Int(18446744073709551615)),
-            ("18446744073709551616", Resolved::Float(18446744073709551616.0)),
+            (
+                "18446744073709551616",
+                Resolved::Float(18446744073709551616.0),
+            ),
             ("08", Resolved::Float(8.0)),
             ("1.5", Resolved::Float(1.5)),
             ("129e6", Resolved::Float(129e6)),
