@@ -3,8 +3,8 @@
 
 use super::IntOrString;
 use super::types::apps::{
-    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, PvcRetentionPolicy, RollingUpdate,
-    StatefulSet, StatefulSetRollingUpdate, StatefulSetUpdateStrategy,
+    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, PvcRetentionPolicy,
+    RollingUpdate, StatefulSet, StatefulSetRollingUpdate, StatefulSetUpdateStrategy,
 };
 use super::types::config::{Secret, encode_base64};
 use super::types::container::{Container, ResourceList};
@@ -68,7 +68,12 @@ pub fn apply_defaults(res: &mut Resource) {
 pub fn default_pod(pod: &mut Pod) {
     default_pod_spec(&mut pod.spec);
     // SetDefaults_Pod: requests default to limits, for Pod objects only (not templates).
-    for c in pod.spec.init_containers.iter_mut().chain(pod.spec.containers.iter_mut()) {
+    for c in pod
+        .spec
+        .init_containers
+        .iter_mut()
+        .chain(pod.spec.containers.iter_mut())
+    {
         let limits = c.resources.limits.clone();
         for (name, limit) in limits {
             c.resources.requests.entry(name).or_insert(limit);
@@ -83,9 +88,14 @@ pub fn default_pod_spec(spec: &mut PodSpec) {
     set(&mut spec.restart_policy, "Always");
     set_num(&mut spec.termination_grace_period_seconds, 30);
     set(&mut spec.scheduler_name, "default-scheduler");
-    spec.security_context.get_or_insert_with(PodSecurityContext::default);
+    spec.security_context
+        .get_or_insert_with(PodSecurityContext::default);
     let host_network = spec.host_network == Some(true);
-    for c in spec.init_containers.iter_mut().chain(spec.containers.iter_mut()) {
+    for c in spec
+        .init_containers
+        .iter_mut()
+        .chain(spec.containers.iter_mut())
+    {
         default_container(c, host_network);
     }
     for v in &mut spec.volumes {
@@ -106,7 +116,14 @@ fn default_container(c: &mut Container, host_network: bool) {
             p.host_port = Some(p.container_port);
         }
     }
-    for probe in [&mut c.liveness_probe, &mut c.readiness_probe, &mut c.startup_probe].into_iter().flatten() {
+    for probe in [
+        &mut c.liveness_probe,
+        &mut c.readiness_probe,
+        &mut c.startup_probe,
+    ]
+    .into_iter()
+    .flatten()
+    {
         default_probe(probe);
     }
     if let Some(lc) = &mut c.lifecycle {
@@ -203,12 +220,18 @@ fn default_claim_spec(spec: &mut PersistentVolumeClaimSpec) {
 fn default_deployment(d: &mut Deployment) {
     let spec = &mut d.spec;
     set_num(&mut spec.replicas, 1);
-    let strategy = spec.strategy.get_or_insert_with(DeploymentStrategy::default);
+    let strategy = spec
+        .strategy
+        .get_or_insert_with(DeploymentStrategy::default);
     set(&mut strategy.type_, "RollingUpdate");
     if strategy.type_.as_deref() == Some("RollingUpdate") {
-        let ru = strategy.rolling_update.get_or_insert_with(RollingUpdate::default);
-        ru.max_unavailable.get_or_insert_with(|| IntOrString::String("25%".into()));
-        ru.max_surge.get_or_insert_with(|| IntOrString::String("25%".into()));
+        let ru = strategy
+            .rolling_update
+            .get_or_insert_with(RollingUpdate::default);
+        ru.max_unavailable
+            .get_or_insert_with(|| IntOrString::String("25%".into()));
+        ru.max_surge
+            .get_or_insert_with(|| IntOrString::String("25%".into()));
     }
     set_num(&mut spec.revision_history_limit, 10);
     set_num(&mut spec.progress_deadline_seconds, 600);
@@ -219,11 +242,15 @@ fn default_deployment(d: &mut Deployment) {
 fn default_stateful_set(s: &mut StatefulSet) {
     let spec = &mut s.spec;
     set(&mut spec.pod_management_policy, "OrderedReady");
-    let strategy = spec.update_strategy.get_or_insert_with(StatefulSetUpdateStrategy::default);
+    let strategy = spec
+        .update_strategy
+        .get_or_insert_with(StatefulSetUpdateStrategy::default);
     // SetDefaults_StatefulSet fills rollingUpdate only when the type was empty (spec §5).
     if strategy.type_.is_none() {
         strategy.type_ = Some("RollingUpdate".into());
-        strategy.rolling_update.get_or_insert_with(StatefulSetRollingUpdate::default);
+        strategy
+            .rolling_update
+            .get_or_insert_with(StatefulSetRollingUpdate::default);
     }
     if strategy.type_.as_deref() == Some("RollingUpdate")
         && let Some(ru) = &mut strategy.rolling_update
@@ -232,7 +259,9 @@ fn default_stateful_set(s: &mut StatefulSet) {
     }
     set_num(&mut spec.replicas, 1);
     set_num(&mut spec.revision_history_limit, 10);
-    let retention = spec.persistent_volume_claim_retention_policy.get_or_insert_with(PvcRetentionPolicy::default);
+    let retention = spec
+        .persistent_volume_claim_retention_policy
+        .get_or_insert_with(PvcRetentionPolicy::default);
     set(&mut retention.when_deleted, "Retain");
     set(&mut retention.when_scaled, "Retain");
     for claim in &mut spec.volume_claim_templates {
@@ -243,10 +272,14 @@ fn default_stateful_set(s: &mut StatefulSet) {
 
 fn default_daemon_set(d: &mut DaemonSet) {
     let spec = &mut d.spec;
-    let strategy = spec.update_strategy.get_or_insert_with(DaemonSetUpdateStrategy::default);
+    let strategy = spec
+        .update_strategy
+        .get_or_insert_with(DaemonSetUpdateStrategy::default);
     set(&mut strategy.type_, "RollingUpdate");
     if strategy.type_.as_deref() == Some("RollingUpdate") {
-        let ru = strategy.rolling_update.get_or_insert_with(RollingUpdate::default);
+        let ru = strategy
+            .rolling_update
+            .get_or_insert_with(RollingUpdate::default);
         ru.max_unavailable.get_or_insert(IntOrString::Int(1));
         ru.max_surge.get_or_insert(IntOrString::Int(0));
     }
@@ -272,7 +305,7 @@ fn default_job(j: &mut Job) {
 /// `SetDefaults_ResourceList`: every quantity rounded up to milli precision.
 fn round_up(list: &mut ResourceList) {
     for q in list.values_mut() {
-        *q = q.round_up_milli();
+        q.round_up_milli();
     }
 }
 

@@ -24,7 +24,11 @@ pub fn dns1123_subdomain(value: &str) -> Vec<String> {
     if value.len() > 253 {
         errs.push(max_len(253));
     }
-    if value.is_empty() || !value.split('.').all(|part| is_label(part, |c| c.is_ascii_lowercase() || c.is_ascii_digit())) {
+    if value.is_empty()
+        || !value
+            .split('.')
+            .all(|part| is_label(part, |c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    {
         errs.push(
             "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', \
              and must start and end with an alphanumeric character"
@@ -62,7 +66,11 @@ pub fn qualified_name(value: &str) -> Vec<String> {
         if prefix.is_empty() {
             errs.push("prefix part must be non-empty".to_string());
         } else {
-            errs.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+            errs.extend(
+                dns1123_subdomain(prefix)
+                    .into_iter()
+                    .map(|m| format!("prefix part {m}")),
+            );
         }
     }
     if name.is_empty() {
@@ -104,8 +112,13 @@ pub fn port_name(value: &str) -> Vec<String> {
     if value.len() > 15 {
         errs.push(max_len(15));
     }
-    if !value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        errs.push(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
+        );
     }
     if value.contains("--") {
         errs.push("must not contain consecutive hyphens".to_string());
@@ -123,7 +136,9 @@ pub fn port_name(value: &str) -> Vec<String> {
 pub fn env_var_name(value: &str) -> Vec<String> {
     let valid = !value.is_empty()
         && !value.starts_with(|c: char| c.is_ascii_digit())
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if valid {
         Vec::new()
     } else {
@@ -141,8 +156,15 @@ pub fn config_map_key(value: &str) -> Vec<String> {
     if value.len() > 253 {
         errs.push(max_len(253));
     }
-    if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        errs.push("a valid config key must consist of alphanumeric characters, '-', '_' or '.'".to_string());
+    if value.is_empty()
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        errs.push(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+                .to_string(),
+        );
     }
     if value == "." {
         errs.push("must not be '.'".to_string());
@@ -169,7 +191,8 @@ fn max_len(n: usize) -> String {
 
 /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?` with `alnum` deciding what an alphanumeric is.
 fn is_label(value: &str, alnum: impl Fn(char) -> bool) -> bool {
-    let first_last_ok = value.chars().next().is_some_and(&alnum) && value.chars().last().is_some_and(&alnum);
+    let first_last_ok =
+        value.chars().next().is_some_and(&alnum) && value.chars().last().is_some_and(&alnum);
     first_last_ok && value.chars().all(|c| alnum(c) || c == '-')
 }
 
@@ -178,7 +201,9 @@ fn is_name_part(value: &str) -> bool {
     let alnum = |c: char| c.is_ascii_alphanumeric();
     value.chars().next().is_some_and(alnum)
         && value.chars().last().is_some_and(alnum)
-        && value.chars().all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
+        && value
+            .chars()
+            .all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
 }
 
 #[cfg(test)]
@@ -190,12 +215,17 @@ mod tests {
         assert!(dns1123_subdomain("web.example-1").is_empty());
         assert_eq!(
             dns1123_subdomain("Web"),
-            vec!["a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', \
-                  and must start and end with an alphanumeric character"]
+            vec![
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', \
+                  and must start and end with an alphanumeric character"
+            ]
         );
         assert!(!dns1123_subdomain("a..b").is_empty());
         assert!(!dns1123_subdomain("").is_empty());
-        assert_eq!(dns1123_subdomain(&"a".repeat(254)), vec!["must be no more than 253 characters"]);
+        assert_eq!(
+            dns1123_subdomain(&"a".repeat(254)),
+            vec!["must be no more than 253 characters"]
+        );
         assert!(dns1123_label("kube-system").is_empty());
         assert!(!dns1123_label("a.b").is_empty());
         assert!(dns1035_label("my-svc").is_empty());
@@ -218,7 +248,10 @@ mod tests {
     #[test]
     fn ports_env_keys_ips() {
         assert!(port_name("http-web").is_empty());
-        assert_eq!(port_name("80"), vec!["must contain at least one letter (a-z)"]);
+        assert_eq!(
+            port_name("80"),
+            vec!["must contain at least one letter (a-z)"]
+        );
         assert!(!port_name("a--b").is_empty());
         assert!(!port_name("web-server-port-1").is_empty());
         assert!(env_var_name("MY_VAR.x-1").is_empty());

@@ -18,9 +18,17 @@ pub struct ObjectMeta {
     pub generate_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
     /// `kubectl create --dry-run -o yaml` writes `creationTimestamp: null`; only null is accepted.
     #[serde(default, skip_serializing)]
@@ -48,7 +56,10 @@ pub struct ObjectMeta {
 impl ObjectMeta {
     /// Metadata with just a name (handy in tests and for generated objects).
     pub fn named(name: &str) -> Self {
-        ObjectMeta { name: name.to_string(), ..Default::default() }
+        ObjectMeta {
+            name: name.to_string(),
+            ..Default::default()
+        }
     }
 
     /// The namespace, `default` when unset.
@@ -61,9 +72,17 @@ impl ObjectMeta {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub match_labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
@@ -76,14 +95,21 @@ pub struct LabelSelectorRequirement {
     /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
     #[serde(default)]
     pub operator: String,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub values: Vec<String>,
 }
 
 impl LabelSelector {
     /// A selector on exactly these labels.
     pub fn from_labels(labels: &BTreeMap<String, String>) -> Self {
-        LabelSelector { match_labels: labels.clone(), match_expressions: Vec::new() }
+        LabelSelector {
+            match_labels: labels.clone(),
+            match_expressions: Vec::new(),
+        }
     }
 
     /// True when the selector selects nothing-in-particular, i.e. everything
@@ -94,7 +120,9 @@ impl LabelSelector {
 
     /// Whether `labels` satisfy the selector (apimachinery `labels.Selector.Matches`).
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
             && self.match_expressions.iter().all(|r| r.matches(labels))
     }
 }
@@ -118,7 +146,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -138,9 +169,14 @@ mod tests {
 
     #[test]
     fn null_maps_read_as_empty_and_are_not_serialized() {
-        let meta: ObjectMeta =
-            serde_json::from_value(serde_json::json!({"name": "a", "labels": null, "creationTimestamp": null})).unwrap();
+        let meta: ObjectMeta = serde_json::from_value(
+            serde_json::json!({"name": "a", "labels": null, "creationTimestamp": null}),
+        )
+        .unwrap();
         assert!(meta.labels.is_empty());
-        assert_eq!(serde_json::to_value(&meta).unwrap(), serde_json::json!({"name": "a"}));
+        assert_eq!(
+            serde_json::to_value(&meta).unwrap(),
+            serde_json::json!({"name": "a"})
+        );
     }
 }

@@ -14,7 +14,11 @@ pub struct ObjectId {
 
 impl ObjectId {
     pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
-        ObjectId { kind: kind.to_string(), namespace: namespace.map(str::to_string), name: name.to_string() }
+        ObjectId {
+            kind: kind.to_string(),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
     }
 
     /// The kubectl-style short reference, `deployment/web`.
@@ -147,13 +151,18 @@ impl Resource {
     /// The apiVersion this kind is served at (`v1`, `apps/v1`, `batch/v1`).
     pub fn api_version(&self) -> &'static str {
         let kind = self.kind();
-        KINDS.iter().find(|(_, k, _)| *k == kind).map_or("v1", |(v, _, _)| v)
+        KINDS
+            .iter()
+            .find(|(_, k, _)| *k == kind)
+            .map_or("v1", |(v, _, _)| v)
     }
 
     /// Whether objects of this kind live in a namespace.
     pub fn is_namespaced(&self) -> bool {
         let kind = self.kind();
-        KINDS.iter().any(|(_, k, namespaced)| *k == kind && *namespaced)
+        KINDS
+            .iter()
+            .any(|(_, k, namespaced)| *k == kind && *namespaced)
     }
 
     /// The object's metadata.
@@ -241,9 +250,15 @@ mod tests {
         );
         assert!(res.pod_spec().is_some() && res.pod_template().is_none());
 
-        let ns = Resource::Namespace(Namespace { metadata: ObjectMeta::named("prod"), ..Default::default() });
+        let ns = Resource::Namespace(Namespace {
+            metadata: ObjectMeta::named("prod"),
+            ..Default::default()
+        });
         assert_eq!(ns.id().to_string(), "Namespace prod");
-        assert_eq!(ns.to_value(), json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod"}}));
+        assert_eq!(
+            ns.to_value(),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod"}})
+        );
         let job = Resource::Job(Job::default());
         assert_eq!((job.api_version(), job.is_namespaced()), ("batch/v1", true));
     }

@@ -57,7 +57,10 @@ pub(crate) struct Errors(pub Vec<FieldError>);
 
 impl Errors {
     pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError { path: path.into(), message: message.into() });
+        self.0.push(FieldError {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     /// `field.Required`.
@@ -78,7 +81,13 @@ impl Errors {
     /// `field.NotSupported`: the value is not one of `supported`.
     pub fn unsupported(&mut self, path: impl Into<String>, value: &str, supported: &[&str]) {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
-        self.push(path, format!("unsupported value {value:?}: supported values: {}", list.join(", ")));
+        self.push(
+            path,
+            format!(
+                "unsupported value {value:?}: supported values: {}",
+                list.join(", ")
+            ),
+        );
     }
 
     /// `field.Duplicate`.
@@ -146,7 +155,16 @@ pub(crate) fn at(path: &str, index: usize) -> String {
     format!("{path}[{index}]")
 }
 
+/// `path.key` or `path['odd.key']`, as `de.rs` writes map keys.
+pub(crate) fn key(path: &str, key: &str) -> String {
+    super::yaml::format_key(path, key)
+}
+
 /// `path.child`.
 pub(crate) fn child(path: &str, name: &str) -> String {
-    if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
 }

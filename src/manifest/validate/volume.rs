@@ -11,12 +11,25 @@ const SUPPORTED: &str = "rekon implements emptyDir, hostPath, configMap, secret,
                          persistentVolumeClaim volumes";
 
 /// `hostPath.type` values.
-const HOST_PATH_TYPES: &[&str] =
-    &["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
+const HOST_PATH_TYPES: &[&str] = &[
+    "",
+    "DirectoryOrCreate",
+    "Directory",
+    "FileOrCreate",
+    "File",
+    "Socket",
+    "CharDevice",
+    "BlockDevice",
+];
 
 /// Fields a downwardAPI volume file may use.
-const VOLUME_FIELDS: &[&str] =
-    &["metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels", "metadata.annotations"];
+const VOLUME_FIELDS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "metadata.labels",
+    "metadata.annotations",
+];
 
 /// Validates the volumes and returns their names.
 pub fn volumes<'a>(errs: &mut Errors, path: &str, vols: &'a [Volume]) -> BTreeSet<&'a str> {
@@ -48,7 +61,11 @@ fn volume(errs: &mut Errors, path: &str, v: &Volume) {
     if let Some(e) = &v.empty_dir {
         errs.one_of(p("emptyDir.medium"), e.medium.as_deref(), &["", "Memory"]);
         if let Some(q) = e.size_limit.as_ref().filter(|q| q.milli_value() < 0) {
-            errs.invalid(p("emptyDir.sizeLimit"), &quantity_str(q), "must be greater than or equal to 0");
+            errs.invalid(
+                p("emptyDir.sizeLimit"),
+                &quantity_str(q),
+                "must be greater than or equal to 0",
+            );
         }
     }
     if let Some(h) = &v.host_path {
@@ -73,9 +90,19 @@ fn volume(errs: &mut Errors, path: &str, v: &Volume) {
         mode(errs, &p("projected.defaultMode"), pr.default_mode);
         for (i, src) in pr.sources.iter().enumerate() {
             let sp = at(&p("projected.sources"), i);
-            let set = [src.secret.is_some(), src.config_map.is_some(), src.downward_api.is_some(), src.service_account_token.is_some(), src.cluster_trust_bundle.is_some(), src.pod_certificate.is_some()];
+            let set = [
+                src.secret.is_some(),
+                src.config_map.is_some(),
+                src.downward_api.is_some(),
+                src.service_account_token.is_some(),
+                src.cluster_trust_bundle.is_some(),
+                src.pod_certificate.is_some(),
+            ];
             match set.iter().filter(|s| **s).count() {
-                0 => errs.push(&sp, "required: must specify exactly 1 of: `secret`, `configMap`, `downwardAPI`"),
+                0 => errs.push(
+                    &sp,
+                    "required: must specify exactly 1 of: `secret`, `configMap`, `downwardAPI`",
+                ),
                 1 => {}
                 _ => errs.forbidden(&sp, "may not specify more than 1 volume type per source"),
             }
@@ -89,8 +116,16 @@ fn volume(errs: &mut Errors, path: &str, v: &Volume) {
                 downward_files(errs, &child(&sp, "downwardAPI.items"), &d.items);
             }
             let why = "rekon has no API server to issue tokens or certificates";
-            errs.reject(child(&sp, "serviceAccountToken"), &src.service_account_token, why);
-            errs.reject(child(&sp, "clusterTrustBundle"), &src.cluster_trust_bundle, why);
+            errs.reject(
+                child(&sp, "serviceAccountToken"),
+                &src.service_account_token,
+                why,
+            );
+            errs.reject(
+                child(&sp, "clusterTrustBundle"),
+                &src.cluster_trust_bundle,
+                why,
+            );
             errs.reject(child(&sp, "podCertificate"), &src.pod_certificate, why);
         }
     }
@@ -137,10 +172,27 @@ fn downward_files(errs: &mut Errors, path: &str, files: &[DownwardApiVolumeFile]
         payload_path(errs, &child(&fp, "path"), &f.path);
         mode(errs, &child(&fp, "mode"), f.mode);
         match (&f.field_ref, &f.resource_field_ref) {
-            (Some(_), Some(_)) => errs.invalid(&fp, "", "fieldRef and resourceFieldRef can not be specified simultaneously"),
-            (None, None) => errs.push(&fp, "required: one of fieldRef and resourceFieldRef is required"),
-            (Some(r), None) => field_path(errs, &child(&fp, "fieldRef.fieldPath"), &r.field_path, VOLUME_FIELDS, &["metadata.labels", "metadata.annotations"]),
-            (None, Some(r)) => errs.one_of(child(&fp, "resourceFieldRef.resource"), Some(&r.resource), RESOURCE_FIELDS),
+            (Some(_), Some(_)) => errs.invalid(
+                &fp,
+                "",
+                "fieldRef and resourceFieldRef can not be specified simultaneously",
+            ),
+            (None, None) => errs.push(
+                &fp,
+                "required: one of fieldRef and resourceFieldRef is required",
+            ),
+            (Some(r), None) => field_path(
+                errs,
+                &child(&fp, "fieldRef.fieldPath"),
+                &r.field_path,
+                VOLUME_FIELDS,
+                &["metadata.labels", "metadata.annotations"],
+            ),
+            (None, Some(r)) => errs.one_of(
+                child(&fp, "resourceFieldRef.resource"),
+                Some(&r.resource),
+                RESOURCE_FIELDS,
+            ),
         }
     }
 }
@@ -162,6 +214,10 @@ fn mode(errs: &mut Errors, path: &str, mode: Option<i32>) {
     if let Some(m) = mode
         && !(0..=0o777).contains(&m)
     {
-        errs.invalid_num(path, m.into(), "must be a number between 0 and 0777 (octal), both inclusive");
+        errs.invalid_num(
+            path,
+            m.into(),
+            "must be a number between 0 and 0777 (octal), both inclusive",
+        );
     }
 }
