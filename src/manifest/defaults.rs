@@ -3,8 +3,8 @@
 
 use super::IntOrString;
 use super::types::apps::{
-    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, PvcRetentionPolicy,
-    RollingUpdate, StatefulSet, StatefulSetRollingUpdate, StatefulSetUpdateStrategy,
+    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, PvcRetentionPolicy, RollingUpdate, StatefulSet,
+    StatefulSetRollingUpdate, StatefulSetUpdateStrategy,
 };
 use super::types::config::{Secret, encode_base64};
 use super::types::container::{Container, ResourceList};
@@ -88,14 +88,9 @@ pub fn default_pod_spec(spec: &mut PodSpec) {
     set(&mut spec.restart_policy, "Always");
     set_num(&mut spec.termination_grace_period_seconds, 30);
     set(&mut spec.scheduler_name, "default-scheduler");
-    spec.security_context
-        .get_or_insert_with(PodSecurityContext::default);
+    spec.security_context.get_or_insert_with(PodSecurityContext::default);
     let host_network = spec.host_network == Some(true);
-    for c in spec
-        .init_containers
-        .iter_mut()
-        .chain(spec.containers.iter_mut())
-    {
+    for c in spec.init_containers.iter_mut().chain(spec.containers.iter_mut()) {
         default_container(c, host_network);
     }
     for v in &mut spec.volumes {
@@ -116,13 +111,9 @@ fn default_container(c: &mut Container, host_network: bool) {
             p.host_port = Some(p.container_port);
         }
     }
-    for probe in [
-        &mut c.liveness_probe,
-        &mut c.readiness_probe,
-        &mut c.startup_probe,
-    ]
-    .into_iter()
-    .flatten()
+    for probe in [&mut c.liveness_probe, &mut c.readiness_probe, &mut c.startup_probe]
+        .into_iter()
+        .flatten()
     {
         default_probe(probe);
     }
@@ -220,18 +211,13 @@ fn default_claim_spec(spec: &mut PersistentVolumeClaimSpec) {
 fn default_deployment(d: &mut Deployment) {
     let spec = &mut d.spec;
     set_num(&mut spec.replicas, 1);
-    let strategy = spec
-        .strategy
-        .get_or_insert_with(DeploymentStrategy::default);
+    let strategy = spec.strategy.get_or_insert_with(DeploymentStrategy::default);
     set(&mut strategy.type_, "RollingUpdate");
     if strategy.type_.as_deref() == Some("RollingUpdate") {
-        let ru = strategy
-            .rolling_update
-            .get_or_insert_with(RollingUpdate::default);
+        let ru = strategy.rolling_update.get_or_insert_with(RollingUpdate::default);
         ru.max_unavailable
             .get_or_insert_with(|| IntOrString::String("25%".into()));
-        ru.max_surge
-            .get_or_insert_with(|| IntOrString::String("25%".into()));
+        ru.max_surge.get_or_insert_with(|| IntOrString::String("25%".into()));
     }
     set_num(&mut spec.revision_history_limit, 10);
     set_num(&mut spec.progress_deadline_seconds, 600);
@@ -277,9 +263,7 @@ fn default_daemon_set(d: &mut DaemonSet) {
         .get_or_insert_with(DaemonSetUpdateStrategy::default);
     set(&mut strategy.type_, "RollingUpdate");
     if strategy.type_.as_deref() == Some("RollingUpdate") {
-        let ru = strategy
-            .rolling_update
-            .get_or_insert_with(RollingUpdate::default);
+        let ru = strategy.rolling_update.get_or_insert_with(RollingUpdate::default);
         ru.max_unavailable.get_or_insert(IntOrString::Int(1));
         ru.max_surge.get_or_insert(IntOrString::Int(0));
     }
@@ -321,4 +305,148 @@ fn set_num<T>(field: &mut Option<T>, value: T) {
 
 fn set_flag(field: &mut Option<bool>, value: bool) {
     field.get_or_insert(value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn defaulted(value: serde_json::Value) -> serde_json::Value {
+        let kind = value["kind"].as_str().unwrap().to_string();
+        let mut res = match kind.as_str() {
+            "Pod" => Resource::Pod(serde_json::from_value(value).unwrap()),
+            "Deployment" => Resource::Deployment(serde_json::from_value(value).unwrap()),
+            "DaemonSet" => Resource::DaemonSet(serde_json::from_value(value).unwrap()),
+            "Job" => Resource::Job(serde_json::from_value(value).unwrap()),
+            "Service" => Resource::Service(serde_json::from_value(value).unwrap()),
+            "Secret" => Resource::Secret(serde_json::from_value(value).unwrap()),
+            other => panic!("{other}"),
+        };
+        apply_defaults(&mut res);
+        res.to_value()
+    }
+
+    #[test]
+    fn pull_policy_follows_the_tag() {
+        assert_eq!(pull_policy_for("nginx"), "Always");
+        assert_eq!(pull_policy_for("nginx:latest"), "Always");
+        assert_eq!(pull_policy_for("nginx:1.25"), "IfNotPresent");
+        assert_eq!(pull_policy_for("localhost:5000/app"), "Always");
+        assert_eq!(pull_policy_for("localhost:5000/app:v2"), "IfNotPresent");
+        assert_eq!(pull_policy_for("registry.k8s.io/redis@sha256:cb11"), "IfNotPresent");
+    }
+
+    #[test]
+    fn pod_gets_every_default() {
+        let pod = defaulted(json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {
+                "containers": [{
+                    "name": "c", "image": "busybox",
+                    "ports": [{"containerPort": 80}],
+                    "resources": {"limits": {"cpu": "0.1", "memory": "64Mi"}, "requests": {"memory": "32Mi"}},
+                    "readinessProbe": {"httpGet": {"port": 80}}
+                }],
+                "volumes": [{"name": "scratch"}, {"name": "cfg", "configMap": {"name": "cfg"}}]
+            }
+        }));
+        assert_eq!(
+            pod,
+            json!({
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+                "spec": {
+                    "containers": [{
+                        "name": "c", "image": "busybox", "imagePullPolicy": "Always",
+                        "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                        "resources": {"limits": {"cpu": "100m", "memory": "64Mi"},
+                                      "requests": {"cpu": "100m", "memory": "32Mi"}},
+                        "readinessProbe": {"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
+                                           "timeoutSeconds": 1, "periodSeconds": 10,
+                                           "successThreshold": 1, "failureThreshold": 3},
+                        "terminationMessagePath": "/dev/termination-log",
+                        "terminationMessagePolicy": "File"
+                    }],
+                    "volumes": [{"name": "scratch", "emptyDir": {}},
+                                {"name": "cfg", "configMap": {"name": "cfg", "defaultMode": 420}}],
+                    "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
+                    "dnsPolicy": "ClusterFirst", "securityContext": {},
+                    "schedulerName": "default-scheduler", "enableServiceLinks": true
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn controllers_get_their_defaults() {
+        let template =
+            json!({"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}});
+        let d = defaulted(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                                 "spec": {"template": template.clone()}}),
+        );
+        assert_eq!(d["spec"]["replicas"], 1);
+        assert_eq!(
+            d["spec"]["strategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+        );
+        assert_eq!(
+            (
+                d["spec"]["revisionHistoryLimit"].clone(),
+                d["spec"]["progressDeadlineSeconds"].clone()
+            ),
+            (json!(10), json!(600))
+        );
+        // Template pods get pod-spec defaults, but requests-from-limits only when stamped (default_pod).
+        assert_eq!(d["spec"]["template"]["spec"]["restartPolicy"], "Always");
+        assert!(d["spec"]["template"]["spec"].get("enableServiceLinks").is_none());
+
+        let ds = defaulted(
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d"},
+                                  "spec": {"template": template.clone()}}),
+        );
+        assert_eq!(
+            ds["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        );
+
+        let job = defaulted(
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                                   "spec": {"template": template}}),
+        );
+        let spec = &job["spec"];
+        assert_eq!(
+            (
+                spec["parallelism"].clone(),
+                spec["completions"].clone(),
+                spec["backoffLimit"].clone()
+            ),
+            (json!(1), json!(1), json!(6))
+        );
+        assert_eq!(
+            (spec["completionMode"].clone(), spec["suspend"].clone()),
+            (json!("NonIndexed"), json!(false))
+        );
+        assert_eq!(job["metadata"]["labels"], json!({"app": "a"}));
+    }
+
+    #[test]
+    fn service_and_secret_defaults() {
+        let svc = defaulted(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                                   "spec": {"ports": [{"port": 8000}]}}));
+        assert_eq!(
+            svc["spec"]["ports"],
+            json!([{"port": 8000, "protocol": "TCP", "targetPort": 8000}])
+        );
+        assert_eq!(
+            (svc["spec"]["type"].clone(), svc["spec"]["sessionAffinity"].clone()),
+            (json!("ClusterIP"), json!("None"))
+        );
+
+        let secret = defaulted(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                                      "data": {"a": "b2xk", "b": "Yg=="}, "stringData": {"a": "new"}}));
+        assert_eq!(secret["data"], json!({"a": "bmV3", "b": "Yg=="}));
+        assert_eq!(secret["type"], "Opaque");
+        assert!(secret.get("stringData").is_none());
+    }
 }

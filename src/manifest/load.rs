@@ -67,10 +67,7 @@ impl Loader {
     fn file(&mut self, file: &SourceFile) {
         let start = Mark { line: 1, column: 1 };
         if file.text.len() > MAX_FILE_BYTES {
-            let msg = format!(
-                "file is {} bytes, more than the limit of 4 MiB",
-                file.text.len()
-            );
+            let msg = format!("file is {} bytes, more than the limit of 4 MiB", file.text.len());
             self.error(&file.path, start, "", msg);
             return;
         }
@@ -109,23 +106,18 @@ impl Loader {
             ("v1", "ConfigMap") => self.typed(file, doc, prefix, Resource::ConfigMap),
             ("v1", "Secret") => self.typed(file, doc, prefix, Resource::Secret),
             ("v1", "Service") => self.typed(file, doc, prefix, Resource::Service),
-            ("v1", "PersistentVolumeClaim") => {
-                self.typed(file, doc, prefix, Resource::PersistentVolumeClaim)
-            }
+            ("v1", "PersistentVolumeClaim") => self.typed(file, doc, prefix, Resource::PersistentVolumeClaim),
             ("v1", "PersistentVolume") => self.typed(file, doc, prefix, Resource::PersistentVolume),
             ("v1", "Node") => self.typed(file, doc, prefix, Resource::Node),
             ("v1", "Namespace") => self.typed(file, doc, prefix, Resource::Namespace),
-            ("v1", "ReplicationController") => {
-                self.typed(file, doc, prefix, Resource::ReplicationController)
-            }
+            ("v1", "ReplicationController") => self.typed(file, doc, prefix, Resource::ReplicationController),
             ("apps/v1", "Deployment") => self.typed(file, doc, prefix, Resource::Deployment),
             ("apps/v1", "ReplicaSet") => self.typed(file, doc, prefix, Resource::ReplicaSet),
             ("apps/v1", "StatefulSet") => self.typed(file, doc, prefix, Resource::StatefulSet),
             ("apps/v1", "DaemonSet") => self.typed(file, doc, prefix, Resource::DaemonSet),
             ("batch/v1", "Job") => self.typed(file, doc, prefix, Resource::Job),
             _ => {
-                let mut msg =
-                    format!("kind {kind} (apiVersion {api_version}) is not supported by rekon");
+                let mut msg = format!("kind {kind} (apiVersion {api_version}) is not supported by rekon");
                 if let Some((v, _, _)) = KINDS.iter().find(|(_, k, _)| *k == kind) {
                     msg.push_str(&format!("; use apiVersion {v}"));
                 }
@@ -142,12 +134,7 @@ impl Loader {
             if issue_paths.iter().any(|p| within(&e.path, p)) {
                 continue;
             }
-            self.error(
-                file,
-                doc.locate(&e.path).mark,
-                &join(prefix, &e.path),
-                e.message,
-            );
+            self.error(file, doc.locate(&e.path).mark, &join(prefix, &e.path), e.message);
         }
         self.found.push(Found {
             loaded: Loaded {
@@ -191,13 +178,7 @@ impl Loader {
     }
 
     /// `apiVersion` or `kind`: a required string.
-    fn string_field(
-        &mut self,
-        file: &str,
-        doc: &Node,
-        prefix: &str,
-        field: &str,
-    ) -> Option<String> {
+    fn string_field(&mut self, file: &str, doc: &Node, prefix: &str, field: &str) -> Option<String> {
         let node = doc.locate(field);
         let path = join(prefix, field);
         if std::ptr::eq(node, doc) {
@@ -241,12 +222,7 @@ impl Loader {
     ) -> Option<(Resource, Vec<String>)> {
         let (value, issues) = de::from_node::<T>(doc);
         let mut paths = Vec::new();
-        for FieldIssue {
-            path,
-            mark,
-            message,
-        } in issues
-        {
+        for FieldIssue { path, mark, message } in issues {
             self.error(file, mark, &join(prefix, &path), message);
             paths.push(path);
         }
@@ -262,12 +238,7 @@ impl Loader {
             match first.get(&id) {
                 Some(origin) => {
                     let msg = format!("duplicate object {id} (first defined at {origin})");
-                    duplicates.push((
-                        f.file.clone(),
-                        join(&f.prefix, "metadata.name"),
-                        f.name_mark,
-                        msg,
-                    ));
+                    duplicates.push((f.file.clone(), join(&f.prefix, "metadata.name"), f.name_mark, msg));
                 }
                 None => {
                     first.insert(id, f.loaded.origin.clone());
@@ -368,10 +339,7 @@ spec:
 
     #[test]
     fn missing_image_is_reported_at_the_container() {
-        let text = DEPLOY.replace(
-            "        image: nginx:1.25\n",
-            "        ports: [{containerPort: 80}]\n",
-        );
+        let text = DEPLOY.replace("        image: nginx:1.25\n", "        ports: [{containerPort: 80}]\n");
         assert_eq!(
             errors(&text),
             vec!["web.yaml:13:9: spec.template.spec.containers[0].image: required"]
@@ -515,10 +483,7 @@ spec:
                 "apiVersion: v1\nkind: Frob\nmetadata: {name: p}\n",
                 "web.yaml:2:7: kind Frob (apiVersion v1) is not supported by rekon",
             ),
-            (
-                "kind: Pod\nmetadata: {name: p}\n",
-                "web.yaml:1:1: apiVersion: required",
-            ),
+            ("kind: Pod\nmetadata: {name: p}\n", "web.yaml:1:1: apiVersion: required"),
         ];
         let mut mismatches = Vec::new();
         for (text, want) in table {
@@ -615,10 +580,7 @@ spec:
     }
 
     fn corpus_files(dir: &Path, root: &Path, out: &mut Vec<SourceFile>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
@@ -646,9 +608,8 @@ spec:
                 Some((_, field)) => {
                     let errs = result.expect_err(&f.path).0;
                     assert!(
-                        errs.iter().any(|e| e.path == *field
-                            && e.message.starts_with("not supported by rekon")
-                            && e.line > 1),
+                        errs.iter()
+                            .any(|e| e.path == *field && e.message.starts_with("not supported by rekon") && e.line > 1),
                         "{}: {errs:?}",
                         f.path
                     );

@@ -116,9 +116,7 @@ pub fn port_name(value: &str) -> Vec<String> {
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
-        errs.push(
-            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
-        );
+        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
     }
     if value.contains("--") {
         errs.push("must not contain consecutive hyphens".to_string());
@@ -161,10 +159,7 @@ pub fn config_map_key(value: &str) -> Vec<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        errs.push(
-            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
-                .to_string(),
-        );
+        errs.push("a valid config key must consist of alphanumeric characters, '-', '_' or '.'".to_string());
     }
     if value == "." {
         errs.push("must not be '.'".to_string());
@@ -191,8 +186,7 @@ fn max_len(n: usize) -> String {
 
 /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?` with `alnum` deciding what an alphanumeric is.
 fn is_label(value: &str, alnum: impl Fn(char) -> bool) -> bool {
-    let first_last_ok =
-        value.chars().next().is_some_and(&alnum) && value.chars().last().is_some_and(&alnum);
+    let first_last_ok = value.chars().next().is_some_and(&alnum) && value.chars().last().is_some_and(&alnum);
     first_last_ok && value.chars().all(|c| alnum(c) || c == '-')
 }
 
@@ -201,9 +195,7 @@ fn is_name_part(value: &str) -> bool {
     let alnum = |c: char| c.is_ascii_alphanumeric();
     value.chars().next().is_some_and(alnum)
         && value.chars().last().is_some_and(alnum)
-        && value
-            .chars()
-            .all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
+        && value.chars().all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
 }
 
 #[cfg(test)]
@@ -248,10 +240,7 @@ mod tests {
     #[test]
     fn ports_env_keys_ips() {
         assert!(port_name("http-web").is_empty());
-        assert_eq!(
-            port_name("80"),
-            vec!["must contain at least one letter (a-z)"]
-        );
+        assert_eq!(port_name("80"), vec!["must contain at least one letter (a-z)"]);
         assert!(!port_name("a--b").is_empty());
         assert!(!port_name("web-server-port-1").is_empty());
         assert!(env_var_name("MY_VAR.x-1").is_empty());

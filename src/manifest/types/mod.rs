@@ -151,18 +151,13 @@ impl Resource {
     /// The apiVersion this kind is served at (`v1`, `apps/v1`, `batch/v1`).
     pub fn api_version(&self) -> &'static str {
         let kind = self.kind();
-        KINDS
-            .iter()
-            .find(|(_, k, _)| *k == kind)
-            .map_or("v1", |(v, _, _)| v)
+        KINDS.iter().find(|(_, k, _)| *k == kind).map_or("v1", |(v, _, _)| v)
     }
 
     /// Whether objects of this kind live in a namespace.
     pub fn is_namespaced(&self) -> bool {
         let kind = self.kind();
-        KINDS
-            .iter()
-            .any(|(_, k, namespaced)| *k == kind && *namespaced)
+        KINDS.iter().any(|(_, k, namespaced)| *k == kind && *namespaced)
     }
 
     /// The object's metadata.
@@ -184,8 +179,8 @@ impl Resource {
 
     /// Canonical JSON of the whole object, apiVersion and kind included.
     pub fn to_value(&self) -> serde_json::Value {
-        let mut value = each_kind!(self, o => serde_json::to_value(o))
-            .expect("manifest types serialize to JSON infallibly");
+        let mut value =
+            each_kind!(self, o => serde_json::to_value(o)).expect("manifest types serialize to JSON infallibly");
         if let Some(map) = value.as_object_mut() {
             map.insert("apiVersion".into(), self.api_version().into());
             map.insert("kind".into(), self.kind().into());

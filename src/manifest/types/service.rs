@@ -28,17 +28,9 @@ pub struct ServiceSpec {
     /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub selector: BTreeMap<String, String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ServicePort>,
     /// `None` for a headless Service, an address, or unset (allocated).
     #[serde(default, rename = "clusterIP", skip_serializing_if = "Option::is_none")]
@@ -68,17 +60,9 @@ pub struct ServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_family_policy: Option<Value>,
     // Kubernetes fields rekon rejects (validation says why).
-    #[serde(
-        default,
-        rename = "externalIPs",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "externalIPs", skip_serializing_if = "Option::is_none")]
     pub external_ips: Option<Value>,
-    #[serde(
-        default,
-        rename = "loadBalancerIP",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "loadBalancerIP", skip_serializing_if = "Option::is_none")]
     pub load_balancer_ip: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer_source_ranges: Option<Value>,

@@ -20,11 +20,7 @@ pub struct Volume {
     pub config_map: Option<ConfigMapVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretVolumeSource>,
-    #[serde(
-        default,
-        rename = "downwardAPI",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "downwardAPI", skip_serializing_if = "Option::is_none")]
     pub downward_api: Option<DownwardApiVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projected: Option<ProjectedVolumeSource>,
@@ -89,10 +85,7 @@ impl Volume {
             ("secret", self.secret.is_some()),
             ("downwardAPI", self.downward_api.is_some()),
             ("projected", self.projected.is_some()),
-            (
-                "persistentVolumeClaim",
-                self.persistent_volume_claim.is_some(),
-            ),
+            ("persistentVolumeClaim", self.persistent_volume_claim.is_some()),
         ];
         let mut names: Vec<&'static str> = supported
             .iter()
@@ -175,11 +168,7 @@ pub struct KeyToPath {
 pub struct ConfigMapVolumeSource {
     #[serde(default)]
     pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<KeyToPath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_mode: Option<i32>,
@@ -193,11 +182,7 @@ pub struct ConfigMapVolumeSource {
 pub struct SecretVolumeSource {
     #[serde(default)]
     pub secret_name: String,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<KeyToPath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_mode: Option<i32>,
@@ -209,11 +194,7 @@ pub struct SecretVolumeSource {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DownwardApiVolumeSource {
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<DownwardApiVolumeFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_mode: Option<i32>,
@@ -237,11 +218,7 @@ pub struct DownwardApiVolumeFile {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectedVolumeSource {
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<VolumeProjection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_mode: Option<i32>,
@@ -255,11 +232,7 @@ pub struct VolumeProjection {
     pub secret: Option<KeyProjection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<KeyProjection>,
-    #[serde(
-        default,
-        rename = "downwardAPI",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "downwardAPI", skip_serializing_if = "Option::is_none")]
     pub downward_api: Option<DownwardApiProjection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_token: Option<Value>,
@@ -275,11 +248,7 @@ pub struct VolumeProjection {
 pub struct KeyProjection {
     #[serde(default)]
     pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<KeyToPath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
@@ -289,11 +258,7 @@ pub struct KeyProjection {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DownwardApiProjection {
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<DownwardApiVolumeFile>,
 }
 

@@ -35,10 +35,7 @@ pub fn deployment(errs: &mut Errors, d: &Deployment) {
     }
     let min_ready = s.min_ready_seconds.unwrap_or(0);
     errs.non_negative("spec.minReadySeconds", Some(min_ready.into()));
-    errs.non_negative(
-        "spec.revisionHistoryLimit",
-        s.revision_history_limit.map(i64::from),
-    );
+    errs.non_negative("spec.revisionHistoryLimit", s.revision_history_limit.map(i64::from));
     if let Some(pd) = s.progress_deadline_seconds {
         errs.non_negative("spec.progressDeadlineSeconds", Some(pd.into()));
         if pd >= 0 && pd <= min_ready {
@@ -84,10 +81,7 @@ pub fn stateful_set(errs: &mut Errors, sts: &StatefulSet) {
     let s = &sts.spec;
     errs.non_negative("spec.replicas", s.replicas.map(i64::from));
     errs.non_negative("spec.minReadySeconds", s.min_ready_seconds.map(i64::from));
-    errs.non_negative(
-        "spec.revisionHistoryLimit",
-        s.revision_history_limit.map(i64::from),
-    );
+    errs.non_negative("spec.revisionHistoryLimit", s.revision_history_limit.map(i64::from));
     workload_selector(errs, s.selector.as_ref(), &s.template.metadata.labels);
     errs.one_of(
         "spec.podManagementPolicy",
@@ -133,22 +127,14 @@ pub fn stateful_set(errs: &mut Errors, sts: &StatefulSet) {
             &["Retain", "Delete"],
         );
     }
-    errs.reject(
-        "spec.ordinals",
-        &s.ordinals,
-        "StatefulSet ordinals start at 0",
-    );
+    errs.reject("spec.ordinals", &s.ordinals, "StatefulSet ordinals start at 0");
     let mut claim_names = Vec::new();
     for (i, claim) in s.volume_claim_templates.iter().enumerate() {
         let cp = at("spec.volumeClaimTemplates", i);
         if claim.metadata.name.is_empty() {
             errs.required(child(&cp, "metadata.name"));
         } else {
-            errs.name(
-                &child(&cp, "metadata.name"),
-                &claim.metadata.name,
-                names::dns1123_label,
-            );
+            errs.name(&child(&cp, "metadata.name"), &claim.metadata.name, names::dns1123_label);
             claim_names.push(claim.metadata.name.as_str());
         }
         template_meta(errs, &child(&cp, "metadata"), &claim.metadata);
@@ -162,10 +148,7 @@ pub fn stateful_set(errs: &mut Errors, sts: &StatefulSet) {
 pub fn daemon_set(errs: &mut Errors, ds: &DaemonSet) {
     let s = &ds.spec;
     errs.non_negative("spec.minReadySeconds", s.min_ready_seconds.map(i64::from));
-    errs.non_negative(
-        "spec.revisionHistoryLimit",
-        s.revision_history_limit.map(i64::from),
-    );
+    errs.non_negative("spec.revisionHistoryLimit", s.revision_history_limit.map(i64::from));
     workload_selector(errs, s.selector.as_ref(), &s.template.metadata.labels);
     template(errs, &s.template, &["Always"], &[]);
     no_active_deadline(errs, &s.template);
@@ -206,10 +189,7 @@ pub fn job(errs: &mut Errors, j: &Job) {
         &["NonIndexed", "Indexed"],
     );
     if s.completion_mode.as_deref() == Some("Indexed") && s.completions.is_none() {
-        errs.push(
-            "spec.completions",
-            "required: when completion mode is Indexed",
-        );
+        errs.push("spec.completions", "required: when completion mode is Indexed");
     }
     match (&s.selector, s.manual_selector) {
         (Some(sel), Some(true)) => {
@@ -266,10 +246,7 @@ fn rolling_update(errs: &mut Errors, path: &str, ru: &RollingUpdate) {
         .max_unavailable
         .as_ref()
         .and_then(|v| int_or_percent(errs, &unavailable_path, v));
-    let surge = ru
-        .max_surge
-        .as_ref()
-        .and_then(|v| int_or_percent(errs, &surge_path, v));
+    let surge = ru.max_surge.as_ref().and_then(|v| int_or_percent(errs, &surge_path, v));
     if let (Some(IntOrString::String(s)), Some(n)) = (&ru.max_unavailable, unavailable)
         && n > 100
     {
@@ -295,15 +272,17 @@ fn int_or_percent(errs: &mut Errors, path: &str, v: &IntOrString) -> Option<i64>
             None
         }
         IntOrString::Int(n) => Some(*n),
-        IntOrString::String(s) => match s
-            .strip_suffix('%')
-            .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
-        {
-            Some(digits) => digits.parse().ok(),
-            None => {
-                errs.invalid(path, s, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%')");
-                None
+        IntOrString::String(s) => {
+            match s
+                .strip_suffix('%')
+                .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+            {
+                Some(digits) => digits.parse().ok(),
+                None => {
+                    errs.invalid(path, s, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%')");
+                    None
+                }
             }
-        },
+        }
     }
 }

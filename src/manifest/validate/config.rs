@@ -49,10 +49,7 @@ pub fn secret(errs: &mut Errors, s: &Secret) {
         "kubernetes.io/dockercfg" => &[".dockercfg"],
         "kubernetes.io/ssh-auth" => &["ssh-privatekey"],
         "kubernetes.io/service-account-token" => {
-            errs.not_supported(
-                "type",
-                "rekon has no API server to issue service account tokens",
-            );
+            errs.not_supported("type", "rekon has no API server to issue service account tokens");
             &[]
         }
         _ => &[],
@@ -73,8 +70,7 @@ fn data_key(errs: &mut Errors, field: &str, k: &str) {
 /// Go's `base64.CorruptInputError` wording.
 fn base64_message(e: &base64::DecodeError) -> String {
     match e {
-        base64::DecodeError::InvalidByte(at, _)
-        | base64::DecodeError::InvalidLastSymbol { offset: at, .. } => {
+        base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol { offset: at, .. } => {
             format!("illegal base64 data at input byte {at}")
         }
         _ => "illegal base64 data".to_string(),
@@ -83,9 +79,6 @@ fn base64_message(e: &base64::DecodeError) -> String {
 
 fn too_big(errs: &mut Errors, path: &str, total: usize) {
     if total > MAX_DATA_BYTES {
-        errs.push(
-            path,
-            format!("too long: must have at most {MAX_DATA_BYTES} bytes"),
-        );
+        errs.push(path, format!("too long: must have at most {MAX_DATA_BYTES} bytes"));
     }
 }

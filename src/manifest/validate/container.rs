@@ -3,9 +3,7 @@
 
 use super::{Errors, at, child, key, pod};
 use crate::manifest::names;
-use crate::manifest::types::container::{
-    Container, EnvVar, ResourceList, SecurityContext, VolumeMount,
-};
+use crate::manifest::types::container::{Container, EnvVar, ResourceList, SecurityContext, VolumeMount};
 use crate::manifest::types::pod::PodSpec;
 use crate::manifest::types::probe::{HttpGetAction, LifecycleHandler, Probe};
 use crate::manifest::{IntOrString, Quantity};
@@ -58,11 +56,7 @@ pub fn container<'a>(
     }
     match c.image.as_deref() {
         None | Some("") => errs.required(p("image")),
-        Some(img) if img.trim() != img => errs.invalid(
-            p("image"),
-            img,
-            "must not have leading or trailing whitespace",
-        ),
+        Some(img) if img.trim() != img => errs.invalid(p("image"), img, "must not have leading or trailing whitespace"),
         Some(_) => {}
     }
     errs.one_of(
@@ -82,13 +76,8 @@ pub fn container<'a>(
     for (i, from) in c.env_from.iter().enumerate() {
         let fp = at(&p("envFrom"), i);
         match (&from.config_map_ref, &from.secret_ref) {
-            (Some(_), Some(_)) => {
-                errs.forbidden(&fp, "may not have more than one field specified at a time")
-            }
-            (None, None) => errs.push(
-                &fp,
-                "required: must specify one of: `configMapRef` or `secretRef`",
-            ),
+            (Some(_), Some(_)) => errs.forbidden(&fp, "may not have more than one field specified at a time"),
+            (None, None) => errs.push(&fp, "required: must specify one of: `configMapRef` or `secretRef`"),
             (Some(r), None) => ref_name(errs, &child(&fp, "configMapRef.name"), &r.name),
             (None, Some(r)) => ref_name(errs, &child(&fp, "secretRef.name"), &r.name),
         }
@@ -96,12 +85,7 @@ pub fn container<'a>(
             errs.name(&child(&fp, "prefix"), prefix, names::env_var_name);
         }
     }
-    resources(
-        errs,
-        &p("resources"),
-        &c.resources.limits,
-        &c.resources.requests,
-    );
+    resources(errs, &p("resources"), &c.resources.limits, &c.resources.requests);
     errs.reject(
         p("resources.claims"),
         &c.resources.claims,
@@ -147,18 +131,12 @@ pub fn container<'a>(
     match (init, c.restart_policy.as_deref()) {
         (_, None) | (true, Some("Always")) => {}
         (true, Some(other)) => errs.unsupported(p("restartPolicy"), other, &["Always"]),
-        (false, Some(_)) => {
-            errs.forbidden(p("restartPolicy"), "may not be set for non-init containers")
-        }
+        (false, Some(_)) => errs.forbidden(p("restartPolicy"), "may not be set for non-init containers"),
     }
     if let Some(sc) = &c.security_context {
         security_context(errs, &p("securityContext"), sc);
     }
-    errs.reject(
-        p("volumeDevices"),
-        &c.volume_devices,
-        "rekon attaches no block devices",
-    );
+    errs.reject(p("volumeDevices"), &c.volume_devices, "rekon attaches no block devices");
     errs.reject(
         p("resizePolicy"),
         &c.resize_policy,
@@ -226,7 +204,10 @@ fn env_var(errs: &mut Errors, path: &str, e: &EnvVar) {
         from.file_key_ref.is_some(),
     ];
     match set.iter().filter(|s| **s).count() {
-        0 => errs.push(&vp, "required: must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"),
+        0 => errs.push(
+            &vp,
+            "required: must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+        ),
         1 => {}
         _ => errs.forbidden(&vp, "may not have more than one field specified at a time"),
     }
@@ -312,10 +293,7 @@ pub fn resources(errs: &mut Errors, path: &str, limits: &ResourceList, requests:
             errs.invalid(
                 key(&child(path, "requests"), name),
                 &quantity_str(req),
-                format!(
-                    "must be less than or equal to {name} limit of {}",
-                    quantity_str(limit)
-                ),
+                format!("must be less than or equal to {name} limit of {}", quantity_str(limit)),
             );
         }
     }
@@ -339,11 +317,7 @@ fn mounts(errs: &mut Errors, path: &str, mounts: &[VolumeMount], volumes: &BTree
             errs.required(child(&mp, "mountPath"));
         } else {
             if !m.mount_path.starts_with('/') {
-                errs.invalid(
-                    child(&mp, "mountPath"),
-                    &m.mount_path,
-                    "must be an absolute path",
-                );
+                errs.invalid(child(&mp, "mountPath"), &m.mount_path, "must be an absolute path");
             }
             if !paths.insert(m.mount_path.trim_end_matches('/')) {
                 errs.invalid(child(&mp, "mountPath"), &m.mount_path, "must be unique");
@@ -400,11 +374,7 @@ fn probe(errs: &mut Errors, path: &str, pr: &Probe, success_must_be_one: bool) {
     if let Some(t) = &pr.tcp_socket {
         port_ref(errs, &p("tcpSocket.port"), t.port.as_ref());
     }
-    errs.reject(
-        p("grpc"),
-        &pr.grpc,
-        "use an exec, httpGet or tcpSocket probe",
-    );
+    errs.reject(p("grpc"), &pr.grpc, "use an exec, httpGet or tcpSocket probe");
     for (field, v) in [
         ("initialDelaySeconds", pr.initial_delay_seconds),
         ("timeoutSeconds", pr.timeout_seconds),
@@ -418,21 +388,13 @@ fn probe(errs: &mut Errors, path: &str, pr: &Probe, success_must_be_one: bool) {
         errs.invalid_num(p("successThreshold"), s.into(), "must be 1");
     }
     if let Some(t) = pr.termination_grace_period_seconds.filter(|t| *t <= 0) {
-        errs.invalid_num(
-            p("terminationGracePeriodSeconds"),
-            t,
-            "must be greater than 0",
-        );
+        errs.invalid_num(p("terminationGracePeriodSeconds"), t, "must be greater than 0");
     }
 }
 
 fn http_get(errs: &mut Errors, path: &str, g: &HttpGetAction) {
     port_ref(errs, &child(path, "port"), g.port.as_ref());
-    errs.one_of(
-        child(path, "scheme"),
-        g.scheme.as_deref(),
-        &["HTTP", "HTTPS"],
-    );
+    errs.one_of(child(path, "scheme"), g.scheme.as_deref(), &["HTTP", "HTTPS"]);
     for (i, h) in g.http_headers.iter().enumerate() {
         if h.name.is_empty()
             || !h
@@ -481,11 +443,7 @@ fn handler(errs: &mut Errors, path: &str, h: &LifecycleHandler) {
     if let Some(s) = &h.sleep
         && s.seconds <= 0
     {
-        errs.invalid_num(
-            child(path, "sleep.seconds"),
-            s.seconds,
-            "must be greater than 0",
-        );
+        errs.invalid_num(child(path, "sleep.seconds"), s.seconds, "must be greater than 0");
     }
     errs.reject(
         child(path, "tcpSocket"),
@@ -518,14 +476,6 @@ fn security_context(errs: &mut Errors, path: &str, sc: &SecurityContext) {
         &sc.app_armor_profile,
         "rekon does not load AppArmor profiles",
     );
-    errs.reject(
-        p("procMount"),
-        &sc.proc_mount,
-        "containers get the default /proc mount",
-    );
-    errs.reject(
-        p("windowsOptions"),
-        &sc.windows_options,
-        "rekon runs Linux pods only",
-    );
+    errs.reject(p("procMount"), &sc.proc_mount, "containers get the default /proc mount");
+    errs.reject(p("windowsOptions"), &sc.windows_options, "rekon runs Linux pods only");
 }

@@ -10,12 +10,7 @@ use std::collections::BTreeMap;
 const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
 
 /// The metadata of a top-level object.
-pub fn object_meta(
-    errs: &mut Errors,
-    meta: &ObjectMeta,
-    namespaced: bool,
-    name_rule: fn(&str) -> Vec<String>,
-) {
+pub fn object_meta(errs: &mut Errors, meta: &ObjectMeta, namespaced: bool, name_rule: fn(&str) -> Vec<String>) {
     if meta.generate_name.is_some() {
         errs.not_supported(
             "metadata.generateName",
@@ -31,9 +26,7 @@ pub fn object_meta(
     }
     match (&meta.namespace, namespaced) {
         (Some(ns), true) => errs.name("metadata.namespace", ns, names::dns1123_label),
-        (Some(ns), false) if !ns.is_empty() => {
-            errs.forbidden("metadata.namespace", "not allowed on this type")
-        }
+        (Some(ns), false) if !ns.is_empty() => errs.forbidden("metadata.namespace", "not allowed on this type"),
         _ => {}
     }
     labels_and_annotations(errs, "metadata", meta);
@@ -93,16 +86,8 @@ fn server_fields(errs: &mut Errors, path: &str, meta: &ObjectMeta) {
     errs.reject(child(path, "uid"), &meta.uid, WHY);
     errs.reject(child(path, "resourceVersion"), &meta.resource_version, WHY);
     errs.reject(child(path, "generation"), &meta.generation, WHY);
-    errs.reject(
-        child(path, "creationTimestamp"),
-        &meta.creation_timestamp,
-        WHY,
-    );
-    errs.reject(
-        child(path, "deletionTimestamp"),
-        &meta.deletion_timestamp,
-        WHY,
-    );
+    errs.reject(child(path, "creationTimestamp"), &meta.creation_timestamp, WHY);
+    errs.reject(child(path, "deletionTimestamp"), &meta.deletion_timestamp, WHY);
     errs.reject(
         child(path, "deletionGracePeriodSeconds"),
         &meta.deletion_grace_period_seconds,
@@ -128,32 +113,20 @@ pub fn selector(errs: &mut Errors, path: &str, sel: &LabelSelector) {
                 );
             }
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            other => errs.unsupported(
-                child(&p, "operator"),
-                other,
-                &["In", "NotIn", "Exists", "DoesNotExist"],
-            ),
+            other => errs.unsupported(child(&p, "operator"), other, &["In", "NotIn", "Exists", "DoesNotExist"]),
         }
         errs.name(&child(&p, "key"), &req.key, names::qualified_name);
     }
 }
 
 /// A workload's selector: required, non-empty, valid, and matching the template's labels.
-pub fn workload_selector(
-    errs: &mut Errors,
-    sel: Option<&LabelSelector>,
-    template_labels: &BTreeMap<String, String>,
-) {
+pub fn workload_selector(errs: &mut Errors, sel: Option<&LabelSelector>, template_labels: &BTreeMap<String, String>) {
     let Some(sel) = sel else {
         errs.required("spec.selector");
         return;
     };
     if sel.is_empty() {
-        errs.invalid(
-            "spec.selector",
-            "{}",
-            "empty selector is invalid for this workload",
-        );
+        errs.invalid("spec.selector", "{}", "empty selector is invalid for this workload");
         return;
     }
     selector(errs, "spec.selector", sel);
@@ -164,10 +137,7 @@ pub fn workload_selector(
 
 /// `` `selector` does not match template `labels` `` at the template's labels.
 pub fn selector_mismatch(errs: &mut Errors, template_labels: &BTreeMap<String, String>) {
-    let shown: Vec<String> = template_labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let shown: Vec<String> = template_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     errs.invalid(
         "spec.template.metadata.labels",
         &shown.join(","),

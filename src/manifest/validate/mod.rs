@@ -83,10 +83,7 @@ impl Errors {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
         self.push(
             path,
-            format!(
-                "unsupported value {value:?}: supported values: {}",
-                list.join(", ")
-            ),
+            format!("unsupported value {value:?}: supported values: {}", list.join(", ")),
         );
     }
 

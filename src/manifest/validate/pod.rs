@@ -34,15 +34,7 @@ pub fn pod_spec(errs: &mut Errors, path: &str, spec: &PodSpec, claim_templates: 
         );
     }
     for (i, c) in spec.containers.iter().enumerate() {
-        container::container(
-            errs,
-            &at(&p("containers"), i),
-            c,
-            false,
-            spec,
-            &volume_names,
-            &mut seen,
-        );
+        container::container(errs, &at(&p("containers"), i), c, false, spec, &volume_names, &mut seen);
     }
 
     errs.one_of(
@@ -100,11 +92,7 @@ pub fn pod_spec(errs: &mut Errors, path: &str, spec: &PodSpec, claim_templates: 
         let ap = at(&p("hostAliases"), i);
         errs.name(&child(&ap, "ip"), &alias.ip, names::ip_address);
         for (j, h) in alias.hostnames.iter().enumerate() {
-            errs.name(
-                &at(&child(&ap, "hostnames"), j),
-                h,
-                names::dns1123_subdomain,
-            );
+            errs.name(&at(&child(&ap, "hostnames"), j), h, names::dns1123_subdomain);
         }
     }
     if let Some(s) = spec.scheduler_name.as_deref()
@@ -134,11 +122,7 @@ fn toleration(errs: &mut Errors, path: &str, t: &Toleration) {
         );
         return;
     }
-    errs.one_of(
-        child(path, "operator"),
-        t.operator.as_deref(),
-        &["Equal", "Exists"],
-    );
+    errs.one_of(child(path, "operator"), t.operator.as_deref(), &["Equal", "Exists"]);
     errs.one_of(
         child(path, "effect"),
         t.effect.as_deref(),
@@ -183,11 +167,7 @@ fn security_context(errs: &mut Errors, path: &str, sc: &PodSecurityContext) {
         &sc.supplemental_groups_policy,
         "only the default policy is implemented",
     );
-    errs.reject(
-        p("windowsOptions"),
-        &sc.windows_options,
-        "rekon runs Linux pods only",
-    );
+    errs.reject(p("windowsOptions"), &sc.windows_options, "rekon runs Linux pods only");
 }
 
 /// `seccompProfile`: RuntimeDefault and Unconfined are fine, Localhost is not supported.
@@ -261,11 +241,7 @@ fn unsupported_fields(errs: &mut Errors, path: &str, spec: &PodSpec) {
     {
         errs.not_supported(p("os"), "rekon runs Linux pods only");
     }
-    errs.reject(
-        p("hostUsers"),
-        &spec.host_users,
-        "user namespaces are not implemented",
-    );
+    errs.reject(p("hostUsers"), &spec.host_users, "user namespaces are not implemented");
     errs.reject(
         p("resourceClaims"),
         &spec.resource_claims,

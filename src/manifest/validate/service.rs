@@ -73,19 +73,18 @@ pub fn service(errs: &mut Errors, svc: &Service) {
         );
         match &port.target_port {
             Some(IntOrString::Int(n)) => errs.port_number(child(&pp, "targetPort"), *n),
-            Some(IntOrString::String(name)) => {
-                errs.name(&child(&pp, "targetPort"), name, names::port_name)
-            }
+            Some(IntOrString::String(name)) => errs.name(&child(&pp, "targetPort"), name, names::port_name),
             None => {}
         }
         if let Some(np) = port.node_port.filter(|n| *n != 0) {
             if ty != "NodePort" && ty != "LoadBalancer" {
-                errs.forbidden(
-                    child(&pp, "nodePort"),
-                    "may not be used when `type` is 'ClusterIP'",
-                );
+                errs.forbidden(child(&pp, "nodePort"), "may not be used when `type` is 'ClusterIP'");
             } else if !(30000..=32767).contains(&np) {
-                errs.invalid_num(child(&pp, "nodePort"), np.into(), "provided port is not in the valid range. The range of valid ports is 30000-32767");
+                errs.invalid_num(
+                    child(&pp, "nodePort"),
+                    np.into(),
+                    "provided port is not in the valid range. The range of valid ports is 30000-32767",
+                );
             }
         }
     }
@@ -103,11 +102,7 @@ pub fn service(errs: &mut Errors, svc: &Service) {
         &s.allocate_load_balancer_node_ports,
         local_only,
     );
-    errs.reject(
-        "spec.healthCheckNodePort",
-        &s.health_check_node_port,
-        local_only,
-    );
+    errs.reject("spec.healthCheckNodePort", &s.health_check_node_port, local_only);
     errs.reject(
         "spec.sessionAffinityConfig",
         &s.session_affinity_config,

@@ -8,12 +8,7 @@ use crate::manifest::types::container::ResourceList;
 use crate::manifest::types::node::{Namespace, Node};
 use crate::manifest::types::storage::{PersistentVolume, PersistentVolumeClaimSpec};
 
-const ACCESS_MODES: &[&str] = &[
-    "ReadOnlyMany",
-    "ReadWriteMany",
-    "ReadWriteOnce",
-    "ReadWriteOncePod",
-];
+const ACCESS_MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
 
 /// The spec of a claim (also of a StatefulSet claim template).
 pub fn claim_spec(errs: &mut Errors, path: &str, s: &PersistentVolumeClaimSpec) {
@@ -43,11 +38,7 @@ pub fn claim_spec(errs: &mut Errors, path: &str, s: &PersistentVolumeClaimSpec) 
     let why = "rekon provisions empty local volumes only";
     errs.reject(p("dataSource"), &s.data_source, why);
     errs.reject(p("dataSourceRef"), &s.data_source_ref, why);
-    errs.reject(
-        p("volumeAttributesClassName"),
-        &s.volume_attributes_class_name,
-        why,
-    );
+    errs.reject(p("volumeAttributesClassName"), &s.volume_attributes_class_name, why);
 }
 
 /// Validates a PersistentVolume: a hostPath or local source, capacity, modes, claimRef.
@@ -55,19 +46,15 @@ pub fn volume(errs: &mut Errors, pv: &PersistentVolume) {
     let s = &pv.spec;
     match s.capacity.get("storage") {
         None => errs.required("spec.capacity.storage"),
-        Some(q) if q.milli_value() <= 0 => errs.invalid(
-            "spec.capacity.storage",
-            &quantity_str(q),
-            "must be greater than zero",
-        ),
+        Some(q) if q.milli_value() <= 0 => {
+            errs.invalid("spec.capacity.storage", &quantity_str(q), "must be greater than zero")
+        }
         Some(_) => {}
     }
     quantities(errs, "spec.capacity", &s.capacity);
     access_modes(errs, "spec.accessModes", &s.access_modes);
     match (&s.host_path, &s.local) {
-        (Some(_), Some(_)) => {
-            errs.forbidden("spec.local", "may not specify more than 1 volume type")
-        }
+        (Some(_), Some(_)) => errs.forbidden("spec.local", "may not specify more than 1 volume type"),
         (None, None) if s.nfs.is_none() && s.csi.is_none() && s.iscsi.is_none() => {
             errs.push("spec", "required: must specify a volume type")
         }
@@ -100,16 +87,8 @@ pub fn volume(errs: &mut Errors, pv: &PersistentVolume) {
     errs.reject("spec.nfs", &s.nfs, why);
     errs.reject("spec.csi", &s.csi, why);
     errs.reject("spec.iscsi", &s.iscsi, why);
-    errs.reject(
-        "spec.mountOptions",
-        &s.mount_options,
-        "volumes are bind mounts",
-    );
-    errs.reject(
-        "spec.volumeAttributesClassName",
-        &s.volume_attributes_class_name,
-        why,
-    );
+    errs.reject("spec.mountOptions", &s.mount_options, "volumes are bind mounts");
+    errs.reject("spec.volumeAttributesClassName", &s.volume_attributes_class_name, why);
 }
 
 /// Validates a Node: capacity and allocatable quantities.
@@ -166,11 +145,7 @@ fn volume_mode(errs: &mut Errors, path: &str, mode: Option<&str>) {
 fn quantities(errs: &mut Errors, path: &str, list: &ResourceList) {
     for (name, q) in list {
         if q.milli_value() < 0 {
-            errs.invalid(
-                key(path, name),
-                &quantity_str(q),
-                "must be greater than or equal to 0",
-            );
+            errs.invalid(key(path, name), &quantity_str(q), "must be greater than or equal to 0");
         }
     }
 }

@@ -116,16 +116,8 @@ fn volume(errs: &mut Errors, path: &str, v: &Volume) {
                 downward_files(errs, &child(&sp, "downwardAPI.items"), &d.items);
             }
             let why = "rekon has no API server to issue tokens or certificates";
-            errs.reject(
-                child(&sp, "serviceAccountToken"),
-                &src.service_account_token,
-                why,
-            );
-            errs.reject(
-                child(&sp, "clusterTrustBundle"),
-                &src.cluster_trust_bundle,
-                why,
-            );
+            errs.reject(child(&sp, "serviceAccountToken"), &src.service_account_token, why);
+            errs.reject(child(&sp, "clusterTrustBundle"), &src.cluster_trust_bundle, why);
             errs.reject(child(&sp, "podCertificate"), &src.pod_certificate, why);
         }
     }
@@ -177,10 +169,7 @@ fn downward_files(errs: &mut Errors, path: &str, files: &[DownwardApiVolumeFile]
                 "",
                 "fieldRef and resourceFieldRef can not be specified simultaneously",
             ),
-            (None, None) => errs.push(
-                &fp,
-                "required: one of fieldRef and resourceFieldRef is required",
-            ),
+            (None, None) => errs.push(&fp, "required: one of fieldRef and resourceFieldRef is required"),
             (Some(r), None) => field_path(
                 errs,
                 &child(&fp, "fieldRef.fieldPath"),
