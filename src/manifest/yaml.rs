@@ -290,6 +290,29 @@ mod tests {
     }
 
     #[test]
+    fn applies_merge_keys() {
+        let text = "base: &b {x: 1, y: 2}\nmore: &m {z: 3, x: 9}\nm:\n  y: 5\n  <<: [*b, *m]\n";
+        let doc = parse_one(text);
+        let m = doc.locate("m");
+        let NodeValue::Map(entries) = &m.value else {
+            panic!("not a map: {m:?}")
+        };
+        let got: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|(k, v)| (k.scalar_text().unwrap(), v.scalar_text().unwrap()))
+            .collect();
+        assert_eq!(got, [("y", "5"), ("x", "1"), ("z", "3")]);
+        assert_eq!(
+            parse_err("a:\n  <<: 1\n").message,
+            "a merge key (<<) needs a mapping or a sequence of mappings"
+        );
+        assert_eq!(
+            parse_one("a: {'<<': 1}").locate("a['<<']").value,
+            scalar("1", ScalarStyle::Plain)
+        );
+    }
+
+    #[test]
     fn honours_core_tags_only() {
         let doc = parse_one("a: !!str 1\nb: !!int \"2\"\nc: !!null ''\nd: !!float 3\n");
         assert_eq!(doc.locate("a").value, scalar("1", ScalarStyle::Quoted));

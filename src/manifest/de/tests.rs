@@ -280,3 +280,27 @@ fn nulls_are_zero_values() {
     assert_eq!(obj.metadata, Meta::default());
     assert_eq!(obj.spec.expect("spec").replicas, None);
 }
+
+#[test]
+fn every_example_manifest_reads_as_json() {
+    let root = std::path::Path::new("/work/shared/k8s-examples");
+    let mut stack = vec![root.to_path_buf()];
+    let mut docs_read = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("examples dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).expect("readable");
+                for doc in parse_documents(&text).expect("parses") {
+                    let (v, issues) = from_node::<serde_json::Value>(&doc);
+                    assert_eq!(issues, vec![], "{}", path.display());
+                    assert!(v.expect("built")["kind"].is_string(), "{}", path.display());
+                    docs_read += 1;
+                }
+            }
+        }
+    }
+    assert!(docs_read > 49, "{docs_read}");
+}

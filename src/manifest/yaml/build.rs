@@ -151,7 +151,7 @@ impl Builder {
                             ..
                         }) => (
                             Node {
-                                value: NodeValue::Map(entries),
+                                value: NodeValue::Map(merge_keys(entries)?),
                                 mark,
                             },
                             anchor,
@@ -223,6 +223,49 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.value, NodeValue::Scalar { text, style: ScalarStyle::Plain } if text == "<<")
+}
+
+/// Applies YAML merge keys (`<<: *base` or `<<: [*a, *b]`), which go-yaml and so Kubernetes
+/// accept: explicit keys win over merged ones, and earlier merged mappings over later ones.
+fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError> {
+    if !entries.iter().any(|(k, _)| is_merge_key(k)) {
+        return Ok(entries);
+    }
+    let (merges, mut result): (Vec<_>, Vec<_>) =
+        entries.into_iter().partition(|(k, _)| is_merge_key(k));
+    let mut seen: HashSet<String> = result
+        .iter()
+        .filter_map(|(k, _)| k.scalar_text().map(str::to_string))
+        .collect();
+    let bad = |at: Mark| {
+        err(
+            at,
+            "a merge key (<<) needs a mapping or a sequence of mappings",
+        )
+    };
+    for (_, value) in merges {
+        let sources = match value.value {
+            NodeValue::Map(entries) => vec![entries],
+            NodeValue::Seq(items) => items
+                .into_iter()
+                .map(|item| match item.value {
+                    NodeValue::Map(entries) => Ok(entries),
+                    _ => Err(bad(item.mark)),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(bad(value.mark)),
+        };
+        for (k, v) in sources.into_iter().flatten() {
+            if k.scalar_text().is_some_and(|t| seen.insert(t.to_string())) {
+                result.push((k, v));
+            }
+        }
+    }
+    Ok(result)
 }
 
 fn check_collection_tag(tag: Option<&Tag>, expected: &str, at: Mark) -> Result<(), YamlError> {
