@@ -567,6 +567,18 @@ spec:
     }
 
     #[test]
+    fn nulls_read_as_absent_and_kubectl_timestamps_are_accepted() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n  creationTimestamp: null\nspec:\n  volumes: ~\n  containers:\n  - name: c\n    image: busybox:1\n    args:\n";
+        let m = load_one("p.yaml", text).unwrap();
+        assert_eq!(m.objects[0].resource.id(), ObjectId::new("Pod", Some("default"), "p"));
+        let err = load_one("p.yaml", &text.replace("null", "2024-01-01T00:00:00Z")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.yaml:6:22: metadata.creationTimestamp: not supported by rekon: it is set by the cluster, not by a manifest"
+        );
+    }
+
+    #[test]
     fn oversized_files_are_refused() {
         let text = format!("# {}\n", "x".repeat(MAX_FILE_BYTES));
         let err = load_one("big.yaml", &text).unwrap_err();
