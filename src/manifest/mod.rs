@@ -4,11 +4,14 @@
 //! [`Manifests`] or every [`ManifestError`] of the run at once.
 
 pub mod de;
+pub mod defaults;
 pub mod error;
 pub mod intorstr;
 pub mod load;
+pub mod names;
 pub mod quantity;
 pub mod types;
+pub mod validate;
 pub mod yaml;
 
 pub use error::{ManifestError, ManifestErrors};
