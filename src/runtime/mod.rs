@@ -4,6 +4,7 @@
 //! `linux/`, and [`fake::FakeRuntime`] backs the plan/apply tests.
 
 pub mod fake;
+pub mod linux;
 pub mod status;
 
 use crate::manifest::types::pod::PodSpec;
