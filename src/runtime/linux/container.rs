@@ -118,12 +118,21 @@ pub struct Container {
 impl Container {
     /// Starts the container and returns once it has exec'd its command. On failure the
     /// child is reaped and the error names the failed step and path.
-    pub fn spawn(config: &ContainerConfig, stdio: ContainerStdio) -> Result<Container, ProcessError> {
+    pub fn spawn(
+        config: &ContainerConfig,
+        stdio: ContainerStdio,
+    ) -> Result<Container, ProcessError> {
         let Some(argv0) = config.argv.first() else {
-            return Err(ProcessError::Sys { op: "start a container without a command".into(), source: Errno::EINVAL });
+            return Err(ProcessError::Sys {
+                op: "start a container without a command".into(),
+                source: Errno::EINVAL,
+            });
         };
         let Some(rootfs) = &config.rootfs else {
-            return Err(ProcessError::Sys { op: format!("start {argv0:?} without a root filesystem"), source: Errno::EINVAL });
+            return Err(ProcessError::Sys {
+                op: format!("start {argv0:?} without a root filesystem"),
+                source: Errno::EINVAL,
+            });
         };
         let ns = open_namespaces(&config.namespaces)?;
         let null = || open_file("/dev/null", OFlag::O_RDWR);
@@ -133,9 +142,15 @@ impl Container {
             stdio.stderr.map_or_else(null, Ok)?,
         ];
         let plan = InitPlan::new(config, rootfs);
-        let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
-        let (pid_r, pid_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
-        let cgroup_files = config.cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
+        let (report_r, report_w) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
+        let (pid_r, pid_w) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
+        let cgroup_files = config
+            .cgroup
+            .as_ref()
+            .map(|c| c.procs_files())
+            .unwrap_or_default();
         let Some(middle) = sys::fork().map_err(ProcessError::sys("fork"))? else {
             let failure = intermediate(&ns, &cgroup_files, &stdio, &plan, &report_w, &pid_w);
             failure.send(&report_w);
@@ -147,9 +162,15 @@ impl Container {
         let got = nix::unistd::read(&pid_r, &mut buf).unwrap_or(0);
         let error = receive(report_r)?;
         if got != 4 {
-            return Err(error.unwrap_or(ProcessError::Died { pid: middle.as_raw(), status: "no pid reported".into() }));
+            return Err(error.unwrap_or(ProcessError::Died {
+                pid: middle.as_raw(),
+                status: "no pid reported".into(),
+            }));
         }
-        let mut container = Container { pid: Pid::from_raw(i32::from_le_bytes(buf)), exit: None };
+        let mut container = Container {
+            pid: Pid::from_raw(i32::from_le_bytes(buf)),
+            exit: None,
+        };
         if let Some(error) = error {
             let _ = container.wait();
             return Err(error);
@@ -164,7 +185,8 @@ impl Container {
 
     /// Waits until the process ends.
     pub fn wait(&mut self) -> Result<ContainerExit, ProcessError> {
-        self.wait_with(None).map(|e| e.expect("blocking wait returns a status"))
+        self.wait_with(None)
+            .map(|e| e.expect("blocking wait returns a status"))
     }
 
     /// The exit status when the process has ended, without blocking.
@@ -172,14 +194,20 @@ impl Container {
         self.wait_with(Some(WaitPidFlag::WNOHANG))
     }
 
-    fn wait_with(&mut self, flags: Option<WaitPidFlag>) -> Result<Option<ContainerExit>, ProcessError> {
+    fn wait_with(
+        &mut self,
+        flags: Option<WaitPidFlag>,
+    ) -> Result<Option<ContainerExit>, ProcessError> {
         if let Some(exit) = self.exit {
             return Ok(Some(exit));
         }
         loop {
             let status = match waitpid(self.pid, flags) {
                 Err(Errno::EINTR) => continue,
-                other => other.map_err(ProcessError::sys(format!("wait for container {}", self.pid)))?,
+                other => other.map_err(ProcessError::sys(format!(
+                    "wait for container {}",
+                    self.pid
+                )))?,
             };
             self.exit = match status {
                 WaitStatus::Exited(_, code) => Some(ContainerExit::Exited(code)),
@@ -235,13 +263,22 @@ fn open_namespaces(ns: &PodNamespaces) -> Result<NamespaceFds, ProcessError> {
     ];
     for (path, flag) in wanted {
         if let Some(path) = path {
-            join.push((open_file(&path.display().to_string(), OFlag::O_RDONLY)?, flag));
+            join.push((
+                open_file(&path.display().to_string(), OFlag::O_RDONLY)?,
+                flag,
+            ));
         }
     }
     if let PidNamespace::Join(path) = &ns.pid {
-        join.push((open_file(&path.display().to_string(), OFlag::O_RDONLY)?, CloneFlags::CLONE_NEWPID));
+        join.push((
+            open_file(&path.display().to_string(), OFlag::O_RDONLY)?,
+            CloneFlags::CLONE_NEWPID,
+        ));
     }
-    Ok(NamespaceFds { join, pid: ns.pid.clone() })
+    Ok(NamespaceFds {
+        join,
+        pid: ns.pid.clone(),
+    })
 }
 
 /// The intermediate child: cgroup, namespaces, stdio, then the container process.
@@ -264,10 +301,13 @@ fn intermediate(
             })?;
         }
         for (fd, flag) in &ns.join {
-            nix::sched::setns(fd, *flag).map_err(ChildFailure::setup(format!("join the pod's {flag:?} namespace")))?;
+            nix::sched::setns(fd, *flag).map_err(ChildFailure::setup(format!(
+                "join the pod's {flag:?} namespace"
+            )))?;
         }
         if ns.pid == PidNamespace::Private {
-            nix::sched::unshare(CloneFlags::CLONE_NEWPID).map_err(ChildFailure::setup("create a PID namespace"))?;
+            nix::sched::unshare(CloneFlags::CLONE_NEWPID)
+                .map_err(ChildFailure::setup("create a PID namespace"))?;
         }
         let high: Vec<OwnedFd> = stdio
             .iter()
@@ -275,12 +315,17 @@ fn intermediate(
             .collect::<nix::Result<_>>()
             .map_err(ChildFailure::setup("duplicate stdio"))?;
         for (target, fd) in high.iter().enumerate() {
-            sys::dup_onto(fd.as_raw_fd(), target as i32).map_err(ChildFailure::setup("set up stdio"))?;
+            sys::dup_onto(fd.as_raw_fd(), target as i32)
+                .map_err(ChildFailure::setup("set up stdio"))?;
         }
         let mut child = || init::run(plan, report);
-        let pid = sys::clone_child(CloneFlags::CLONE_PARENT | CloneFlags::CLONE_NEWNS, &mut child)
-            .map_err(ChildFailure::setup("clone the container process"))?;
-        nix::unistd::write(pid_pipe, &pid.as_raw().to_le_bytes()).map_err(ChildFailure::setup("report the pid"))?;
+        let pid = sys::clone_child(
+            CloneFlags::CLONE_PARENT | CloneFlags::CLONE_NEWNS,
+            &mut child,
+        )
+        .map_err(ChildFailure::setup("clone the container process"))?;
+        nix::unistd::write(pid_pipe, &pid.as_raw().to_le_bytes())
+            .map_err(ChildFailure::setup("report the pid"))?;
         sys::exit_now(0)
     };
     match run() {

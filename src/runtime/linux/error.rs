@@ -143,15 +143,25 @@ mod tests {
 
     #[test]
     fn records_round_trip_with_exact_messages() {
-        let e = roundtrip(ChildFailure::NotFound { name: "nope".into() });
-        assert_eq!(e.to_string(), "exec: \"nope\": executable file not found in $PATH");
+        let e = roundtrip(ChildFailure::NotFound {
+            name: "nope".into(),
+        });
+        assert_eq!(
+            e.to_string(),
+            "exec: \"nope\": executable file not found in $PATH"
+        );
         assert!(e.is_executable_not_found());
         let e = roundtrip(ChildFailure::setup("mount volume /a at /b")(Errno::EACCES));
         assert_eq!(e.to_string(), "mount volume /a at /b");
-        let ProcessError::Setup { source, .. } = &e else { panic!("{e:?}") };
+        let ProcessError::Setup { source, .. } = &e else {
+            panic!("{e:?}")
+        };
         assert_eq!(source.raw_os_error(), Some(libc::EACCES));
         assert!(!e.is_executable_not_found());
-        let e = roundtrip(ChildFailure::Exec { path: "/bin/x".into(), errno: Errno::ENOENT });
+        let e = roundtrip(ChildFailure::Exec {
+            path: "/bin/x".into(),
+            errno: Errno::ENOENT,
+        });
         assert!(e.is_executable_not_found());
     }
 

@@ -33,7 +33,11 @@ pub fn pod_hostname(pod_name: &str, spec_hostname: Option<&str>) -> String {
 }
 
 /// The pod's domain `<subdomain>.<namespace>.svc.<cluster-domain>`, or None without subdomain.
-pub fn pod_domain(subdomain: Option<&str>, namespace: &str, cluster_domain: &str) -> Option<String> {
+pub fn pod_domain(
+    subdomain: Option<&str>,
+    namespace: &str,
+    cluster_domain: &str,
+) -> Option<String> {
     subdomain
         .filter(|s| !s.is_empty())
         .map(|s| format!("{s}.{namespace}.svc.{cluster_domain}"))
@@ -224,9 +228,15 @@ mod tests {
 
     #[test]
     fn resolv_conf_cluster_first_and_parse() {
-        let host = ResolvConf::parse("# c\nnameserver 1.1.1.1\nsearch example.com\noptions edns0\n");
+        let host =
+            ResolvConf::parse("# c\nnameserver 1.1.1.1\nsearch example.com\noptions edns0\n");
         assert_eq!(host.nameservers, vec!["1.1.1.1"]);
-        let conf = ResolvConf::cluster_first("prod", "cluster.local", vec!["10.96.0.10".into()], &host.searches);
+        let conf = ResolvConf::cluster_first(
+            "prod",
+            "cluster.local",
+            vec!["10.96.0.10".into()],
+            &host.searches,
+        );
         assert_eq!(
             conf.render(),
             "search prod.svc.cluster.local svc.cluster.local cluster.local example.com\n\

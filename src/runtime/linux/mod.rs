@@ -31,6 +31,6 @@ pub use rootfs::RootfsDirs;
 pub use sandbox::{PidNamespace, PodNamespaces, Sandbox, SandboxConfig};
 
 #[cfg(test)]
-mod testutil;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod testutil;

@@ -22,7 +22,9 @@ pub struct RootfsDirs {
 impl RootfsDirs {
     /// The layout under `base` (for example `<pod dir>/containers/<name>`).
     pub fn new(base: &Path) -> Self {
-        RootfsDirs { base: base.to_path_buf() }
+        RootfsDirs {
+            base: base.to_path_buf(),
+        }
     }
 
     /// The writable layer.
@@ -67,8 +69,14 @@ fn setup(step: &str) -> impl FnOnce(Errno) -> ChildFailure {
 /// Makes every mount of the (new) mount namespace private, so that nothing done in the
 /// container propagates to the host, then mounts the overlay and returns its root.
 pub(crate) fn mount_overlay(lower: &[PathBuf], dirs: &RootfsDirs) -> Result<OwnedFd, ChildFailure> {
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(setup("make / private"))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(setup("make / private"))?;
     let lower: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
     let data = format!(
         "lowerdir={},upperdir={},workdir={}",
@@ -77,17 +85,43 @@ pub(crate) fn mount_overlay(lower: &[PathBuf], dirs: &RootfsDirs) -> Result<Owne
         dirs.work().display()
     );
     let merged = dirs.merged();
-    mount(Some("overlay"), &merged, Some("overlay"), MsFlags::empty(), Some(data.as_str()))
-        .map_err(setup(&format!("mount overlay at {} ({data})", merged.display())))?;
-    nix::fcntl::open(&merged, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(setup(&format!("open {}", merged.display())))
+    mount(
+        Some("overlay"),
+        &merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(data.as_str()),
+    )
+    .map_err(setup(&format!(
+        "mount overlay at {} ({data})",
+        merged.display()
+    )))?;
+    nix::fcntl::open(
+        &merged,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(setup(&format!("open {}", merged.display())))
 }
 
 /// Mounts a filesystem of type `fstype` at `path` inside `root`, creating the directory.
-fn mount_fs(root: &OwnedFd, path: &str, fstype: &str, flags: MsFlags, data: Option<&str>) -> Result<(), ChildFailure> {
+fn mount_fs(
+    root: &OwnedFd,
+    path: &str,
+    fstype: &str,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<(), ChildFailure> {
     let step = format!("mount {fstype} at {path}");
     let target = resolve_in_root(root, Path::new(path), Some(Create::Dir)).map_err(setup(&step))?;
-    mount(Some(fstype), fd_path(&target).as_str(), Some(fstype), flags, data).map_err(setup(&step))
+    mount(
+        Some(fstype),
+        fd_path(&target).as_str(),
+        Some(fstype),
+        flags,
+        data,
+    )
+    .map_err(setup(&step))
 }
 
 /// `/proc` of the container's PID namespace and a read-only `/sys`.
@@ -98,16 +132,34 @@ pub(crate) fn mount_proc_sys(root: &OwnedFd) -> Result<(), ChildFailure> {
 }
 
 /// The character devices of a minimal `/dev` (runc's default device list).
-const DEVICES: [(&str, u64, u64); 6] =
-    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+const DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
 
 /// A tmpfs `/dev` with the standard devices, its symlinks, `pts` (a new devpts instance) and
 /// `shm`. Expects the process umask to be 0.
 pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
-    mount_fs(root, "/dev", "tmpfs", MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))?;
+    mount_fs(
+        root,
+        "/dev",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )?;
     let dev = resolve_in_root(root, Path::new("/dev"), None).map_err(setup("open /dev"))?;
     for (name, major, minor) in DEVICES {
-        let made = mknodat(&dev, name, SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(major, minor));
+        let made = mknodat(
+            &dev,
+            name,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            makedev(major, minor),
+        );
         if made == Err(Errno::EPERM) {
             bind_host_device(root, name)?;
         } else {
@@ -122,10 +174,12 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
         ("pts/ptmx", "ptmx"),
     ];
     for (target, name) in links {
-        nix::unistd::symlinkat(target, &dev, name).map_err(setup(&format!("symlink /dev/{name}")))?;
+        nix::unistd::symlinkat(target, &dev, name)
+            .map_err(setup(&format!("symlink /dev/{name}")))?;
     }
     for (name, mode) in [("pts", 0o755), ("shm", 0o1777)] {
-        mkdirat(&dev, name, Mode::from_bits_truncate(mode)).map_err(setup(&format!("mkdir /dev/{name}")))?;
+        mkdirat(&dev, name, Mode::from_bits_truncate(mode))
+            .map_err(setup(&format!("mkdir /dev/{name}")))?;
     }
     mount_fs(
         root,
@@ -146,17 +200,25 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
 /// Where `mknod` is not allowed, bind-mounts the host's device node instead.
 fn bind_host_device(root: &OwnedFd, name: &str) -> Result<(), ChildFailure> {
     let step = format!("bind /dev/{name} from the host");
-    let target = resolve_in_root(root, &Path::new("/dev").join(name), Some(Create::File)).map_err(setup(&step))?;
+    let target = resolve_in_root(root, &Path::new("/dev").join(name), Some(Create::File))
+        .map_err(setup(&step))?;
     let source = format!("/dev/{name}");
-    mount(Some(source.as_str()), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .map_err(setup(&step))
+    mount(
+        Some(source.as_str()),
+        fd_path(&target).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(setup(&step))
 }
 
 /// Makes `merged` the root of the mount namespace and detaches the old root
 /// (runc's `pivot_root(".", ".")` without a put-old directory).
 pub(crate) fn pivot(merged: &Path) -> Result<(), ChildFailure> {
     nix::unistd::chdir(merged).map_err(setup(&format!("chdir {}", merged.display())))?;
-    nix::unistd::pivot_root(".", ".").map_err(setup(&format!("pivot_root {}", merged.display())))?;
+    nix::unistd::pivot_root(".", ".")
+        .map_err(setup(&format!("pivot_root {}", merged.display())))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(setup("unmount the old root"))?;
     nix::unistd::chdir("/").map_err(setup("chdir /"))
 }

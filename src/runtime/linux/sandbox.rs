@@ -98,9 +98,14 @@ impl Sandbox {
                 1
             }
         };
-        let pid = sys::clone_child(flags, &mut child).map_err(ProcessError::sys("clone the sandbox"))?;
+        let pid =
+            sys::clone_child(flags, &mut child).map_err(ProcessError::sys("clone the sandbox"))?;
         drop(report_w);
-        let mut sandbox = Sandbox { pid, namespaces: PodNamespaces::default(), reaped: false };
+        let mut sandbox = Sandbox {
+            pid,
+            namespaces: PodNamespaces::default(),
+            reaped: false,
+        };
         if let Some(error) = receive(report_r)? {
             return Err(error);
         }
@@ -171,7 +176,9 @@ impl Sandbox {
         self.reaped = true;
         match waitpid(self.pid, None) {
             Ok(_) | Err(Errno::ECHILD) => Ok(()),
-            Err(e) => Err(ProcessError::sys(format!("wait for sandbox {}", self.pid))(e)),
+            Err(e) => Err(ProcessError::sys(format!("wait for sandbox {}", self.pid))(
+                e,
+            )),
         }
     }
 }
@@ -190,7 +197,8 @@ fn drop_fd(fd: &OwnedFd) {
 fn setup(config: &SandboxConfig, report: &OwnedFd) -> Result<(), ChildFailure> {
     // Descriptors of the parent (other pods' report pipes among them) must not be held open
     // for the lifetime of the pod.
-    sys::close_all_except(3, report.as_raw_fd()).map_err(ChildFailure::setup("close inherited descriptors"))?;
+    sys::close_all_except(3, report.as_raw_fd())
+        .map_err(ChildFailure::setup("close inherited descriptors"))?;
     if let Some(cgroup) = &config.cgroup {
         for file in cgroup.procs_files() {
             std::fs::write(&file, "0").map_err(|e| ChildFailure::Setup {
@@ -202,7 +210,8 @@ fn setup(config: &SandboxConfig, report: &OwnedFd) -> Result<(), ChildFailure> {
     nix::unistd::setsid().map_err(ChildFailure::setup("setsid"))?;
     if !config.host_network {
         if let Some(name) = &config.hostname {
-            nix::unistd::sethostname(name).map_err(ChildFailure::setup(format!("set hostname {name:?}")))?;
+            nix::unistd::sethostname(name)
+                .map_err(ChildFailure::setup(format!("set hostname {name:?}")))?;
         }
         sys::set_link_up("lo").map_err(ChildFailure::setup("bring lo up"))?;
     }
@@ -210,7 +219,8 @@ fn setup(config: &SandboxConfig, report: &OwnedFd) -> Result<(), ChildFailure> {
     for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGCHLD] {
         sys::catch_signal(signal).map_err(ChildFailure::setup("install signal handlers"))?;
     }
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&wait_set()), None).map_err(ChildFailure::setup("block signals"))
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&wait_set()), None)
+        .map_err(ChildFailure::setup("block signals"))
 }
 
 fn wait_set() -> SigSet {

@@ -51,7 +51,12 @@ pub(crate) fn exit_now(code: i32) -> ! {
 pub(crate) fn cloexec_from(first: u32) -> nix::Result<()> {
     // SAFETY: close_range takes integers only; with CLOSE_RANGE_CLOEXEC nothing is closed now.
     let res = unsafe {
-        libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
     };
     Errno::result(res).map(drop)
 }
@@ -130,11 +135,21 @@ struct IfReqFlags {
 /// Brings a network interface of the current network namespace up (`ip link set lo up`).
 pub(crate) fn set_link_up(name: &str) -> nix::Result<()> {
     // SAFETY: socket(2) takes integers; the result is checked before it is owned.
-    let raw = Errno::result(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    let raw = Errno::result(unsafe {
+        libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
+    })?;
     // SAFETY: `raw` is a fresh descriptor that nothing else owns.
     let sock = unsafe { OwnedFd::from_raw_fd(raw) };
-    let mut req = IfReqFlags { name: [0; libc::IFNAMSIZ], flags: 0, _pad: [0; 22] };
-    for (dst, src) in req.name.iter_mut().zip(name.bytes().take(libc::IFNAMSIZ - 1)) {
+    let mut req = IfReqFlags {
+        name: [0; libc::IFNAMSIZ],
+        flags: 0,
+        _pad: [0; 22],
+    };
+    for (dst, src) in req
+        .name
+        .iter_mut()
+        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+    {
         *dst = src as libc::c_char;
     }
     // SAFETY: `req` is a properly sized, initialised ifreq that outlives both calls.

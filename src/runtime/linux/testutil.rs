@@ -7,7 +7,6 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 /// True when the test can run; false (skip) when not root outside CI. Fails under
 /// `CI=true`, where these tests must run.
@@ -27,7 +26,11 @@ pub fn require_root() -> bool {
 /// A name no other test (or test run) uses.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// The busybox binary, installed from Debian's busybox-static when missing.
@@ -52,7 +55,10 @@ pub fn busybox_rootfs(dir: &Path) {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
     std::fs::copy(busybox(), bin.join("busybox")).unwrap();
-    let list = Command::new(bin.join("busybox")).arg("--list").output().unwrap();
+    let list = Command::new(bin.join("busybox"))
+        .arg("--list")
+        .output()
+        .unwrap();
     for applet in String::from_utf8(list.stdout).unwrap().lines() {
         if applet != "busybox" {
             symlink("busybox", bin.join(applet)).unwrap();
@@ -77,14 +83,41 @@ pub fn ns_inodes(pid: i32) -> Vec<u64> {
         .collect()
 }
 
-/// Asserts that no process is in any of the namespaces (by inode) and that the pids are gone.
-pub fn assert_gone(pids: &[i32], namespaces: &[u64]) {
+/// Time since boot in clock ticks, the unit of a process's start time in `/proc/<pid>/stat`.
+pub fn now_ticks() -> u64 {
+    let uptime = std::fs::read_to_string("/proc/uptime").unwrap();
+    let secs: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .unwrap()
+        .unwrap_or(100) as f64;
+    (secs * hz) as u64
+}
+
+fn start_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    after_comm.split(' ').nth(19)?.parse().ok()
+}
+
+/// Asserts that the pids are gone and that no process started before `since` (the start of
+/// teardown) is in any of the namespaces (by inode), which must have lived until `since`.
+/// Later processes are skipped: namespace inode numbers are reused as soon as a namespace
+/// dies, and tests running in parallel create namespaces all the time.
+pub fn assert_gone(pids: &[i32], namespaces: &[u64], since: u64) {
     for pid in pids {
-        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "process {pid} is still alive");
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} is still alive"
+        );
     }
     let own = ns_inodes(std::process::id() as i32);
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if start_ticks(pid).is_none_or(|start| start >= since) {
+            continue;
+        }
         for ino in ns_inodes(pid) {
             assert!(
                 own.contains(&ino) || !namespaces.contains(&ino),
@@ -96,20 +129,17 @@ pub fn assert_gone(pids: &[i32], namespaces: &[u64]) {
 
 /// Asserts nothing is mounted under `dir` and the cgroup top directory is gone.
 pub fn assert_clean(dir: &Path, root: &CgroupRoot) {
-    assert_eq!(mount_points_under(dir).unwrap(), Vec::<PathBuf>::new(), "mounts left under {}", dir.display());
+    assert_eq!(
+        mount_points_under(dir).unwrap(),
+        Vec::<PathBuf>::new(),
+        "mounts left under {}",
+        dir.display()
+    );
     for cg_dir in root.top().dirs() {
-        assert!(!cg_dir.exists(), "cgroup {} was left behind", cg_dir.display());
+        assert!(
+            !cg_dir.exists(),
+            "cgroup {} was left behind",
+            cg_dir.display()
+        );
     }
-}
-
-/// Polls `check` until it holds or `timeout` passes.
-pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    check()
 }

@@ -127,13 +127,19 @@ mod tests {
         assert_eq!(l.cpu_shares, Some(256));
         assert_eq!(
             l.cpu_quota,
-            Some(CpuQuota { quota_us: 50_000, period_us: 100_000 })
+            Some(CpuQuota {
+                quota_us: 50_000,
+                period_us: 100_000
+            })
         );
         assert_eq!(l.memory_max, Some(64 << 20));
         let no_limit = CgroupLimits::from_resources(Some(100), None, None);
         assert_eq!(no_limit.cpu_quota, None);
         let limit_only = CgroupLimits::from_resources(None, Some(1000), None);
         assert_eq!(limit_only.cpu_shares, Some(1024));
-        assert_eq!(milli_cpu_to_quota(5, DEFAULT_CFS_PERIOD_US), MIN_CFS_QUOTA_US);
+        assert_eq!(
+            milli_cpu_to_quota(5, DEFAULT_CFS_PERIOD_US),
+            MIN_CFS_QUOTA_US
+        );
     }
 }

@@ -106,27 +106,41 @@ impl CgroupRoot {
         if root.join("cgroup.controllers").is_file() {
             return Ok(CgroupRoot {
                 version: CgroupVersion::V2,
-                hierarchies: vec![Hierarchy { mount: root.to_path_buf(), controllers: vec![] }],
+                hierarchies: vec![Hierarchy {
+                    mount: root.to_path_buf(),
+                    controllers: vec![],
+                }],
                 prefix: DEFAULT_PREFIX.to_string(),
             });
         }
         let mut hierarchies: Vec<Hierarchy> = Vec::new();
         for name in V1_CONTROLLERS {
             let dir = root.join(name);
-            let Ok(mount) = dir.canonicalize() else { continue };
+            let Ok(mount) = dir.canonicalize() else {
+                continue;
+            };
             if !mount.is_dir() {
                 continue;
             }
             match hierarchies.iter_mut().find(|h| h.mount == mount) {
                 Some(h) => h.controllers.push(name),
-                None => hierarchies.push(Hierarchy { mount, controllers: vec![name] }),
+                None => hierarchies.push(Hierarchy {
+                    mount,
+                    controllers: vec![name],
+                }),
             }
         }
         let has = |c| hierarchies.iter().any(|h| h.controllers.contains(&c));
         if !has("cpu") || !has("memory") {
-            return Err(CgroupError::NotFound { root: root.to_path_buf() });
+            return Err(CgroupError::NotFound {
+                root: root.to_path_buf(),
+            });
         }
-        Ok(CgroupRoot { version: CgroupVersion::V1, hierarchies, prefix: DEFAULT_PREFIX.to_string() })
+        Ok(CgroupRoot {
+            version: CgroupVersion::V1,
+            hierarchies,
+            prefix: DEFAULT_PREFIX.to_string(),
+        })
     }
 
     /// The same layout with another top-level directory instead of [`DEFAULT_PREFIX`]
@@ -167,13 +181,18 @@ impl CgroupRoot {
     }
 
     fn at(&self, rel: PathBuf) -> Cgroup {
-        Cgroup { root: self.clone(), rel }
+        Cgroup {
+            root: self.clone(),
+            rel,
+        }
     }
 }
 
 fn check_name(name: &str) -> Result<(), CgroupError> {
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        return Err(CgroupError::InvalidName { name: name.to_string() });
+        return Err(CgroupError::InvalidName {
+            name: name.to_string(),
+        });
     }
     Ok(())
 }
@@ -206,7 +225,11 @@ impl Cgroup {
 
     /// The directory of this cgroup in every hierarchy (one on v2).
     pub fn dirs(&self) -> Vec<PathBuf> {
-        self.root.hierarchies.iter().map(|h| h.mount.join(&self.rel)).collect()
+        self.root
+            .hierarchies
+            .iter()
+            .map(|h| h.mount.join(&self.rel))
+            .collect()
     }
 
     /// The directory in the hierarchy holding `controller` (v2: the only one).
@@ -252,7 +275,10 @@ impl Cgroup {
     /// The `cgroup.procs` file of every hierarchy: writing a pid (or `0` for the writer) to
     /// each moves that process into this cgroup.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs().into_iter().map(|d| d.join("cgroup.procs")).collect()
+        self.dirs()
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
     }
 
     /// Moves a process into this cgroup in every hierarchy.
@@ -316,7 +342,8 @@ pub(crate) fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
         .truncate(true)
         .open(path)
         .map_err(io_err("write", path))?;
-    file.write_all(value.as_bytes()).map_err(io_err("write", path))
+    file.write_all(value.as_bytes())
+        .map_err(io_err("write", path))
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<String, CgroupError> {
@@ -331,15 +358,18 @@ pub(crate) fn read_keyed(path: &Path, key: &str) -> Result<u64, CgroupError> {
         .filter_map(|l| l.split_once(' '))
         .find(|(k, _)| *k == key)
         .and_then(|(_, v)| v.trim().parse().ok())
-        .ok_or_else(|| CgroupError::Parse { path: path.to_path_buf(), content })
+        .ok_or_else(|| CgroupError::Parse {
+            path: path.to_path_buf(),
+            content,
+        })
 }
 
 pub(crate) fn read_u64(path: &Path) -> Result<u64, CgroupError> {
     let content = read_file(path)?;
-    content
-        .trim()
-        .parse()
-        .map_err(|_| CgroupError::Parse { path: path.to_path_buf(), content })
+    content.trim().parse().map_err(|_| CgroupError::Parse {
+        path: path.to_path_buf(),
+        content,
+    })
 }
 
 #[cfg(test)]

@@ -34,7 +34,11 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_err("read", dir))?;
-        if entry.file_type().map_err(io_err("read", &entry.path()))?.is_dir() {
+        if entry
+            .file_type()
+            .map_err(io_err("read", &entry.path()))?
+            .is_dir()
+        {
             out.push(entry.path());
         }
     }
@@ -113,7 +117,9 @@ fn remove_tree(dir: &Path, deadline: Instant, start: Instant) -> Result<(), Cgro
                 std::thread::sleep(POLL);
             }
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
-                let pids = read_file(&dir.join("cgroup.procs")).map(|t| t.lines().count()).unwrap_or(0);
+                let pids = read_file(&dir.join("cgroup.procs"))
+                    .map(|t| t.lines().count())
+                    .unwrap_or(0);
                 return Err(CgroupError::Busy {
                     path: dir.to_path_buf(),
                     waited_ms: start.elapsed().as_millis(),

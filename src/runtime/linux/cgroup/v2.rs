@@ -45,7 +45,10 @@ fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 
 pub(super) fn set_limits(dir: &Path, limits: &CgroupLimits) -> Result<(), CgroupError> {
     if let Some(shares) = limits.cpu_shares {
-        write_file(&dir.join("cpu.weight"), &shares_to_weight(shares).to_string())?;
+        write_file(
+            &dir.join("cpu.weight"),
+            &shares_to_weight(shares).to_string(),
+        )?;
     }
     if let Some(quota) = limits.cpu_quota {
         write_file(
@@ -77,6 +80,10 @@ pub(super) fn stats(dir: &Path) -> Result<CgroupStats, CgroupError> {
         memory_bytes: read_u64(&dir.join("memory.current"))?,
         cpu_usage_ns: read_keyed(&dir.join("cpu.stat"), "usage_usec")? * 1000,
         oom_kills: oom_kills(dir)?,
-        pids: if pids_file.exists() { Some(read_u64(&pids_file)?) } else { None },
+        pids: if pids_file.exists() {
+            Some(read_u64(&pids_file)?)
+        } else {
+            None
+        },
     })
 }
