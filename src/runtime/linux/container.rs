@@ -4,7 +4,7 @@
 //! namespaces, the container's cgroup and the target PID namespace, then clones the
 //! container process with `CLONE_PARENT | CLONE_NEWNS` (so the caller is its parent and can
 //! `waitpid` it, as runc's nsexec does), reports its pid and exits. The container process
-//! builds its root ([`super::init`]) and execs; failures come back over a close-on-exec pipe.
+//! builds its root (`init.rs`) and execs; failures come back over a close-on-exec pipe.
 
 use super::cgroup::Cgroup;
 use super::error::{ProcessError, receive};

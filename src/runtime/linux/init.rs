@@ -180,10 +180,11 @@ pub(crate) fn find_executable(name: &str, path_var: &str) -> Result<PathBuf, Chi
     for dir in path_var.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = Path::new(dir).join(name);
-        if let Ok(meta) = std::fs::metadata(&candidate) {
-            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
-                return Ok(candidate);
-            }
+        if let Ok(meta) = std::fs::metadata(&candidate)
+            && meta.is_file()
+            && meta.permissions().mode() & 0o111 != 0
+        {
+            return Ok(candidate);
         }
     }
     Err(ChildFailure::NotFound {
