@@ -6,6 +6,7 @@
 pub mod fake;
 pub mod host;
 pub mod image;
+pub mod linux;
 pub mod status;
 
 use crate::manifest::types::pod::PodSpec;
