@@ -72,6 +72,8 @@ impl<'a> Executor<'a> {
         desired: &[DesiredObject],
         state: &mut State,
     ) -> Result<Summary, ApplyError> {
+        // Remembered from the first save on, so a bare `rekon apply` after a crash continues.
+        state.source = Some(plan.source.spec.clone());
         for step in &plan.steps {
             if self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Err(ApplyError::Interrupted);
@@ -92,7 +94,6 @@ impl<'a> Executor<'a> {
             }
             (self.on_step)(step);
         }
-        state.source = Some(plan.source.spec.clone());
         state.revision = Some(plan.source.revision.clone());
         self.save(state)?;
         Ok(plan.summary)

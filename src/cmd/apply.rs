@@ -178,7 +178,9 @@ fn read_saved_plan(path: &PathBuf) -> Result<Plan> {
 /// Terraform's rule: a saved plan applies only to the state, commit and host it was made for,
 /// and only if planning again now gives exactly the same steps.
 fn check_not_stale(saved: &Plan, now: &Plan) -> Result<()> {
-    let why = if saved.lineage != now.lineage || saved.serial != now.serial {
+    // A state never saved (serial 0) has no lineage yet: each load makes a fresh one.
+    let lineage_moved = saved.lineage != now.lineage && !(saved.serial == 0 && now.serial == 0);
+    let why = if lineage_moved || saved.serial != now.serial {
         Some(format!(
             "the state was changed by another operation after the plan was created (plan: serial {}, state: serial {})",
             saved.serial, now.serial
