@@ -231,3 +231,140 @@ impl<'a> Executor<'a> {
         self.save(state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{SourceFile, load};
+    use crate::plan::{Observed, PlanInput, PlanSource, desired_objects, plan};
+    use crate::runtime::fake::{Call, FakeRuntime};
+    use crate::state::SourceSpec;
+
+    fn desired(yaml: &str) -> Vec<DesiredObject> {
+        let m = load(&[SourceFile { path: "m.yaml".into(), text: yaml.into() }]).expect("valid manifests");
+        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
+    }
+
+    fn pods(names: &[&str]) -> String {
+        names
+            .iter()
+            .map(|n| format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {n}\nspec:\n  containers:\n  - name: c\n    image: busybox\n---\n"))
+            .collect()
+    }
+
+    fn make_plan(d: &[DesiredObject], state: &State, observed: &Observed) -> Plan {
+        plan(&PlanInput {
+            desired: d,
+            state,
+            observed,
+            source: PlanSource { spec: SourceSpec::default(), revision: "r1".into(), description: "test".into() },
+            host: "h".into(),
+            now: "2026-01-01T00:00:00Z".into(),
+            node: "h".into(),
+        })
+    }
+
+    /// Runs a plan to the end (or to an injected crash) and returns the calls made.
+    fn run(store: &StateStore, rt: &mut FakeRuntime, d: &[DesiredObject], crash: Option<u32>) -> Result<(), ApplyError> {
+        let mut state = store.load().unwrap();
+        let observed: Observed = state.pods.keys().map(|u| (u.clone(), rt.pod_status(u).unwrap())).collect();
+        let p = make_plan(d, &state, &observed);
+        let mut n = 0;
+        let mut uid = || {
+            n += 1;
+            format!("uid-{}-{n}", state_serial_tag(store))
+        };
+        let now = || "2026-01-01T00:00:00Z".to_string();
+        let mut on_step = |_: &Step| {};
+        let mut ex = Executor::new(store, rt, &mut uid, &now, &mut on_step);
+        ex.crash_after_saves = crash;
+        ex.execute(&p, d, &mut state).map(|_| ())
+    }
+
+    /// Uids unique across runs: the serial of the state when the run started.
+    fn state_serial_tag(store: &StateStore) -> u64 {
+        store.load().map(|s| s.serial).unwrap_or(0)
+    }
+
+    #[test]
+    fn creates_pods_once_and_prunes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        run(&store, &mut rt, &desired(&pods(&["a", "b"])), None).unwrap();
+        assert_eq!(rt.pods.len(), 2);
+        assert!(rt.calls.iter().all(|c| matches!(c, Call::Create(_))));
+        let state = store.load().unwrap();
+        assert!(state.pods.values().all(|p| p.created));
+        assert_eq!(state.revision.as_deref(), Some("r1"));
+
+        rt.calls.clear();
+        run(&store, &mut rt, &desired(&pods(&["a"])), None).unwrap();
+        let b_uid = state.pods.values().find(|p| p.name == "b").unwrap().uid.clone();
+        assert_eq!(rt.calls, vec![Call::Delete(b_uid)]);
+        assert_eq!(store.load().unwrap().objects.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_runtime_call_keeps_what_completed_and_the_next_run_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime { fail_create_at: Some(1), ..FakeRuntime::new() };
+        let d = desired(&pods(&["a", "b", "c"]));
+        let err = run(&store, &mut rt, &d, None).unwrap_err();
+        assert_eq!(err.to_string(), "Pod default/b: the runtime failed");
+        let state = store.load().unwrap();
+        assert!(state.objects.contains_key("Pod default/a"), "the completed step is recorded");
+        assert!(!state.objects.contains_key("Pod default/b"));
+        let b = state.pods.values().find(|p| p.name == "b").unwrap();
+        assert!(!b.created, "the failed pod stays unconfirmed");
+
+        run(&store, &mut rt, &d, None).unwrap();
+        let state = store.load().unwrap();
+        let mut names: Vec<_> = rt.pods.values().map(|(r, _)| r.name.clone()).collect();
+        names.sort();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(state.pods.len(), 3);
+        assert_eq!(state.objects.len(), 3);
+    }
+
+    #[test]
+    fn every_crash_point_converges_without_duplicates() {
+        let d = desired(&(pods(&["a", "b"]) + "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  k: v\n"));
+        // 1 save for the ConfigMap, 3 per pod, 1 for the revision.
+        for crash in 1..=8 {
+            let dir = tempfile::tempdir().unwrap();
+            let store = StateStore::open(dir.path()).unwrap();
+            let mut rt = FakeRuntime::new();
+            assert!(matches!(run(&store, &mut rt, &d, Some(crash)), Err(ApplyError::InjectedCrash(n)) if n == crash));
+            run(&store, &mut rt, &d, None).unwrap();
+            let state = store.load().unwrap();
+            let mut names: Vec<_> = rt.pods.values().map(|(r, _)| r.name.clone()).collect();
+            names.sort();
+            assert_eq!(names, ["a", "b"], "crash after save {crash}");
+            assert_eq!(state.pods.keys().collect::<Vec<_>>(), rt.pods.keys().collect::<Vec<_>>(), "crash {crash}");
+            let again = make_plan(&d, &state, &state.pods.keys().map(|u| (u.clone(), rt.pods.get(u).map(|p| p.1.clone()))).collect());
+            assert!(!again.has_changes(), "crash {crash}: {:?}", again.steps);
+        }
+    }
+
+    #[test]
+    fn a_pod_deleted_behind_rekons_back_is_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        let d = desired(&pods(&["a"]));
+        run(&store, &mut rt, &d, None).unwrap();
+        let uid = rt.pods.keys().next().unwrap().clone();
+        rt.vanish(&uid);
+        let state = store.load().unwrap();
+        let observed: Observed = [(uid.clone(), None)].into();
+        let p = make_plan(&d, &state, &observed);
+        assert_eq!(p.steps.len(), 1);
+        assert_eq!(p.steps[0].action, Action::Replace);
+        assert_eq!(p.steps[0].reason.as_deref(), Some("because its pod was deleted outside rekon"));
+        run(&store, &mut rt, &d, None).unwrap();
+        assert_eq!(rt.pods.len(), 1);
+        assert_ne!(rt.pods.keys().next().unwrap(), &uid);
+    }
+}

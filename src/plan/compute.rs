@@ -160,3 +160,99 @@ fn pod_drift(input: &PlanInput<'_>, d: &DesiredObject) -> Option<Step> {
         origin: Some(d.origin.clone()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{SourceFile, load};
+    use crate::plan::desired_objects;
+    use crate::state::{ObjectRecord, SourceSpec};
+
+    fn desired(yaml: &str) -> Vec<DesiredObject> {
+        let m = load(&[SourceFile { path: "m.yaml".into(), text: yaml.into() }]).expect("valid manifests");
+        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
+    }
+
+    fn plan_of(d: &[DesiredObject], state: &State) -> Plan {
+        plan(&PlanInput {
+            desired: d,
+            state,
+            observed: &Observed::new(),
+            source: PlanSource { spec: SourceSpec::default(), revision: "r".into(), description: "d".into() },
+            host: "h".into(),
+            now: "t".into(),
+            node: "n".into(),
+        })
+    }
+
+    fn applied(d: &[DesiredObject]) -> State {
+        let mut state = State::new("l".into());
+        for o in d {
+            let rec = ObjectRecord {
+                id: o.id.clone(),
+                spec: o.value.clone(),
+                hash: o.hash.clone(),
+                origin: o.origin.clone(),
+                created_at: "t".into(),
+                generation: 1,
+            };
+            state.objects.insert(o.id.to_string(), rec);
+        }
+        state
+    }
+
+    const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n";
+
+    #[test]
+    fn creates_in_dependency_order_with_an_implicit_namespace() {
+        let d = desired(&format!("{DEPLOY}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n"));
+        let p = plan_of(&d, &State::new("l".into()));
+        let order: Vec<String> = p.steps.iter().map(|s| s.id.to_string()).collect();
+        assert_eq!(order, ["Namespace shop", "ConfigMap shop/c", "Deployment shop/web"]);
+        assert_eq!(p.summary, Summary { add: 3, change: 0, destroy: 0 });
+        assert_eq!(p.notes, ["Namespace shop is used by objects but not defined in git: rekon creates it"]);
+        assert_eq!(p.steps[2].notes, ["no Deployment controller yet: the object is recorded but starts no pods"]);
+    }
+
+    #[test]
+    fn no_changes_when_state_matches() {
+        let d = desired(DEPLOY);
+        assert!(!plan_of(&d, &applied(&d)).has_changes());
+    }
+
+    #[test]
+    fn scale_is_in_place_and_selector_change_is_a_replacement() {
+        let d = desired(DEPLOY);
+        let state = applied(&d);
+        let scaled = desired(&DEPLOY.replace("replicas: 2", "replicas: 5"));
+        let p = plan_of(&scaled, &state);
+        let step = p.steps.iter().find(|s| s.id.kind == "Deployment").unwrap();
+        assert_eq!(step.action, Action::Update);
+        assert!(step.diff.contains("-   replicas: 2\n+   replicas: 5\n"), "{}", step.diff);
+
+        let moved = desired(&DEPLOY.replace("app: web", "app: web2"));
+        let p = plan_of(&moved, &state);
+        let step = p.steps.iter().find(|s| s.id.kind == "Deployment").unwrap();
+        assert_eq!(step.action, Action::Replace);
+        assert_eq!(step.reason.as_deref(), Some("because spec.selector cannot be changed in place"));
+        assert_eq!(p.summary, Summary { add: 1, change: 0, destroy: 1 });
+    }
+
+    #[test]
+    fn removed_objects_are_destroyed_dependents_first() {
+        let d = desired(&format!("{DEPLOY}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n"));
+        let p = plan_of(&[], &applied(&d));
+        let order: Vec<String> = p.steps.iter().map(|s| s.id.to_string()).collect();
+        assert_eq!(order, ["Deployment shop/web", "ConfigMap shop/c", "Namespace shop"]);
+        assert!(p.steps.iter().all(|s| s.reason.as_deref() == Some("because it is not in git any more")));
+    }
+
+    #[test]
+    fn secret_values_are_hashed_never_kept() {
+        let d = desired("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  pw: hunter2\n");
+        let text = serde_json::to_string(&d[0].value).unwrap();
+        assert!(!text.contains("hunter2") && !text.contains("aHVudGVyMg=="), "{text}");
+        let p = plan_of(&d, &State::new("l".into()));
+        assert!(p.steps[0].diff.contains("pw: (sensitive value)"), "{}", p.steps[0].diff);
+    }
+}
