@@ -5,6 +5,7 @@
 
 pub mod fake;
 pub mod host;
+pub mod lifecycle;
 pub mod status;
 
 use crate::manifest::types::pod::PodSpec;
