@@ -15,10 +15,14 @@ mod machine;
 mod phase;
 mod report;
 #[cfg(test)]
-mod scenarios;
+mod scenarios_start;
+#[cfg(test)]
+mod scenarios_stop;
 mod slot;
 pub mod spec;
 mod sync;
+#[cfg(test)]
+mod testkit;
 
 pub use backoff::{Backoff, go_duration};
 pub use event::{Action, CreateFailure, Event, Exit, ProbeKind, StopSignal};
