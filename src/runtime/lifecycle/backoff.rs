@@ -32,7 +32,11 @@ pub struct Backoff {
 impl Backoff {
     /// A backoff starting at `initial` and capped at `max`.
     pub fn new(initial: Duration, max: Duration) -> Self {
-        Backoff { initial, max, entries: HashMap::new() }
+        Backoff {
+            initial,
+            max,
+            entries: HashMap::new(),
+        }
     }
 
     /// The kubelet's container backoff (10s doubling to 300s).
@@ -56,8 +60,13 @@ impl Backoff {
                 e.last_update = now;
             }
             _ => {
-                self.entries
-                    .insert(id.to_string(), Entry { backoff: initial, last_update: now });
+                self.entries.insert(
+                    id.to_string(),
+                    Entry {
+                        backoff: initial,
+                        last_update: now,
+                    },
+                );
             }
         }
     }
@@ -66,9 +75,7 @@ impl Backoff {
     /// (`IsInBackOffSince`; the kubelet passes the last exit's `finishedAt`).
     pub fn is_in_backoff_since(&self, id: &str, event_time: Time, now: Time) -> bool {
         match self.entries.get(id) {
-            Some(e) if !has_expired(event_time, e.last_update, self.max) => {
-                since(event_time, now) < e.backoff
-            }
+            Some(e) if !has_expired(event_time, e.last_update, self.max) => since(event_time, now) < e.backoff,
             _ => false,
         }
     }

@@ -53,7 +53,10 @@ fn initialized(input: ConditionInput<'_>) -> PodCondition {
     // A regular container that has run means the pod was initialized before
     // (`HasAnyRegularContainerStarted`).
     let regular_started = input.apps.iter().any(|s| {
-        matches!(s.state, ContainerState::Running { .. } | ContainerState::Terminated { .. })
+        matches!(
+            s.state,
+            ContainerState::Running { .. } | ContainerState::Terminated { .. }
+        )
     });
     if regular_started {
         return condition("Initialized", true, None, None);
@@ -80,7 +83,12 @@ fn containers_ready(input: ConditionInput<'_>) -> PodCondition {
         PodPhase::Failed => return condition("ContainersReady", false, Some("PodFailed"), None),
         _ => {}
     }
-    let sidecars = input.init.iter().zip(input.sidecar).filter(|(_, s)| **s).map(|(c, _)| c);
+    let sidecars = input
+        .init
+        .iter()
+        .zip(input.sidecar)
+        .filter(|(_, s)| **s)
+        .map(|(c, _)| c);
     let unready: Vec<&str> = sidecars
         .chain(input.apps)
         .filter(|s| !s.ready)
@@ -109,10 +117,15 @@ mod tests {
         }
     }
     fn waiting() -> ContainerState {
-        ContainerState::Waiting { reason: "PodInitializing".into(), message: None }
+        ContainerState::Waiting {
+            reason: "PodInitializing".into(),
+            message: None,
+        }
     }
     fn running() -> ContainerState {
-        ContainerState::Running { started_at: String::new() }
+        ContainerState::Running {
+            started_at: String::new(),
+        }
     }
     fn full(c: &PodCondition) -> (&str, &str, Option<&str>, Option<&str>) {
         (&c.type_, &c.status, c.reason.as_deref(), c.message.as_deref())
@@ -124,7 +137,10 @@ mod tests {
             status("setup", waiting(), false, false),
             status("proxy", waiting(), false, false),
         ];
-        let apps = [status("web", waiting(), false, false), status("log", waiting(), false, false)];
+        let apps = [
+            status("web", waiting(), false, false),
+            status("log", waiting(), false, false),
+        ];
         let input = ConditionInput {
             sidecar: &[false, true],
             init: &init,
@@ -140,7 +156,12 @@ mod tests {
             got,
             vec![
                 ("PodReadyToStartContainers", "True", None, None),
-                ("Initialized", "False", Some("ContainersNotInitialized"), Some(incomplete)),
+                (
+                    "Initialized",
+                    "False",
+                    Some("ContainersNotInitialized"),
+                    Some(incomplete)
+                ),
                 ("Ready", "False", Some("ContainersNotReady"), Some(unready)),
                 ("ContainersReady", "False", Some("ContainersNotReady"), Some(unready)),
                 ("PodScheduled", "True", None, None),

@@ -60,7 +60,11 @@ pub enum Event {
     /// The container's process is gone; `oom_killed` when its cgroup recorded an OOM kill.
     ContainerExited { name: String, exit: Exit, oom_killed: bool },
     /// A probe's result (after its own threshold counting).
-    Probe { name: String, kind: ProbeKind, success: bool },
+    Probe {
+        name: String,
+        kind: ProbeKind,
+        success: bool,
+    },
     /// Graceful deletion; `None` uses `terminationGracePeriodSeconds`.
     DeleteRequested { grace_period_seconds: Option<u64> },
 }

@@ -41,7 +41,12 @@ pub(crate) struct Kill {
 
 impl Kill {
     pub fn new(started: Time, budget: u64, ordered: bool) -> Self {
-        Kill { started, budget, ordered, stage: Stage::New }
+        Kill {
+            started,
+            budget,
+            ordered,
+            stage: Stage::New,
+        }
     }
 
     /// The preStop hook returned at `at`. Upstream subtracts the hook's run time truncated to
@@ -68,14 +73,17 @@ impl Kill {
             match self.stage {
                 Stage::New if has_pre_stop && self.budget > 0 => {
                     let timeout = Duration::from_secs(self.budget);
-                    out.push(Action::RunPreStop { name: name.to_string(), timeout });
-                    self.stage = Stage::PreStop { deadline: self.started + timeout };
+                    out.push(Action::RunPreStop {
+                        name: name.to_string(),
+                        timeout,
+                    });
+                    self.stage = Stage::PreStop {
+                        deadline: self.started + timeout,
+                    };
                 }
                 Stage::New => self.stage = Stage::PreStopDone { remaining: self.budget },
                 // An abandoned hook has used the whole budget.
-                Stage::PreStop { deadline } if now >= deadline => {
-                    self.stage = Stage::PreStopDone { remaining: 0 }
-                }
+                Stage::PreStop { deadline } if now >= deadline => self.stage = Stage::PreStopDone { remaining: 0 },
                 Stage::PreStop { deadline } => return Some(deadline),
                 Stage::PreStopDone { remaining } if self.ordered && remaining > 0 => {
                     self.stage = Stage::WaitTurn { remaining, since: now }
@@ -94,7 +102,10 @@ impl Kill {
                 }
                 Stage::Term { kill_at } if now >= kill_at => {
                     let signal = StopSignal::Kill;
-                    out.push(Action::Signal { name: name.to_string(), signal });
+                    out.push(Action::Signal {
+                        name: name.to_string(),
+                        signal,
+                    });
                     self.stage = Stage::Killed;
                 }
                 Stage::Term { kill_at } => return Some(kill_at),
@@ -105,8 +116,13 @@ impl Kill {
 
     fn term(&mut self, name: &str, remaining: u64, now: Time, out: &mut Vec<Action>) {
         let grace = remaining.max(MINIMUM_GRACE_PERIOD_SECONDS);
-        out.push(Action::Signal { name: name.to_string(), signal: StopSignal::Term });
-        self.stage = Stage::Term { kill_at: now + Duration::from_secs(grace) };
+        out.push(Action::Signal {
+            name: name.to_string(),
+            signal: StopSignal::Term,
+        });
+        self.stage = Stage::Term {
+            kill_at: now + Duration::from_secs(grace),
+        };
     }
 }
 
@@ -125,7 +141,10 @@ mod tests {
     }
 
     fn sig(signal: StopSignal) -> Action {
-        Action::Signal { name: "web".into(), signal }
+        Action::Signal {
+            name: "web".into(),
+            signal,
+        }
     }
 
     #[test]

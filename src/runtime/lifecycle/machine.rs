@@ -205,7 +205,10 @@ impl PodMachine {
                 Sandbox::Ready => {
                     self.sync(now, &mut out, &mut wake);
                     if self.finished() {
-                        self.termination = Some(Termination { started: now, grace: self.grace });
+                        self.termination = Some(Termination {
+                            started: now,
+                            grace: self.grace,
+                        });
                     }
                 }
                 Sandbox::Requested | Sandbox::Destroyed => {}
@@ -256,9 +259,13 @@ impl PodMachine {
     }
 
     fn index(&self, name: &str) -> Result<usize, LifecycleError> {
-        self.slots.iter().position(|s| s.name() == name).ok_or_else(|| {
-            LifecycleError::UnknownContainer { pod: self.name.clone(), name: name.to_string() }
-        })
+        self.slots
+            .iter()
+            .position(|s| s.name() == name)
+            .ok_or_else(|| LifecycleError::UnknownContainer {
+                pod: self.name.clone(),
+                name: name.to_string(),
+            })
     }
 
     fn on_started(&mut self, i: usize, now: Time) {
@@ -273,7 +280,9 @@ impl PodMachine {
         self.image_backoff.reset(&slot.spec.image);
         if slot.spec.has_post_start {
             slot.run = Run::PostStart { started_at: now };
-            self.outbox.push(Action::RunPostStart { name: slot.spec.name.clone() });
+            self.outbox.push(Action::RunPostStart {
+                name: slot.spec.name.clone(),
+            });
         } else {
             slot.run = Run::Running { started_at: now };
             slot.cached = None;

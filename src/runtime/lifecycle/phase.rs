@@ -85,8 +85,7 @@ pub(crate) fn get_phase(input: PhaseInput<'_>) -> PodPhase {
     if failed_initialization > 0 && input.restart_policy == RestartPolicy::Never {
         return PodPhase::Failed;
     }
-    if pending_regular_init > 0 || (pending_sidecars > 0 && !input.pod_has_initialized) || waiting > 0
-    {
+    if pending_regular_init > 0 || (pending_sidecars > 0 && !input.pod_has_initialized) || waiting > 0 {
         return PodPhase::Pending;
     }
     if running > 0 {
@@ -94,7 +93,11 @@ pub(crate) fn get_phase(input: PhaseInput<'_>) -> PodPhase {
     }
     if stopped > 0 {
         if input.pod_is_terminal {
-            return if stopped == succeeded { PodPhase::Succeeded } else { PodPhase::Failed };
+            return if stopped == succeeded {
+                PodPhase::Succeeded
+            } else {
+                PodPhase::Failed
+            };
         }
         return match input.restart_policy {
             RestartPolicy::Always => PodPhase::Running,
@@ -129,10 +132,15 @@ mod tests {
         }
     }
     fn waiting() -> ContainerState {
-        ContainerState::Waiting { reason: "PodInitializing".into(), message: None }
+        ContainerState::Waiting {
+            reason: "PodInitializing".into(),
+            message: None,
+        }
     }
     fn running() -> ContainerState {
-        ContainerState::Running { started_at: String::new() }
+        ContainerState::Running {
+            started_at: String::new(),
+        }
     }
     fn exited(code: i32) -> ContainerState {
         ContainerState::Terminated {
@@ -144,6 +152,30 @@ mod tests {
         }
     }
 
+    /// Checks one row: init containers as (is sidecar, status).
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        name: &str,
+        policy: RestartPolicy,
+        init: &[(bool, ContainerStatus)],
+        apps: &[ContainerStatus],
+        terminal: bool,
+        initialized: bool,
+        want: PodPhase,
+    ) {
+        let sidecar: Vec<bool> = init.iter().map(|(s, _)| *s).collect();
+        let init: Vec<ContainerStatus> = init.iter().map(|(_, c)| c.clone()).collect();
+        let input = PhaseInput {
+            restart_policy: policy,
+            sidecar: &sidecar,
+            init: &init,
+            apps,
+            pod_is_terminal: terminal,
+            pod_has_initialized: initialized,
+        };
+        assert_eq!(get_phase(input), want, "{name}");
+    }
+
     #[test]
     fn get_phase_table() {
         use PodPhase::*;
@@ -152,36 +184,104 @@ mod tests {
         let r = || status(running(), None, true);
         let x = |c| status(exited(c), None, false);
         let back_off = |c| status(waiting(), Some(c), false);
-        // (name, policy, init sidecar flags, init, apps, terminal, initialized, want)
-        let table: Vec<(&str, RestartPolicy, Vec<bool>, Vec<ContainerStatus>, Vec<ContainerStatus>, bool, bool, PodPhase)> = vec![
-            ("nothing started", Always, vec![], vec![], vec![w()], false, false, Pending),
-            ("init running", Always, vec![false], vec![r()], vec![w()], false, false, Pending),
-            ("init failed, Never", Never, vec![false], vec![x(1)], vec![w()], false, false, Failed),
-            ("init crash-looping, OnFailure", OnFailure, vec![false], vec![back_off(1)], vec![w()], false, false, Pending),
-            ("sidecar not started", Always, vec![true], vec![status(running(), None, false)], vec![w()], false, false, Pending),
-            ("sidecar restarting after init", Always, vec![true], vec![status(running(), None, false)], vec![r()], false, true, Running),
-            ("app running", Always, vec![false], vec![x(0)], vec![r()], false, true, Running),
-            ("one app waiting", Always, vec![], vec![], vec![r(), w()], false, true, Pending),
-            ("crash-looping app, Always", Always, vec![], vec![], vec![back_off(1)], false, false, Running),
-            ("all exited 0, OnFailure", OnFailure, vec![], vec![], vec![x(0)], false, false, Succeeded),
-            ("exited 1, OnFailure restarting", OnFailure, vec![], vec![], vec![back_off(1)], false, false, Running),
-            ("exited 1, Never", Never, vec![], vec![], vec![x(1), x(0)], false, false, Failed),
-            ("exited 0, Always, not terminal", Always, vec![], vec![], vec![x(0)], false, false, Running),
-            ("exited 0, Always, terminal", Always, vec![], vec![], vec![x(0)], true, false, Succeeded),
-            ("killed, Always, terminal", Always, vec![], vec![], vec![x(143)], true, false, Failed),
-            ("sidecar stopped, app done, Never", Never, vec![true], vec![x(143)], vec![x(0)], true, false, Succeeded),
-            ("sidecar running, app done, Never", Never, vec![true], vec![r()], vec![x(0)], false, false, Running),
-        ];
-        for (name, policy, sidecar, init, apps, terminal, initialized, want) in table {
-            let input = PhaseInput {
-                restart_policy: policy,
-                sidecar: &sidecar,
-                init: &init,
-                apps: &apps,
-                pod_is_terminal: terminal,
-                pod_has_initialized: initialized,
-            };
-            assert_eq!(get_phase(input), want, "{name}");
-        }
+        let unstarted = || status(running(), None, false);
+        // name, policy, init (sidecar, status), apps, pod is terminal, pod has initialized, phase
+        check("nothing started", Always, &[], &[w()], false, false, Pending);
+        check("init running", Always, &[(false, r())], &[w()], false, false, Pending);
+        check(
+            "init failed, Never",
+            Never,
+            &[(false, x(1))],
+            &[w()],
+            false,
+            false,
+            Failed,
+        );
+        check(
+            "init crash-looping",
+            OnFailure,
+            &[(false, back_off(1))],
+            &[w()],
+            false,
+            false,
+            Pending,
+        );
+        check(
+            "sidecar not started",
+            Always,
+            &[(true, unstarted())],
+            &[w()],
+            false,
+            false,
+            Pending,
+        );
+        check(
+            "sidecar restarting late",
+            Always,
+            &[(true, unstarted())],
+            &[r()],
+            false,
+            true,
+            Running,
+        );
+        check("app running", Always, &[(false, x(0))], &[r()], false, true, Running);
+        check("one app waiting", Always, &[], &[r(), w()], false, true, Pending);
+        check(
+            "crash-looping, Always",
+            Always,
+            &[],
+            &[back_off(1)],
+            false,
+            false,
+            Running,
+        );
+        check(
+            "all exited 0, OnFailure",
+            OnFailure,
+            &[],
+            &[x(0)],
+            false,
+            false,
+            Succeeded,
+        );
+        check(
+            "exited 1, OnFailure",
+            OnFailure,
+            &[],
+            &[back_off(1)],
+            false,
+            false,
+            Running,
+        );
+        check("exited 1, Never", Never, &[], &[x(1), x(0)], false, false, Failed);
+        check("exited 0, Always", Always, &[], &[x(0)], false, false, Running);
+        check(
+            "exited 0, Always, terminal",
+            Always,
+            &[],
+            &[x(0)],
+            true,
+            false,
+            Succeeded,
+        );
+        check("killed, Always, terminal", Always, &[], &[x(143)], true, false, Failed);
+        check(
+            "sidecar stopped, Never",
+            Never,
+            &[(true, x(143))],
+            &[x(0)],
+            true,
+            false,
+            Succeeded,
+        );
+        check(
+            "sidecar running, Never",
+            Never,
+            &[(true, r())],
+            &[x(0)],
+            false,
+            false,
+            Running,
+        );
     }
 }

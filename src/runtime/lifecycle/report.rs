@@ -29,14 +29,21 @@ impl PodMachine {
 
     /// The status without condition transition times.
     pub(super) fn build_status(&self, now: Time) -> PodStatus {
-        let default_reason = if self.n_init > 0 { "PodInitializing" } else { "ContainerCreating" };
+        let default_reason = if self.n_init > 0 {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        };
         let convert = |s: &Slot| s.api_status(now, self.restart_pending(s), default_reason);
         let mut init: Vec<ContainerStatus> = self.slots[..self.n_init].iter().map(convert).collect();
         let mut apps: Vec<ContainerStatus> = self.slots[self.n_init..].iter().map(convert).collect();
         if let Some(at) = self.terminal_at {
             self.default_unknown(at, &mut init, &mut apps);
         }
-        let sidecar: Vec<bool> = self.slots[..self.n_init].iter().map(|s| s.kind == Kind::Sidecar).collect();
+        let sidecar: Vec<bool> = self.slots[..self.n_init]
+            .iter()
+            .map(|s| s.kind == Kind::Sidecar)
+            .collect();
         let phase = self.sticky_phase.unwrap_or_else(|| {
             let computed = phase::get_phase(PhaseInput {
                 restart_policy: self.policy,

@@ -155,9 +155,12 @@ impl Slot {
     pub fn api_status(&self, now: Time, restart_pending: bool, default_reason: &str) -> ContainerStatus {
         let waiting = |fallback: &str| self.waiting_state(now, fallback);
         let (state, last_state) = match self.run {
-            Run::Running { started_at } => {
-                (ContainerState::Running { started_at: rfc3339(started_at) }, self.latest.clone())
-            }
+            Run::Running { started_at } => (
+                ContainerState::Running {
+                    started_at: rfc3339(started_at),
+                },
+                self.latest.clone(),
+            ),
             Run::Idle | Run::Starting | Run::PostStart { .. } => (waiting(default_reason), self.latest.clone()),
             Run::Exited => {
                 let latest = self.latest.as_ref().expect("an exited slot has a termination");
@@ -201,15 +204,9 @@ impl Slot {
             Some(Cached::ConfigError { message, .. }) => {
                 ("CreateContainerConfigError".to_string(), Some(message.clone()))
             }
-            Some(Cached::RunContainerError { message }) => {
-                ("RunContainerError".to_string(), Some(message.clone()))
-            }
-            Some(Cached::PostStartHookError { message }) => {
-                ("PostStartHookError".to_string(), Some(message.clone()))
-            }
-            Some(Cached::CrashLoopBackOff { message }) => {
-                ("CrashLoopBackOff".to_string(), Some(message.clone()))
-            }
+            Some(Cached::RunContainerError { message }) => ("RunContainerError".to_string(), Some(message.clone())),
+            Some(Cached::PostStartHookError { message }) => ("PostStartHookError".to_string(), Some(message.clone())),
+            Some(Cached::CrashLoopBackOff { message }) => ("CrashLoopBackOff".to_string(), Some(message.clone())),
         };
         ContainerState::Waiting { reason, message }
     }
@@ -239,9 +236,15 @@ mod tests {
     fn never_started_container_waits_with_the_default_reason() {
         let s = Slot::new(ContainerInput::new("web", "nginx:1"), Kind::App);
         let st = s.api_status(t(0), true, "ContainerCreating");
-        let want = ContainerState::Waiting { reason: "ContainerCreating".into(), message: None };
+        let want = ContainerState::Waiting {
+            reason: "ContainerCreating".into(),
+            message: None,
+        };
         assert_eq!(st.state, want);
-        assert_eq!((st.ready, st.started, st.restart_count, st.last_state), (false, false, 0, None));
+        assert_eq!(
+            (st.ready, st.started, st.restart_count, st.last_state),
+            (false, false, 0, None)
+        );
     }
 
     #[test]
@@ -256,7 +259,10 @@ mod tests {
         assert_eq!(st.restart_count, 1);
         s.cached = Some(Cached::CrashLoopBackOff { message: "m".into() });
         let st = s.api_status(t(6), true, "ContainerCreating");
-        let want = ContainerState::Waiting { reason: "CrashLoopBackOff".into(), message: Some("m".into()) };
+        let want = ContainerState::Waiting {
+            reason: "CrashLoopBackOff".into(),
+            message: Some("m".into()),
+        };
         assert_eq!(st.state, want);
         assert_eq!(st.last_state, Some(exited(1, 5).to_state()));
     }
@@ -264,7 +270,10 @@ mod tests {
     #[test]
     fn image_pull_error_turns_into_back_off_at_the_next_resync() {
         let mut s = Slot::new(ContainerInput::new("web", "nope:1"), Kind::App);
-        s.cached = Some(Cached::ErrImagePull { at: t(0), message: "image \"nope:1\" not found".into() });
+        s.cached = Some(Cached::ErrImagePull {
+            at: t(0),
+            message: "image \"nope:1\" not found".into(),
+        });
         let reason = |st: ContainerStatus| match st.state {
             ContainerState::Waiting { reason, message } => (reason, message.unwrap()),
             other => panic!("{other:?}"),
@@ -272,7 +281,10 @@ mod tests {
         let got = reason(s.api_status(t(9), true, "ContainerCreating"));
         assert_eq!(got, ("ErrImagePull".into(), "image \"nope:1\" not found".into()));
         let got = reason(s.api_status(t(10), true, "ContainerCreating"));
-        assert_eq!(got, ("ImagePullBackOff".into(), "Back-off pulling image \"nope:1\"".into()));
+        assert_eq!(
+            got,
+            ("ImagePullBackOff".into(), "Back-off pulling image \"nope:1\"".into())
+        );
     }
 
     #[test]

@@ -76,14 +76,7 @@ impl PodMachine {
     }
 
     /// Starts container `i` unless a backoff or another start in flight holds it back.
-    fn try_start(
-        &mut self,
-        i: usize,
-        now: Time,
-        in_flight: &mut bool,
-        out: &mut Vec<Action>,
-        wake: &mut Option<Time>,
-    ) {
+    fn try_start(&mut self, i: usize, now: Time, in_flight: &mut bool, out: &mut Vec<Action>, wake: &mut Option<Time>) {
         let s = &self.slots[i];
         let name = s.spec.name.clone();
         let image = s.spec.image.clone();
@@ -180,7 +173,9 @@ impl PodMachine {
         if self.slots[i].kind != Kind::Sidecar {
             return true;
         }
-        let later_sidecars = self.slots[i + 1..self.n_init].iter().filter(|s| s.kind == Kind::Sidecar);
+        let later_sidecars = self.slots[i + 1..self.n_init]
+            .iter()
+            .filter(|s| s.kind == Kind::Sidecar);
         let apps = self.slots[self.n_init..].iter();
         !later_sidecars.chain(apps).any(Slot::active)
     }

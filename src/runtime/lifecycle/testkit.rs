@@ -17,7 +17,10 @@ pub struct Pod {
 
 impl Pod {
     pub fn new(pod: PodInput) -> Self {
-        Pod { m: PodMachine::new(pod).unwrap(), now: 0.0 }
+        Pod {
+            m: PodMachine::new(pod).unwrap(),
+            now: 0.0,
+        }
     }
 
     /// Creates the sandbox at the current time; returns the first actions after it.
@@ -47,7 +50,9 @@ impl Pod {
 
     /// Seconds from the epoch of the next wakeup.
     pub fn wakeup(&self) -> Option<f64> {
-        self.m.next_wakeup().map(|w| (w - t(0.0)).num_milliseconds() as f64 / 1000.0)
+        self.m
+            .next_wakeup()
+            .map(|w| (w - t(0.0)).num_milliseconds() as f64 / 1000.0)
     }
 
     pub fn container(&self, name: &str) -> ContainerStatus {
@@ -83,28 +88,52 @@ pub fn waiting_message(c: &ContainerStatus) -> Option<String> {
 }
 
 pub fn start(name: &str) -> Action {
-    Action::StartContainer { name: name.into(), init: false }
+    Action::StartContainer {
+        name: name.into(),
+        init: false,
+    }
 }
 pub fn start_init(name: &str) -> Action {
-    Action::StartContainer { name: name.into(), init: true }
+    Action::StartContainer {
+        name: name.into(),
+        init: true,
+    }
 }
 pub fn term(name: &str) -> Action {
-    Action::Signal { name: name.into(), signal: StopSignal::Term }
+    Action::Signal {
+        name: name.into(),
+        signal: StopSignal::Term,
+    }
 }
 pub fn kill(name: &str) -> Action {
-    Action::Signal { name: name.into(), signal: StopSignal::Kill }
+    Action::Signal {
+        name: name.into(),
+        signal: StopSignal::Kill,
+    }
 }
 pub fn started(name: &str) -> Event {
     Event::ContainerStarted { name: name.into() }
 }
 pub fn exited(name: &str, code: i32) -> Event {
-    Event::ContainerExited { name: name.into(), exit: Exit::Code(code), oom_killed: false }
+    Event::ContainerExited {
+        name: name.into(),
+        exit: Exit::Code(code),
+        oom_killed: false,
+    }
 }
 pub fn signalled(name: &str, signal: i32) -> Event {
-    Event::ContainerExited { name: name.into(), exit: Exit::Signal(signal), oom_killed: false }
+    Event::ContainerExited {
+        name: name.into(),
+        exit: Exit::Signal(signal),
+        oom_killed: false,
+    }
 }
 pub fn probe(name: &str, kind: ProbeKind, success: bool) -> Event {
-    Event::Probe { name: name.into(), kind, success }
+    Event::Probe {
+        name: name.into(),
+        kind,
+        success,
+    }
 }
 pub fn c(name: &str) -> ContainerInput {
     ContainerInput::new(name, "busybox:1")
