@@ -6,6 +6,14 @@
 //! [`PodMachine`] with the time they happened, performs the [`Action`]s that
 //! [`PodMachine::next_actions`] returns, sleeps until [`PodMachine::next_wakeup`] (or the next
 //! event), and writes [`PodMachine::status`].
+//!
+//! Restart backoff follows the kubelet's code rather than the docs' summary: `doBackOff`
+//! (kuberuntime_manager.go) keys a `flowcontrol.Backoff` (10 s doubling to 300 s) on the
+//! container and opens the window at the last exit's `finishedAt`. The first exit finds no
+//! entry, so the first restart is immediate; later ones wait 10 s, 20 s, … 300 s. The entry
+//! resets when `finishedAt - lastUpdate > 600 s`, `lastUpdate` being the last restart
+//! decision: a container that ran more than 10 minutes since it was last (re)started restarts
+//! at once and its next delay is 10 s again (`hasExpired` in flowcontrol/backoff.go).
 
 pub mod backoff;
 mod conditions;
