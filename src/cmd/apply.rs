@@ -45,7 +45,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     let started = Instant::now();
     let mut session = Session::open(global, LockMode::Exclusive, "apply")?;
     let mut runtime = context::runtime(global)?;
-    let saved = args.plan_file.as_ref().map(|f| read_saved_plan(f)).transpose()?;
+    let saved = args.plan_file.as_ref().map(read_saved_plan).transpose()?;
     let spec = match &saved {
         Some(plan) => plan.source.spec.clone(),
         None => context::source_spec(&args.source, Some(&session.state))?,
