@@ -309,7 +309,8 @@ mod tests {
     fn a_failed_runtime_call_keeps_what_completed_and_the_next_run_finishes() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
-        let mut rt = FakeRuntime { fail_create_at: Some(1), ..FakeRuntime::new() };
+        let mut rt = FakeRuntime::new();
+        rt.fail_create_at = Some(1);
         let d = desired(&pods(&["a", "b", "c"]));
         let err = run(&store, &mut rt, &d, None).unwrap_err();
         assert_eq!(err.to_string(), "Pod default/b: the runtime failed");
