@@ -36,7 +36,11 @@ pub fn busybox_rootfs(dir: &Path) -> io::Result<()> {
     }
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
     fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777))?;
-    fs::copy(HOST_BUSYBOX, dir.join("bin/busybox"))?;
+    // A hard link where possible: a fresh copy's write descriptor can leak into a child forked
+    // meanwhile by another thread, and exec then fails with ETXTBSY.
+    if fs::hard_link(HOST_BUSYBOX, dir.join("bin/busybox")).is_err() {
+        fs::copy(HOST_BUSYBOX, dir.join("bin/busybox"))?;
+    }
     fs::set_permissions(dir.join("bin/busybox"), fs::Permissions::from_mode(0o755))?;
     for applet in APPLETS {
         symlink("busybox", dir.join("bin").join(applet))?;

@@ -54,7 +54,11 @@ pub fn busybox_rootfs(dir: &Path) {
     for d in ["etc", "tmp", "root"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
-    std::fs::copy(busybox(), bin.join("busybox")).unwrap();
+    // A hard link, not a copy: a copy's write descriptor can leak into a child forked by a
+    // parallel test, and exec then fails with ETXTBSY.
+    if std::fs::hard_link(busybox(), bin.join("busybox")).is_err() {
+        std::fs::copy(busybox(), bin.join("busybox")).unwrap();
+    }
     let list = Command::new(bin.join("busybox"))
         .arg("--list")
         .output()
