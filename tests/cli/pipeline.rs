@@ -310,3 +310,55 @@ fn invalid_manifests_report_every_error_and_change_nothing() {
     assert!(err.ends_with("Error: 3 problems in the manifests; nothing was changed\n"), "{err}");
     assert!(!host.state_dir().join("state.json").exists());
 }
+
+/// Polls `cond` until it holds or `secs` pass.
+fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
+    let (repo, c1) = repo_with_three();
+    let host = Host::new();
+    let log = host.dir.path().join("watch.log");
+    let mut child = host
+        .cmd(&["apply", "--watch", "--interval", "200ms", "--repo", repo.path().to_str().unwrap()])
+        .stdout(std::fs::File::create(host.dir.path().join("watch.out")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let revision = || {
+        std::fs::read(host.state_dir().join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["revision"].as_str().map(str::to_string))
+    };
+    wait_for(30, "the first commit to be applied", || revision().as_deref() == Some(c1.as_str()));
+
+    repo.write("config.yaml", &CONFIG.replace("hello", "bonjour"));
+    let c2 = repo.commit("change");
+    wait_for(30, "the second commit to be applied", || revision().as_deref() == Some(c2.as_str()));
+
+    repo.write("broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
+    repo.commit("invalid");
+    wait_for(30, "the invalid commit to be reported", || {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("broken.yaml:4:9: metadata.name: invalid value \"Bad_Name\"")
+    });
+    assert_eq!(revision().as_deref(), Some(c2.as_str()), "the last good commit stays applied");
+    assert_eq!(host.fake_pods().len(), 1, "its pod keeps running");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut status = None;
+    wait_for(30, "watch to stop after SIGTERM", || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(0));
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert!(err.ends_with("rekon: stopped; the state is saved and pods keep running\n"), "{err}");
+    assert_eq!(host.fake_pods().len(), 1, "pods are left running");
+}
