@@ -7,6 +7,7 @@ pub mod fake;
 pub mod host;
 pub mod image;
 pub mod linux;
+pub mod logs;
 pub mod lifecycle;
 pub mod status;
 
