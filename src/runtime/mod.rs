@@ -3,6 +3,7 @@
 //! `apply` only sees this trait and its domain types; the Linux implementation lives in
 //! `linux/`, and [`fake::FakeRuntime`] backs the plan/apply tests.
 
+pub mod exec;
 pub mod fake;
 pub mod host;
 pub mod image;
