@@ -180,13 +180,19 @@ pub fn run(global: &Global, args: &LogsArgs) -> Result<i32> {
             .map(|d| chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)),
     };
     if args.follow && !args.previous {
-        let mut runtime = context::runtime(global).ok();
         let uid = target.record.uid.clone();
-        let mut running = || match runtime.as_mut().map(|rt| rt.pod_status(&uid)) {
-            Some(Ok(Some(status))) => !matches!(status.phase, PodPhase::Succeeded | PodPhase::Failed),
-            Some(Ok(None)) => false,
-            // Without a runtime to ask, the pod runs as long as its directory exists.
-            _ => target.dir.is_dir(),
+        // Asked afresh on every poll: another rekon may delete the pod, and a runtime
+        // instance may cache what it read when it was made.
+        let mut running = || {
+            let known = super::get::read_state(global).is_ok_and(|s| s.pods.contains_key(&uid));
+            if !known || !target.dir.exists() && global.runtime == "linux" {
+                return false;
+            }
+            match context::runtime(global).map(|mut rt| rt.pod_status(&uid)) {
+                Ok(Ok(Some(status))) => !matches!(status.phase, PodPhase::Succeeded | PodPhase::Failed),
+                Ok(Ok(None)) => false,
+                _ => true,
+            }
         };
         let mut out = std::io::stdout().lock();
         return match logs::follow(&target.dir, &container, &options, &mut out, POLL, &mut running) {
