@@ -285,6 +285,82 @@ mod tests {
         assert_eq!(container_pid(tmp.path(), "app"), None);
     }
 
+    /// A process in fresh ipc/uts/net/pid/mount namespaces, made with util-linux `unshare`,
+    /// stands in for a container; exec must see its hostname, environment and PID namespace.
+    #[test]
+    fn exec_enters_the_namespaces_of_a_running_process() {
+        if !nix::unistd::geteuid().is_root() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI must run the root tests"
+            );
+            eprintln!("skipped: needs root");
+            return;
+        }
+        use std::time::{Duration, Instant};
+        let tmp = tempfile::tempdir().unwrap();
+        let mut unshare = std::process::Command::new("unshare")
+            .args(["--ipc", "--uts", "--net", "--pid", "--fork", "--mount", "--kill-child"])
+            .args(["/bin/sh", "-c", "hostname exec-test && FOO=bar exec sleep 60"])
+            .spawn()
+            .unwrap();
+        let children = format!("/proc/{0}/task/{0}/children", unshare.id());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pid: i32 = loop {
+            let text = std::fs::read_to_string(&children).unwrap_or_default();
+            if let Some(pid) = text.split_whitespace().next().and_then(|p| p.parse().ok())
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|e| parse_environ(&e).contains(&"FOO=bar".to_string()))
+            {
+                break pid;
+            }
+            assert!(Instant::now() < deadline, "the namespaced process did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let dir = tmp.path().join("containers/app");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pid"), pid.to_string()).unwrap();
+        let target = ExecTarget {
+            pod_dir: tmp.path().to_path_buf(),
+            pod: "web".into(),
+            container: "app".into(),
+        };
+        let out = tmp.path().join("out");
+        let script = format!(
+            "hostname > {0}; echo $FOO >> {0}; echo $$ >> {0}; pwd >> {0}",
+            out.display()
+        );
+        let run = |command: &[&str]| {
+            let options = ExecOptions {
+                command: command.iter().map(|s| s.to_string()).collect(),
+                ..ExecOptions::default()
+            };
+            exec(&target, &options).unwrap()
+        };
+        let code = run(&["sh", "-c", &script]);
+        let nope = run(&["no-such-command"]);
+        let three = run(&["sh", "-c", "exit 3"]);
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        unshare.wait().unwrap();
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the test process is gone");
+        assert_eq!(code, 0);
+        let lines: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(lines[0], "exec-test", "the container's hostname");
+        assert_eq!(lines[1], "bar", "the container's environment");
+        let inner_pid: u32 = lines[2].parse().unwrap();
+        assert!(
+            inner_pid > 1 && inner_pid < 100,
+            "a pid of the container's namespace: {inner_pid}"
+        );
+        assert_eq!(lines[3], "/");
+        assert_eq!((nope, three), (127, 3));
+        assert_eq!(container_pid(tmp.path(), "app"), None, "a dead process is not running");
+    }
+
     #[test]
     fn errors_read_like_kubectl() {
         let target = ExecTarget {
