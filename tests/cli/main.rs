@@ -3,3 +3,4 @@
 mod corpus;
 mod pipeline;
 mod support;
+mod verbs;
