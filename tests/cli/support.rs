@@ -146,13 +146,4 @@ impl Run {
     }
 }
 
-/// Replaces commit ids and temp paths so output can be compared as a snapshot.
-pub fn redact(text: &str, repo: &Repo, commits: &[&str]) -> String {
-    let mut out = text.replace(&repo.path().display().to_string(), "<repo>");
-    for c in commits {
-        out = out.replace(c, "<commit>").replace(&c[..7], "<short>");
-    }
-    out
-}
-
 pub const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
