@@ -7,6 +7,7 @@ pub mod events;
 pub mod get;
 pub mod output;
 pub mod plan;
+pub mod supervise;
 pub mod table;
 pub mod validate;
 
@@ -114,6 +115,9 @@ pub enum Command {
     Describe(describe::DescribeArgs),
     /// Print the event and audit log.
     Events(events::EventsArgs),
+    /// The per-pod supervisor (internal).
+    #[command(name = "__supervise", hide = true)]
+    Supervise(supervise::SuperviseArgs),
 }
 
 /// Parses `30s`, `5m`, `1h`, `250ms` or plain seconds.
@@ -150,6 +154,7 @@ pub fn main() -> i32 {
         Command::Get(args) => get::run(&cli.global, args),
         Command::Describe(args) => describe::run(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
+        Command::Supervise(args) => supervise::run(args),
     };
     match result {
         Ok(code) => code,
