@@ -2,4 +2,5 @@
 
 mod corpus;
 mod pipeline;
+mod runtime;
 mod support;

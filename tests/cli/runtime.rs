@@ -1,0 +1,269 @@
+//! The Linux runtime end to end: `rekon apply` with `REKON_RUNTIME=linux` runs real pods
+//! (supervisors, namespaces, cgroups, overlay roots) from busybox images imported into a
+//! temporary state; every test deletes what it made and asserts nothing leaked.
+//! These need root: they skip without it, and fail under `CI=true`.
+
+use rekon::runtime::image::{ImageStore, ImportOptions, busybox_rootfs};
+use rekon::runtime::linux_runtime::LinuxRuntime;
+use rekon::runtime::status::{ContainerState, PodPhase, PodStatus};
+use rekon::runtime::Runtime;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::support::{Run, SHARED};
+
+/// True when the test can run; panics under `CI=true` without root.
+fn require_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "the Linux runtime tests need root and CI=true: run them as root"
+    );
+    eprintln!("skipping: the Linux runtime tests need root");
+    false
+}
+
+/// A state directory with images, and the real `rekon` with the Linux runtime.
+struct LinuxHost {
+    dir: tempfile::TempDir,
+    uids: std::cell::RefCell<Vec<String>>,
+}
+
+impl LinuxHost {
+    fn new() -> Option<LinuxHost> {
+        if !require_root() {
+            return None;
+        }
+        Some(LinuxHost {
+            dir: tempfile::tempdir().unwrap(),
+            uids: Default::default(),
+        })
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Imports a busybox root filesystem as `name` with an entrypoint/cmd.
+    fn image(&self, name: &str, entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) {
+        let rootfs = self.dir.path().join("busybox-rootfs");
+        if !rootfs.exists() {
+            busybox_rootfs(&rootfs).unwrap();
+        }
+        std::fs::create_dir_all(self.state_dir().join("images")).unwrap();
+        let store = ImageStore::open(self.state_dir().join("images")).unwrap();
+        let v = |s: Option<&[&str]>| s.map(|s| s.iter().map(|x| x.to_string()).collect());
+        let opts = ImportOptions {
+            entrypoint: v(entrypoint),
+            cmd: v(cmd),
+            ..Default::default()
+        };
+        store.import(name, &rootfs, &opts).unwrap();
+    }
+
+    /// The images the upstream examples use, all busybox.
+    fn example_images(&self) {
+        let httpd: &[&str] = &["httpd", "-f", "-p", "80"];
+        for nginx in ["nginx", "nginx:1.29", "nginx:1.14.2"] {
+            self.image(nginx, Some(httpd), None);
+        }
+        for plain in ["debian", "busybox", "busybox:1.28", "registry.k8s.io/busybox:1.27.2", "alpine"] {
+            self.image(plain, None, Some(&["sh"]));
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rekon"));
+        cmd.args(args)
+            .env("REKON_STATE_DIR", self.state_dir())
+            .env("REKON_RUNTIME", "linux")
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().unwrap())
+    }
+
+    /// Applies `yaml` (written to manifests/pods.yaml) and remembers the pods it made.
+    fn apply(&self, yaml: &str) -> Run {
+        let dir = self.dir.path().join("manifests");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pods.yaml"), yaml).unwrap();
+        let run = self.run(&["apply", "--yes", "-f", dir.to_str().unwrap()]);
+        self.remember();
+        run
+    }
+
+    fn remember(&self) {
+        let mut uids = self.uids.borrow_mut();
+        for uid in self.state_pods().into_values() {
+            if !uids.contains(&uid) {
+                uids.push(uid);
+            }
+        }
+    }
+
+    /// name → uid of the pods in the state.
+    fn state_pods(&self) -> std::collections::BTreeMap<String, String> {
+        let Ok(bytes) = std::fs::read(self.state_dir().join("state.json")) else {
+            return Default::default();
+        };
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        v["pods"]
+            .as_object()
+            .map(|pods| {
+                pods.iter()
+                    .map(|(uid, p)| (p["name"].as_str().unwrap().to_string(), uid.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn uid(&self, name: &str) -> String {
+        self.state_pods()
+            .remove(name)
+            .unwrap_or_else(|| panic!("no pod {name} in the state"))
+    }
+
+    fn pod_dir(&self, uid: &str) -> PathBuf {
+        self.state_dir().join("pods").join(uid)
+    }
+
+    fn status(&self, uid: &str) -> Option<PodStatus> {
+        self.runtime().pod_status(uid).unwrap()
+    }
+
+    fn runtime(&self) -> LinuxRuntime {
+        LinuxRuntime::new(self.state_dir()).unwrap()
+    }
+
+    /// Polls pod `name`'s status until `pred` holds; panics with the status after `secs`.
+    #[track_caller]
+    fn wait_for(&self, name: &str, secs: u64, pred: impl Fn(&PodStatus) -> bool) -> PodStatus {
+        let uid = self.uid(name);
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let status = self.status(&uid);
+            if let Some(s) = &status
+                && pred(s)
+            {
+                return s.clone();
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.pod_dir(&uid).join("supervisor.log"));
+                panic!("pod {name}: condition not met in {secs}s: {status:#?}\nsupervisor.log: {log:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The log lines (text only) of a container's current instance.
+    fn log(&self, name: &str, container: &str) -> Vec<String> {
+        let path = self.pod_dir(&self.uid(name)).join("logs").join(container).join("current.log");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.splitn(4, ' ').nth(3).unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// Deletes every pod through `apply` of an empty manifest set, then asserts that no
+    /// process, cgroup, mount or pod directory is left.
+    fn finish(self) {
+        let empty = self.dir.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        std::fs::write(empty.join("none.yaml"), "").unwrap();
+        self.run(&["apply", "--yes", "-f", empty.to_str().unwrap()]).expect(0);
+        self.assert_clean();
+    }
+
+    fn assert_clean(&self) {
+        let uids = self.uids.borrow().clone();
+        assert!(!uids.is_empty(), "the test made no pods");
+        for uid in &uids {
+            assert!(!self.pod_dir(uid).exists(), "pod dir {uid} left behind");
+            for dir in cgroup_dirs(uid) {
+                panic!("cgroup {} left behind", dir.display());
+            }
+            for proc_dir in std::fs::read_dir("/proc").unwrap().flatten() {
+                let cg = std::fs::read_to_string(proc_dir.path().join("cgroup")).unwrap_or_default();
+                assert!(!cg.contains(uid.as_str()), "process {:?} left in pod {uid}", proc_dir.file_name());
+            }
+        }
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let state = self.state_dir().display().to_string();
+        assert!(!mounts.contains(&state), "mounts left under {state}");
+    }
+}
+
+impl Drop for LinuxHost {
+    fn drop(&mut self) {
+        // When a test failed half way: remove whatever it started.
+        let mut rt = self.runtime();
+        for uid in rt.list_pods().unwrap_or_default() {
+            let _ = rt.delete_pod(&uid, Duration::from_secs(1));
+        }
+    }
+}
+
+/// Cgroup directories of pod `uid` under every controller.
+fn cgroup_dirs(uid: &str) -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut bases = vec![root.join("rekon")];
+    for entry in std::fs::read_dir(root).unwrap().flatten() {
+        bases.push(entry.path().join("rekon"));
+    }
+    let mut found = Vec::new();
+    for base in bases {
+        let Ok(nodes) = std::fs::read_dir(&base) else { continue };
+        for node in nodes.flatten() {
+            let dir = node.path().join(uid);
+            if dir.exists() {
+                found.push(dir);
+            }
+        }
+    }
+    found
+}
+
+fn pod(name: &str, restart: &str, command: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: {restart}\n  terminationGracePeriodSeconds: 2\n  containers:\n  - name: main\n    image: busybox\n    command: [\"sh\", \"-c\", {command:?}]\n"
+    )
+}
+
+fn example(path: &str) -> String {
+    std::fs::read_to_string(Path::new(SHARED).join("k8s-examples").join(path)).unwrap()
+}
+
+fn terminated(status: &PodStatus, container: &str) -> Option<(i32, String)> {
+    status
+        .container_statuses
+        .iter()
+        .chain(&status.init_container_statuses)
+        .find(|c| c.name == container)
+        .and_then(|c| match &c.state {
+            ContainerState::Terminated { exit_code, reason, .. } => Some((*exit_code, reason.clone())),
+            _ => None,
+        })
+}
+
+#[test]
+fn exit_0_under_on_failure_ends_succeeded() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&pod("ok", "OnFailure", "echo hello; echo oops >&2; exit 0")).expect(0);
+    let status = host.wait_for("ok", 20, |s| s.phase == PodPhase::Succeeded);
+    assert_eq!(terminated(&status, "main"), Some((0, "Completed".into())));
+    assert_eq!(status.qos_class.as_deref(), Some("BestEffort"));
+    assert_eq!(host.log("ok", "main"), ["hello", "oops"]);
+    let text = std::fs::read_to_string(host.pod_dir(&host.uid("ok")).join("logs/main/current.log")).unwrap();
+    assert!(text.contains(" stdout F hello\n") && text.contains(" stderr F oops\n"), "{text}");
+    host.finish();
+}
