@@ -225,7 +225,6 @@ impl Runtime for LinuxRuntime {
         // (a clean end removes the file).
         if dir.pid_file().exists() && !dir.supervisor_alive() {
             status.phase = PodPhase::Unknown;
-            status.reason = Some("SupervisorDied".into());
             status.message = Some("the pod's supervisor is not running".into());
         }
         Ok(Some(status))

@@ -67,7 +67,8 @@ impl LinuxHost {
 
     /// The images the upstream examples use, all busybox.
     fn example_images(&self) {
-        let httpd: &[&str] = &["httpd", "-f", "-p", "80"];
+        // busybox_rootfs links only a few applets: run httpd through the busybox binary.
+        let httpd: &[&str] = &["/bin/busybox", "httpd", "-f", "-p", "80"];
         for nginx in ["nginx", "nginx:1.29", "nginx:1.14.2"] {
             self.image(nginx, Some(httpd), None);
         }
@@ -265,5 +266,190 @@ fn exit_0_under_on_failure_ends_succeeded() {
     assert_eq!(host.log("ok", "main"), ["hello", "oops"]);
     let text = std::fs::read_to_string(host.pod_dir(&host.uid("ok")).join("logs/main/current.log")).unwrap();
     assert!(text.contains(" stdout F hello\n") && text.contains(" stderr F oops\n"), "{text}");
+    host.finish();
+}
+
+/// The host pid of a container's current process (`containers/<name>/pid`).
+fn container_pid(host: &LinuxHost, pod: &str, container: &str) -> Option<i32> {
+    let path = host.pod_dir(&host.uid(pod)).join("containers").join(container).join("pid");
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Polls until `f` returns Some, for up to `secs`.
+#[track_caller]
+fn eventually<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A file inside a running container's root (`/proc/<pid>/root`).
+fn read_in_container(host: &LinuxHost, pod: &str, container: &str, path: &str) -> Option<String> {
+    let pid = container_pid(host, pod, container)?;
+    std::fs::read_to_string(format!("/proc/{pid}/root{path}")).ok()
+}
+
+fn get_pods(host: &LinuxHost) -> String {
+    host.run(&["get", "pods"]).expect(0).stdout
+}
+
+fn row(table: &str, name: &str) -> Vec<String> {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no row {name} in\n{table}"))
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn crashing_container_under_always_backs_off() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&pod("crash", "Always", "exit 3")).expect(0);
+    host.wait_for("crash", 20, |s| {
+        s.restarts() >= 1
+            && matches!(&s.container_statuses[0].state, ContainerState::Waiting { reason, .. } if reason == "CrashLoopBackOff")
+    });
+    let r = row(&get_pods(&host), "crash");
+    assert_eq!(r[2], "CrashLoopBackOff", "{r:?}");
+    assert!(r[3].parse::<u32>().unwrap() >= 1, "{r:?}");
+    host.finish();
+}
+
+#[test]
+fn never_leaves_a_failed_pod_failed_and_oom_kills_are_reported() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let oom = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hog\nspec:\n  restartPolicy: Never\n  containers:\n  - name: main\n    image: busybox\n    command: [\"tail\", \"/dev/zero\"]\n    resources:\n      limits:\n        memory: 32Mi\n";
+    host.apply(&format!("{}---\n{oom}", pod("fail", "Never", "exit 2"))).expect(0);
+    let status = host.wait_for("fail", 20, |s| s.phase == PodPhase::Failed);
+    assert_eq!(terminated(&status, "main"), Some((2, "Error".into())));
+    let status = host.wait_for("hog", 30, |s| s.phase == PodPhase::Failed);
+    assert_eq!(terminated(&status, "main"), Some((137, "OOMKilled".into())));
+    assert_eq!(status.qos_class.as_deref(), Some("Burstable"));
+    let table = get_pods(&host);
+    assert_eq!(row(&table, "fail")[2], "Error");
+    assert_eq!(row(&table, "hog")[2], "OOMKilled");
+    host.finish();
+}
+
+#[test]
+fn a_killed_supervisor_shows_unknown_and_the_next_apply_replaces_the_pod() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let yaml = pod("sleeper", "Always", "sleep 3600");
+    host.apply(&yaml).expect(0);
+    host.wait_for("sleeper", 20, |s| s.phase == PodPhase::Running);
+    // The pod keeps running after `rekon apply` exited.
+    let pid = container_pid(&host, "sleeper", "main").unwrap();
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    let old = host.uid("sleeper");
+    let sup = std::fs::read_to_string(host.pod_dir(&old).join("supervisor.pid")).unwrap();
+    let sup_pid: i32 = sup.split_whitespace().next().unwrap().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup_pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    host.wait_for("sleeper", 10, |s| s.phase == PodPhase::Unknown);
+    assert_eq!(row(&get_pods(&host), "sleeper")[2], "Unknown");
+    host.apply(&yaml).expect(0);
+    let new = host.uid("sleeper");
+    assert_ne!(new, old);
+    assert!(!host.pod_dir(&old).exists(), "the dead pod was not cleaned up");
+    assert!(cgroup_dirs(&old).is_empty());
+    host.wait_for("sleeper", 20, |s| s.phase == PodPhase::Running);
+    host.finish();
+}
+
+#[test]
+fn init_containers_example_without_network_stays_in_init() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&example("pods/init-containers.yaml")).expect(0);
+    // wget to info.cern.ch cannot work in a pod without a network: the init container fails
+    // and is retried, and the app container never starts.
+    let status = host.wait_for("init-demo", 20, |s| {
+        s.init_container_statuses.first().is_some_and(|c| c.restart_count >= 1)
+    });
+    assert_eq!(status.phase, PodPhase::Pending);
+    assert!(matches!(&status.container_statuses[0].state, ContainerState::Waiting { reason, .. } if reason == "PodInitializing"));
+    let r = row(&get_pods(&host), "init-demo");
+    assert!(r[2].starts_with("Init:"), "{r:?}");
+    host.finish();
+}
+
+#[test]
+fn shared_volume_example_init_writes_what_the_app_serves() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&example("pods/multi-container/shared-volume.yaml")).expect(0);
+    host.wait_for("shared-volume-example", 20, |s| s.phase == PodPhase::Running);
+    let text = eventually(10, "index.html", || {
+        read_in_container(&host, "shared-volume-example", "web", "/usr/share/nginx/html/index.html")
+    });
+    assert_eq!(text, "Hello from the init container\n");
+    host.finish();
+}
+
+#[test]
+fn two_container_example_shares_an_empty_dir() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&example("pods/two-container-pod.yaml")).expect(0);
+    let status = host.wait_for("two-containers", 20, |s| terminated(s, "debian-container").is_some());
+    assert_eq!(terminated(&status, "debian-container"), Some((0, "Completed".into())));
+    assert_eq!(status.phase, PodPhase::Running);
+    let text = read_in_container(&host, "two-containers", "nginx-container", "/usr/share/nginx/html/index.html");
+    assert_eq!(text.as_deref(), Some("Hello from the debian container\n"));
+    host.finish();
+}
+
+#[test]
+fn lifecycle_example_runs_the_post_start_hook_in_the_container() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&example("pods/lifecycle-events.yaml")).expect(0);
+    host.wait_for("lifecycle-demo", 20, |s| s.phase == PodPhase::Running && s.is_ready());
+    let text = read_in_container(&host, "lifecycle-demo", "lifecycle-demo-container", "/usr/share/message");
+    assert_eq!(text.as_deref(), Some("Hello from the postStart handler\n"));
+    host.finish();
+}
+
+#[test]
+fn share_process_namespace_example_puts_containers_in_one_pid_namespace() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&example("pods/share-process-namespace.yaml")).expect(0);
+    host.wait_for("nginx", 20, |s| s.phase == PodPhase::Running && s.is_ready());
+    let ns = |c: &str| std::fs::read_link(format!("/proc/{}/ns/pid", container_pid(&host, "nginx", c).unwrap())).unwrap();
+    assert_eq!(ns("nginx"), ns("shell"));
+    assert_ne!(ns("nginx"), std::fs::read_link("/proc/self/ns/pid").unwrap());
+    // The shell sees the web server: its /proc lists httpd.
+    let shell = container_pid(&host, "nginx", "shell").unwrap();
+    let seen: Vec<String> = std::fs::read_dir(format!("/proc/{shell}/root/proc"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim().to_string())
+        .collect();
+    assert!(seen.contains(&"/bin/busybox httpd -f -p 80".to_string()), "{seen:?}");
+    assert!(seen.contains(&"sleep 3600".to_string()), "{seen:?}");
+    host.finish();
+}
+
+#[test]
+fn host_aliases_example_prints_the_kubelet_hosts_file() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&example("service/networking/hostaliases-pod.yaml")).expect(0);
+    host.wait_for("hostaliases-pod", 20, |s| s.phase == PodPhase::Succeeded);
+    assert_eq!(
+        host.log("hostaliases-pod", "cat-hosts").join("\n"),
+        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n\n# Entries added by HostAliases.\n127.0.0.1\tfoo.local\tbar.local\n10.1.2.3\tfoo.remote\tbar.remote"
+    );
     host.finish();
 }
