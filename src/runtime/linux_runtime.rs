@@ -76,7 +76,9 @@ impl LinuxRuntime {
         if super::host::is_root() {
             Ok(())
         } else {
-            Err(RuntimeError::NotRoot { uid: super::host::euid() })
+            Err(RuntimeError::NotRoot {
+                uid: super::host::euid(),
+            })
         }
     }
 
@@ -127,7 +129,11 @@ impl LinuxRuntime {
     fn clean_up(&self, uid: &str, dir: &PodDir) -> Result<(), RuntimeError> {
         let file = dir.read_pod().ok();
         let (root, prefix, node) = match &file {
-            Some(f) => (f.cgroup_root.clone(), f.cgroup_prefix.clone(), Some(f.request.node.clone())),
+            Some(f) => (
+                f.cgroup_root.clone(),
+                f.cgroup_prefix.clone(),
+                Some(f.request.node.clone()),
+            ),
             None => (self.cgroup_root.clone(), self.cgroup_prefix.clone(), None),
         };
         if let Some(node) = node

@@ -3,10 +3,10 @@
 //! temporary state; every test deletes what it made and asserts nothing leaked.
 //! These need root: they skip without it, and fail under `CI=true`.
 
+use rekon::runtime::Runtime;
 use rekon::runtime::image::{ImageStore, ImportOptions, busybox_rootfs};
 use rekon::runtime::linux_runtime::LinuxRuntime;
 use rekon::runtime::status::{ContainerState, PodPhase, PodStatus};
-use rekon::runtime::Runtime;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -53,6 +53,8 @@ impl LinuxHost {
         let rootfs = self.dir.path().join("busybox-rootfs");
         if !rootfs.exists() {
             busybox_rootfs(&rootfs).unwrap();
+            // As in the nginx image, which the examples write into.
+            std::fs::create_dir_all(rootfs.join("usr/share/nginx/html")).unwrap();
         }
         std::fs::create_dir_all(self.state_dir().join("images")).unwrap();
         let store = ImageStore::open(self.state_dir().join("images")).unwrap();
@@ -72,7 +74,13 @@ impl LinuxHost {
         for nginx in ["nginx", "nginx:1.29", "nginx:1.14.2"] {
             self.image(nginx, Some(httpd), None);
         }
-        for plain in ["debian", "busybox", "busybox:1.28", "registry.k8s.io/busybox:1.27.2", "alpine"] {
+        for plain in [
+            "debian",
+            "busybox",
+            "busybox:1.28",
+            "registry.k8s.io/busybox:1.27.2",
+            "alpine",
+        ] {
             self.image(plain, None, Some(&["sh"]));
         }
     }
@@ -166,7 +174,11 @@ impl LinuxHost {
 
     /// The log lines (text only) of a container's current instance.
     fn log(&self, name: &str, container: &str) -> Vec<String> {
-        let path = self.pod_dir(&self.uid(name)).join("logs").join(container).join("current.log");
+        let path = self
+            .pod_dir(&self.uid(name))
+            .join("logs")
+            .join(container)
+            .join("current.log");
         std::fs::read_to_string(path)
             .unwrap_or_default()
             .lines()
@@ -189,12 +201,15 @@ impl LinuxHost {
         assert!(!uids.is_empty(), "the test made no pods");
         for uid in &uids {
             assert!(!self.pod_dir(uid).exists(), "pod dir {uid} left behind");
-            for dir in cgroup_dirs(uid) {
-                panic!("cgroup {} left behind", dir.display());
-            }
+            let left = cgroup_dirs(uid);
+            assert!(left.is_empty(), "cgroups left behind: {left:?}");
             for proc_dir in std::fs::read_dir("/proc").unwrap().flatten() {
                 let cg = std::fs::read_to_string(proc_dir.path().join("cgroup")).unwrap_or_default();
-                assert!(!cg.contains(uid.as_str()), "process {:?} left in pod {uid}", proc_dir.file_name());
+                assert!(
+                    !cg.contains(uid.as_str()),
+                    "process {:?} left in pod {uid}",
+                    proc_dir.file_name()
+                );
             }
         }
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -239,8 +254,15 @@ fn pod(name: &str, restart: &str, command: &str) -> String {
     )
 }
 
+/// An upstream example with `terminationGracePeriodSeconds: 2` added: busybox httpd standing
+/// in for nginx is PID 1 without a SIGTERM handler, so it would use the whole 30 s default.
 fn example(path: &str) -> String {
-    std::fs::read_to_string(Path::new(SHARED).join("k8s-examples").join(path)).unwrap()
+    let text = std::fs::read_to_string(Path::new(SHARED).join("k8s-examples").join(path)).unwrap();
+    if text.contains("spec: {") {
+        text.replacen("spec: {", "spec: {\n    terminationGracePeriodSeconds: 2,", 1)
+    } else {
+        text.replacen("\nspec:\n", "\nspec:\n  terminationGracePeriodSeconds: 2\n", 1)
+    }
 }
 
 fn terminated(status: &PodStatus, container: &str) -> Option<(i32, String)> {
@@ -259,19 +281,27 @@ fn terminated(status: &PodStatus, container: &str) -> Option<(i32, String)> {
 fn exit_0_under_on_failure_ends_succeeded() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
-    host.apply(&pod("ok", "OnFailure", "echo hello; echo oops >&2; exit 0")).expect(0);
+    host.apply(&pod("ok", "OnFailure", "echo hello; echo oops >&2; exit 0"))
+        .expect(0);
     let status = host.wait_for("ok", 20, |s| s.phase == PodPhase::Succeeded);
     assert_eq!(terminated(&status, "main"), Some((0, "Completed".into())));
     assert_eq!(status.qos_class.as_deref(), Some("BestEffort"));
     assert_eq!(host.log("ok", "main"), ["hello", "oops"]);
     let text = std::fs::read_to_string(host.pod_dir(&host.uid("ok")).join("logs/main/current.log")).unwrap();
-    assert!(text.contains(" stdout F hello\n") && text.contains(" stderr F oops\n"), "{text}");
+    assert!(
+        text.contains(" stdout F hello\n") && text.contains(" stderr F oops\n"),
+        "{text}"
+    );
     host.finish();
 }
 
 /// The host pid of a container's current process (`containers/<name>/pid`).
 fn container_pid(host: &LinuxHost, pod: &str, container: &str) -> Option<i32> {
-    let path = host.pod_dir(&host.uid(pod)).join("containers").join(container).join("pid");
+    let path = host
+        .pod_dir(&host.uid(pod))
+        .join("containers")
+        .join(container)
+        .join("pid");
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
@@ -328,7 +358,8 @@ fn never_leaves_a_failed_pod_failed_and_oom_kills_are_reported() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
     let oom = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hog\nspec:\n  restartPolicy: Never\n  containers:\n  - name: main\n    image: busybox\n    command: [\"tail\", \"/dev/zero\"]\n    resources:\n      limits:\n        memory: 32Mi\n";
-    host.apply(&format!("{}---\n{oom}", pod("fail", "Never", "exit 2"))).expect(0);
+    host.apply(&format!("{}---\n{oom}", pod("fail", "Never", "exit 2")))
+        .expect(0);
     let status = host.wait_for("fail", 20, |s| s.phase == PodPhase::Failed);
     assert_eq!(terminated(&status, "main"), Some((2, "Error".into())));
     let status = host.wait_for("hog", 30, |s| s.phase == PodPhase::Failed);
@@ -376,7 +407,9 @@ fn init_containers_example_without_network_stays_in_init() {
         s.init_container_statuses.first().is_some_and(|c| c.restart_count >= 1)
     });
     assert_eq!(status.phase, PodPhase::Pending);
-    assert!(matches!(&status.container_statuses[0].state, ContainerState::Waiting { reason, .. } if reason == "PodInitializing"));
+    assert!(
+        matches!(&status.container_statuses[0].state, ContainerState::Waiting { reason, .. } if reason == "PodInitializing")
+    );
     let r = row(&get_pods(&host), "init-demo");
     assert!(r[2].starts_with("Init:"), "{r:?}");
     host.finish();
@@ -386,10 +419,16 @@ fn init_containers_example_without_network_stays_in_init() {
 fn shared_volume_example_init_writes_what_the_app_serves() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
-    host.apply(&example("pods/multi-container/shared-volume.yaml")).expect(0);
+    host.apply(&example("pods/multi-container/shared-volume.yaml"))
+        .expect(0);
     host.wait_for("shared-volume-example", 20, |s| s.phase == PodPhase::Running);
     let text = eventually(10, "index.html", || {
-        read_in_container(&host, "shared-volume-example", "web", "/usr/share/nginx/html/index.html")
+        read_in_container(
+            &host,
+            "shared-volume-example",
+            "web",
+            "/usr/share/nginx/html/index.html",
+        )
     });
     assert_eq!(text, "Hello from the init container\n");
     host.finish();
@@ -403,7 +442,12 @@ fn two_container_example_shares_an_empty_dir() {
     let status = host.wait_for("two-containers", 20, |s| terminated(s, "debian-container").is_some());
     assert_eq!(terminated(&status, "debian-container"), Some((0, "Completed".into())));
     assert_eq!(status.phase, PodPhase::Running);
-    let text = read_in_container(&host, "two-containers", "nginx-container", "/usr/share/nginx/html/index.html");
+    let text = read_in_container(
+        &host,
+        "two-containers",
+        "nginx-container",
+        "/usr/share/nginx/html/index.html",
+    );
     assert_eq!(text.as_deref(), Some("Hello from the debian container\n"));
     host.finish();
 }
@@ -414,7 +458,12 @@ fn lifecycle_example_runs_the_post_start_hook_in_the_container() {
     host.example_images();
     host.apply(&example("pods/lifecycle-events.yaml")).expect(0);
     host.wait_for("lifecycle-demo", 20, |s| s.phase == PodPhase::Running && s.is_ready());
-    let text = read_in_container(&host, "lifecycle-demo", "lifecycle-demo-container", "/usr/share/message");
+    let text = read_in_container(
+        &host,
+        "lifecycle-demo",
+        "lifecycle-demo-container",
+        "/usr/share/message",
+    );
     assert_eq!(text.as_deref(), Some("Hello from the postStart handler\n"));
     host.finish();
 }
@@ -425,7 +474,8 @@ fn share_process_namespace_example_puts_containers_in_one_pid_namespace() {
     host.example_images();
     host.apply(&example("pods/share-process-namespace.yaml")).expect(0);
     host.wait_for("nginx", 20, |s| s.phase == PodPhase::Running && s.is_ready());
-    let ns = |c: &str| std::fs::read_link(format!("/proc/{}/ns/pid", container_pid(&host, "nginx", c).unwrap())).unwrap();
+    let ns =
+        |c: &str| std::fs::read_link(format!("/proc/{}/ns/pid", container_pid(&host, "nginx", c).unwrap())).unwrap();
     assert_eq!(ns("nginx"), ns("shell"));
     assert_ne!(ns("nginx"), std::fs::read_link("/proc/self/ns/pid").unwrap());
     // The shell sees the web server: its /proc lists httpd.
@@ -445,7 +495,8 @@ fn share_process_namespace_example_puts_containers_in_one_pid_namespace() {
 fn host_aliases_example_prints_the_kubelet_hosts_file() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
-    host.apply(&example("service/networking/hostaliases-pod.yaml")).expect(0);
+    host.apply(&example("service/networking/hostaliases-pod.yaml"))
+        .expect(0);
     host.wait_for("hostaliases-pod", 20, |s| s.phase == PodPhase::Succeeded);
     assert_eq!(
         host.log("hostaliases-pod", "cat-hosts").join("\n"),

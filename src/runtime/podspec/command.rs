@@ -65,10 +65,7 @@ mod tests {
         env.set("MSG", "hello".into());
         let c = container(&["echo"], &["$(MSG)", "$$(MSG)"]);
         assert_eq!(argv(&c, &image(&[], &[]), &env).unwrap(), ["echo", "hello", "$(MSG)"]);
-        assert_eq!(
-            argv(&container(&[], &["x"]), &image(&[], &["y"]), &env).unwrap(),
-            ["x"]
-        );
+        assert_eq!(argv(&container(&[], &["x"]), &image(&[], &["y"]), &env).unwrap(), ["x"]);
         assert_eq!(
             argv(&container(&[], &[]), &image(&[], &[]), &env).unwrap_err(),
             "container c: no command specified"

@@ -41,12 +41,7 @@ impl Env {
 /// The environment of `container`: the image's (with a default `PATH`), `HOSTNAME`, then the
 /// container's `env` with `$(VAR)` expanded against what is already defined. Errors are
 /// `CreateContainerConfigError` messages.
-pub fn build(
-    req: &PodRequest,
-    container: &Container,
-    image_env: &[String],
-    facts: &PodFacts,
-) -> Result<Env, String> {
+pub fn build(req: &PodRequest, container: &Container, image_env: &[String], facts: &PodFacts) -> Result<Env, String> {
     let mut env = Env::default();
     for entry in image_env {
         let (k, v) = entry.split_once('=').unwrap_or((entry, ""));
@@ -57,7 +52,11 @@ pub fn build(
     }
     env.set("HOSTNAME", facts.hostname.clone());
     if let Some(from) = container.env_from.first() {
-        let kind = if from.config_map_ref.is_some() { "ConfigMap" } else { "Secret" };
+        let kind = if from.config_map_ref.is_some() {
+            "ConfigMap"
+        } else {
+            "Secret"
+        };
         return Err(format!(
             "container {}: envFrom a {kind} is not supported: rekon's runtime does not pass ConfigMap or Secret data to containers yet",
             container.name
@@ -94,11 +93,7 @@ pub fn build(
 
 /// A downward-API field (`podFieldSelectorRuntimeValue`).
 fn field_value(req: &PodRequest, facts: &PodFacts, path: &str) -> Option<String> {
-    let quoted_key = |prefix: &str| {
-        path.strip_prefix(prefix)?
-            .strip_suffix("']")
-            .map(str::to_string)
-    };
+    let quoted_key = |prefix: &str| path.strip_prefix(prefix)?.strip_suffix("']").map(str::to_string);
     Some(match path {
         "metadata.name" => req.name.clone(),
         "metadata.namespace" => req.namespace.clone(),

@@ -200,7 +200,10 @@ mod tests {
         let pod = pod_limits(&spec(vec![c.clone(), c]));
         assert_eq!(pod.memory_max, Some(64 << 20));
         let open = pod_limits(&spec(vec![container("x", &[], &[("cpu", "100m")])]));
-        assert_eq!((open.memory_max, open.cpu_quota, open.cpu_shares), (None, None, Some(102)));
+        assert_eq!(
+            (open.memory_max, open.cpu_quota, open.cpu_shares),
+            (None, None, Some(102))
+        );
     }
 
     #[test]

@@ -25,12 +25,14 @@ pub fn resolve(
         None => (None, None),
         Some(spec) => {
             let (user, group) = spec.split_once(':').map_or((spec, None), |(u, g)| (u, Some(g)));
-            let (uid, passwd_gid) = lookup(user, lower_dirs).ok_or_else(|| {
-                format!("container {}: unable to find user {user} in the image", container.name)
-            })?;
+            let (uid, passwd_gid) = lookup(user, lower_dirs)
+                .ok_or_else(|| format!("container {}: unable to find user {user} in the image", container.name))?;
             let gid = match group {
                 Some(g) => Some(g.parse::<u32>().map_err(|_| {
-                    format!("container {}: group names in the image's USER are not supported: {g}", container.name)
+                    format!(
+                        "container {}: group names in the image's USER are not supported: {g}",
+                        container.name
+                    )
                 })?),
                 None => Some(passwd_gid),
             };
@@ -89,7 +91,11 @@ mod tests {
     fn users_from_spec_and_image() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("etc")).unwrap();
-        std::fs::write(dir.path().join("etc/passwd"), "root:x:0:0::/:/bin/sh\nweb:x:33:44::/:/bin/sh\n").unwrap();
+        std::fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0::/:/bin/sh\nweb:x:33:44::/:/bin/sh\n",
+        )
+        .unwrap();
         let layers = vec![dir.path().to_path_buf()];
         let pod = PodSpec::default();
         let mut c = Container::default();

@@ -21,10 +21,7 @@ pub fn prepare(spec: &PodSpec, volumes_dir: &Path) -> Result<(), String> {
         let fail = |e: std::io::Error| format!("volume {}: cannot create {}: {e}", volume.name, dir.display());
         fs::create_dir_all(&dir).map_err(fail)?;
         if empty_dir.medium.as_deref() == Some("Memory") {
-            let size = empty_dir
-                .size_limit
-                .as_ref()
-                .map(|q| q.value().max(0) as u64);
+            let size = empty_dir.size_limit.as_ref().map(|q| q.value().max(0) as u64);
             mount_host_tmpfs(&dir, size).map_err(fail)?;
         }
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).map_err(fail)?;
@@ -43,18 +40,20 @@ fn empty_dir(volume: &Volume) -> Option<crate::manifest::types::volume::EmptyDir
 }
 
 /// The mounts of `container`, or a `CreateContainerConfigError` message.
-pub fn container_mounts(
-    spec: &PodSpec,
-    container: &Container,
-    volumes_dir: &Path,
-) -> Result<Vec<Mount>, String> {
+pub fn container_mounts(spec: &PodSpec, container: &Container, volumes_dir: &Path) -> Result<Vec<Mount>, String> {
     let mut mounts = Vec::new();
     for vm in &container.volume_mounts {
         let Some(volume) = spec.volumes.iter().find(|v| v.name == vm.name) else {
-            return Err(format!("volume mount {}: no volume named {} in the pod", vm.mount_path, vm.name));
+            return Err(format!(
+                "volume mount {}: no volume named {} in the pod",
+                vm.mount_path, vm.name
+            ));
         };
         if vm.sub_path_expr.is_some() {
-            return Err(format!("volume mount {}: subPathExpr is not supported by rekon's runtime yet", vm.mount_path));
+            return Err(format!(
+                "volume mount {}: subPathExpr is not supported by rekon's runtime yet",
+                vm.mount_path
+            ));
         }
         let source = if empty_dir(volume).is_some() {
             volumes_dir.join(&volume.name)
@@ -86,8 +85,12 @@ pub fn check_host_path(volume: &str, path: &Path, type_: &str) -> Result<(), Str
     let shown = path.display();
     let want = |what: &str, ok: &dyn Fn(&fs::FileType) -> bool| match &meta {
         Ok(m) if ok(&m.file_type()) => Ok(()),
-        Ok(_) => Err(format!("volume {volume}: hostPath type check failed: {shown} is not a {what}")),
-        Err(_) => Err(format!("volume {volume}: hostPath type check failed: {shown} does not exist")),
+        Ok(_) => Err(format!(
+            "volume {volume}: hostPath type check failed: {shown} is not a {what}"
+        )),
+        Err(_) => Err(format!(
+            "volume {volume}: hostPath type check failed: {shown} does not exist"
+        )),
     };
     let create_err = |e: std::io::Error| format!("volume {volume}: cannot create {shown}: {e}");
     match type_ {
@@ -135,12 +138,18 @@ mod tests {
         assert_eq!(check_host_path("v", d, "Directory"), Ok(()));
         assert_eq!(
             check_host_path("v", d, "File"),
-            Err(format!("volume v: hostPath type check failed: {} is not a file", d.display()))
+            Err(format!(
+                "volume v: hostPath type check failed: {} is not a file",
+                d.display()
+            ))
         );
         let missing = d.join("missing");
         assert_eq!(
             check_host_path("v", &missing, "Directory"),
-            Err(format!("volume v: hostPath type check failed: {} does not exist", missing.display()))
+            Err(format!(
+                "volume v: hostPath type check failed: {} does not exist",
+                missing.display()
+            ))
         );
         check_host_path("v", &missing, "DirectoryOrCreate").unwrap();
         assert!(missing.is_dir());

@@ -42,11 +42,7 @@ pub fn spawn(target: &ExecTarget, argv: &[String]) -> std::io::Result<Child> {
         let fd = nix::fcntl::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
         namespaces.push((fd, flag));
     }
-    let cgroup_files = target
-        .cgroup
-        .as_ref()
-        .map(|c| c.procs_files())
-        .unwrap_or_default();
+    let cgroup_files = target.cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
     let workdir = target.working_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
     let user = target.user.clone();
     let mut cmd = Command::new(program);

@@ -121,7 +121,10 @@ impl Supervisor {
             if self.machine.is_done() {
                 return 0;
             }
-            let wake = self.machine.next_wakeup().map(|t| (t - now).to_std().unwrap_or_default());
+            let wake = self
+                .machine
+                .next_wakeup()
+                .map(|t| (t - now).to_std().unwrap_or_default());
             let timeout = match (wake, self.pod.next_hook_deadline()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),

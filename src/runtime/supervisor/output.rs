@@ -144,14 +144,20 @@ mod tests {
         let lines: Vec<&str> = text.lines().map(|l| l.split_once(' ').unwrap().1).collect();
         assert_eq!(lines, ["stderr F one", "stderr F two", "stderr F last"]);
         let ts = text.split(' ').next().unwrap();
-        assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z'), "{ts}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z'),
+            "{ts}"
+        );
     }
 
     #[test]
     fn long_lines_are_split_into_partials() {
         let mut out = Vec::new();
         split_record(&vec![b'x'; MAX_LINE + 3], &mut out);
-        assert_eq!(out.iter().map(|(p, t)| (*p, t.len())).collect::<Vec<_>>(), [(true, MAX_LINE), (false, 3)]);
+        assert_eq!(
+            out.iter().map(|(p, t)| (*p, t.len())).collect::<Vec<_>>(),
+            [(true, MAX_LINE), (false, 3)]
+        );
         rotate_previous(Path::new("/nonexistent"));
     }
 }

@@ -11,8 +11,8 @@ use crate::runtime::lifecycle::{Action, CreateFailure, Event, Exit, StopSignal, 
 use crate::runtime::linux::hosts::{self, HostAlias};
 use crate::runtime::linux::mounts::unmount_host;
 use crate::runtime::linux::{
-    Cgroup, CgroupRoot, Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles,
-    RootfsDirs, Sandbox, SandboxConfig,
+    Cgroup, CgroupRoot, Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles, RootfsDirs, Sandbox,
+    SandboxConfig,
 };
 use crate::runtime::podspec::{self, Resources, env::PodFacts};
 use crate::runtime::status::PodStatus;
@@ -82,7 +82,9 @@ impl Pod {
         let node = cgroups.node(&req.node).map_err(|e| fatal("bad node name", &e))?;
         node.create().map_err(|e| fatal("cannot create the node cgroup", &e))?;
         let pod_cgroup = cgroups.pod(&req.node, &req.uid).map_err(|e| fatal("bad pod uid", &e))?;
-        pod_cgroup.create().map_err(|e| fatal("cannot create the pod cgroup", &e))?;
+        pod_cgroup
+            .create()
+            .map_err(|e| fatal("cannot create the pod cgroup", &e))?;
         if let Err(e) = pod_cgroup.set_limits(&podspec::pod_limits(&req.spec)) {
             eprintln!("cannot set the pod cgroup's limits: {}", chain(&e));
         }
@@ -135,9 +137,7 @@ impl Pod {
             }
             Action::StartContainer { name, .. } => vec![self.start(&name)],
             Action::RunPostStart { name } => self.run_hook(&name, HookKind::PostStart, None),
-            Action::RunPreStop { name, timeout } => {
-                self.run_hook(&name, HookKind::PreStop, Some(timeout))
-            }
+            Action::RunPreStop { name, timeout } => self.run_hook(&name, HookKind::PreStop, Some(timeout)),
             Action::Signal { name, signal } => {
                 if let Some(slot) = self.slots.get(&name) {
                     if let Some(p) = &slot.process {
@@ -170,7 +170,9 @@ impl Pod {
             .cgroups
             .container(&self.file.request.node, &self.file.request.uid, "pause")
             .map_err(|e| Fatal(chain(&e)))?;
-        pause.create().map_err(|e| Fatal(format!("cannot create the sandbox cgroup: {}", chain(&e))))?;
+        pause
+            .create()
+            .map_err(|e| Fatal(format!("cannot create the sandbox cgroup: {}", chain(&e))))?;
         self.write_etc_files(host_network)
             .map_err(|e| Fatal(format!("cannot write the pod's /etc files: {e}")))?;
         self.volumes = podspec::volumes::prepare(spec, &self.dir.root().join("volumes"));
@@ -182,8 +184,8 @@ impl Pod {
             share_process_namespace: spec.share_process_namespace.unwrap_or(false),
             cgroup: Some(pause),
         };
-        let sandbox = Sandbox::start(&config)
-            .map_err(|e| Fatal(format!("cannot start the pod sandbox: {}", chain(&e))))?;
+        let sandbox =
+            Sandbox::start(&config).map_err(|e| Fatal(format!("cannot start the pod sandbox: {}", chain(&e))))?;
         self.sandbox = Some(sandbox);
         Ok(())
     }
@@ -204,11 +206,7 @@ impl Pod {
             let name = crate::runtime::host::hostname();
             (hosts::host_network_hosts(&node_hosts, &aliases), name)
         } else {
-            let domain = hosts::pod_domain(
-                spec.subdomain.as_deref(),
-                &self.file.request.namespace,
-                "cluster.local",
-            );
+            let domain = hosts::pod_domain(spec.subdomain.as_deref(), &self.file.request.namespace, "cluster.local");
             let ips: Vec<String> = Vec::new();
             let text = hosts::managed_hosts(&ips, &self.hostname, domain.as_deref(), &aliases);
             (text, self.hostname.clone())
@@ -238,7 +236,10 @@ impl Pod {
     fn try_start(&mut self, name: &str) -> Result<(), CreateFailure> {
         let config_err = |message: String| CreateFailure::ConfigError { message };
         let req = &self.file.request;
-        let slot = self.slots.get(name).ok_or_else(|| config_err(format!("no container {name}")))?;
+        let slot = self
+            .slots
+            .get(name)
+            .ok_or_else(|| config_err(format!("no container {name}")))?;
         let spec = slot.spec.clone();
         let image = self.image(&spec)?;
         let facts = PodFacts {
@@ -281,7 +282,9 @@ impl Pod {
         let rootfs = RootfsDirs::new(&self.dir.rootfs(name));
         // A restarted container gets a fresh writable layer, as with a new CRI container.
         let _ = rootfs.cleanup();
-        rootfs.create().map_err(|e| start_err(format!("cannot create {}: {e}", rootfs.base.display())))?;
+        rootfs
+            .create()
+            .map_err(|e| start_err(format!("cannot create {}: {e}", rootfs.base.display())))?;
         let namespaces = self
             .sandbox
             .as_ref()
@@ -307,7 +310,11 @@ impl Pod {
             env: env.to_strings(),
             working_dir: working_dir.clone(),
             user: user.clone(),
-            oom_score_adj: Some(podspec::oom_score_adj(self.qos, resources.memory_request, self.node_memory)),
+            oom_score_adj: Some(podspec::oom_score_adj(
+                self.qos,
+                resources.memory_request,
+                self.node_memory,
+            )),
         };
         let pipe_err = |e: nix::Error| start_err(format!("cannot create a pipe: {e}"));
         let (out_pipe, out_w) = output::pipe(name, Stream::Stdout).map_err(pipe_err)?;
@@ -344,7 +351,9 @@ impl Pod {
     fn image(&self, spec: &ContainerSpec) -> Result<Image, CreateFailure> {
         let reference = spec.image();
         let missing = |detail: String| CreateFailure::ImageMissing {
-            message: format!("image {reference:?} is not in rekon's image store{detail}; import it with `rekon image import`"),
+            message: format!(
+                "image {reference:?} is not in rekon's image store{detail}; import it with `rekon image import`"
+            ),
         };
         let Some(store) = &self.store else {
             return Err(missing(String::new()));
@@ -383,7 +392,10 @@ impl Pod {
                     });
                     vec![]
                 }
-                Err(e) => vec![finished(Err(format!("command {:?} failed to start: {e}", exec.command)))],
+                Err(e) => vec![finished(Err(format!(
+                    "command {:?} failed to start: {e}",
+                    exec.command
+                )))],
             };
         }
         if let Some(sleep) = &handler.sleep {
@@ -396,7 +408,9 @@ impl Pod {
             });
             return vec![];
         }
-        vec![finished(Err("httpGet hooks are not supported by rekon's runtime yet".into()))]
+        vec![finished(Err(
+            "httpGet hooks are not supported by rekon's runtime yet".into()
+        ))]
     }
 
     /// The earliest hook deadline, from now.
@@ -422,7 +436,15 @@ impl Pod {
                 let _ = child.kill();
                 let _ = child.wait();
             }
-            events.push(hook_event(name, hook.kind, if hook.child.is_some() { Err(format!("command {} timed out", hook.command)) } else { Ok(()) }));
+            events.push(hook_event(
+                name,
+                hook.kind,
+                if hook.child.is_some() {
+                    Err(format!("command {} timed out", hook.command))
+                } else {
+                    Ok(())
+                },
+            ));
             slot.hook = None;
         }
         events
