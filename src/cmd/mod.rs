@@ -2,9 +2,14 @@
 
 pub mod apply;
 pub mod context;
+pub mod delete;
 pub mod describe;
+pub mod down;
 pub mod events;
+pub mod exec;
 pub mod get;
+pub mod image;
+pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod supervise;
@@ -118,6 +123,16 @@ pub enum Command {
     /// The per-pod supervisor (internal).
     #[command(name = "__supervise", hide = true)]
     Supervise(supervise::SuperviseArgs),
+    /// Print a container's log.
+    Logs(logs::LogsArgs),
+    /// Run a command in a running container.
+    Exec(exec::ExecArgs),
+    /// Delete a pod out of band (the next apply recreates it).
+    Delete(delete::DeleteArgs),
+    /// Stop and remove everything rekon runs, and forget every object (terraform destroy).
+    Down(down::DownArgs),
+    /// Manage the local image store.
+    Image(image::ImageArgs),
 }
 
 /// Parses `30s`, `5m`, `1h`, `250ms` or plain seconds.
@@ -155,6 +170,11 @@ pub fn main() -> i32 {
         Command::Describe(args) => describe::run(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
         Command::Supervise(args) => supervise::run(args),
+        Command::Logs(args) => logs::run(&cli.global, args),
+        Command::Exec(args) => exec::run(&cli.global, args),
+        Command::Delete(args) => delete::run(&cli.global, args),
+        Command::Down(args) => down::run(&cli.global, args),
+        Command::Image(args) => image::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -3,11 +3,13 @@
 //! `apply` only sees this trait and its domain types; the Linux implementation lives in
 //! `linux/`, and [`fake::FakeRuntime`] backs the plan/apply tests.
 
+pub mod exec;
 pub mod fake;
 pub mod host;
 pub mod image;
 pub mod linux;
 pub mod linux_runtime;
+pub mod logs;
 pub mod lifecycle;
 pub mod podspec;
 pub mod status;

@@ -4,3 +4,4 @@ mod corpus;
 mod pipeline;
 mod runtime;
 mod support;
+mod verbs;

@@ -1,0 +1,120 @@
+//! `rekon down`: stop and remove everything rekon runs on this host and forget every object
+//! in the state, like `terraform destroy`.
+
+use super::context::{self, Session};
+use super::logs::{grace_period, pod_spec};
+use super::{ExitError, Global, exit};
+use crate::runtime::linux::CgroupRoot;
+use crate::state::{Event, LockMode, State};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+#[derive(Args, Debug)]
+pub struct DownArgs {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// Terraform's confirmation: only `yes` goes on.
+fn confirmed() -> Result<bool> {
+    let mut err = std::io::stderr();
+    write!(
+        err,
+        "Do you really want to destroy all resources?\n  rekon will stop every pod it runs on this host and forget every object in the state.\n  There is no undo. Only 'yes' will be accepted to confirm.\n\n  Enter a value: "
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// What `down` destroys: every object, plus every pod that is not itself a Pod object
+/// (controllers' pods, and pods the runtime holds that the state does not know).
+fn resource_count(state: &State, runtime_pods: &BTreeSet<String>) -> usize {
+    let bare = |uid: &String| {
+        state.pods.get(uid).is_some_and(|p| {
+            p.owner.kind == "Pod" && p.owner.name == p.name && state.objects.contains_key(&p.owner.to_string())
+        })
+    };
+    let pods: BTreeSet<&String> = state.pods.keys().chain(runtime_pods).collect();
+    state.objects.len() + pods.into_iter().filter(|uid| !bare(uid)).count()
+}
+
+pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
+    if !args.yes && std::io::stdin().is_terminal() && !confirmed()? {
+        eprintln!("\nDestroy cancelled.");
+        return Err(ExitError::silent(exit::ERROR).into());
+    }
+    let mut session = Session::open(global, LockMode::Exclusive, "down")?;
+    let mut runtime = context::runtime(global)?;
+    let held: BTreeSet<String> = runtime
+        .list_pods()
+        .context("failed to list the pods the runtime holds")?
+        .into_iter()
+        .collect();
+    let count = resource_count(&session.state, &held);
+    let uids: BTreeSet<String> = held.iter().chain(session.state.pods.keys()).cloned().collect();
+    for uid in &uids {
+        let dir = global.state_dir.join("pods").join(uid);
+        let spec = match session.state.pods.get(uid) {
+            Some(record) => pod_spec(&dir, &session.state, record),
+            None => std::fs::read(dir.join("pod.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v.get("spec").cloned()),
+        };
+        let name = session
+            .state
+            .pods
+            .get(uid)
+            .map_or(uid.as_str(), |p| p.name.as_str())
+            .to_string();
+        eprintln!("pod/{name}: Destroying...");
+        runtime
+            .delete_pod(uid, grace_period(spec.as_ref()))
+            .with_context(|| format!("failed to delete pod {name} ({uid})"))?;
+        // Save after every pod, so an interrupted down leaves a state that matches the host.
+        if session.state.pods.remove(uid).is_some() {
+            let Session { store, state, .. } = &mut session;
+            store.save(state).context("failed to save the state")?;
+        }
+    }
+    session.state.objects.clear();
+    session.state.revision = None;
+    let Session { store, state, .. } = &mut session;
+    store.save(state).context("failed to save the state")?;
+    if global.runtime == "linux" {
+        remove_empty_cgroups(Path::new(crate::runtime::linux::cgroup::DEFAULT_CGROUP_ROOT));
+    }
+    session.events.append(&Event {
+        destroy: Some(count as u32),
+        exit_code: Some(exit::OK),
+        ..Event::new("down", chrono::Utc::now())
+    })?;
+    super::output::print(&format!("\nDestroy complete! Resources: {count} destroyed.\n"));
+    Ok(exit::OK)
+}
+
+/// Removes rekon's top cgroup (`rekon/…`) in every hierarchy where nothing is left in it;
+/// a cgroup that still holds processes refuses `rmdir` and stays.
+fn remove_empty_cgroups(root: &Path) {
+    let Ok(root) = CgroupRoot::detect(root) else { return };
+    for dir in root.top().dirs() {
+        remove_tree(&dir);
+    }
+}
+
+fn remove_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}

@@ -1,0 +1,158 @@
+//! The pseudo-terminal of `rekon exec -t`: allocate it, make it the command's controlling
+//! terminal, put the local terminal in raw mode and relay both ways until the command ends.
+
+use super::ExecError;
+use super::process::{sys, try_wait, wait};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::pty::Winsize;
+use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
+use nix::unistd::Pid;
+use std::io::{IsTerminal, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+/// Both ends of a new pseudo-terminal.
+#[derive(Debug)]
+pub(super) struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+/// Opens a pty sized like the local terminal (when there is one); both ends close on exec.
+pub(super) fn open() -> Result<Pty, ExecError> {
+    let size = local_size();
+    let pair = nix::pty::openpty(size.as_ref(), None).map_err(sys("open a pseudo-terminal"))?;
+    for fd in [&pair.master, &pair.slave] {
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
+            .map_err(sys("set close-on-exec on the pseudo-terminal"))?;
+    }
+    Ok(Pty {
+        master: pair.master,
+        slave: pair.slave,
+    })
+}
+
+impl Pty {
+    /// The parent keeps only the master; dropping the slave lets reads see EIO once the
+    /// command (and everything it started) has closed the terminal.
+    pub(super) fn into_master(self) -> OwnedFd {
+        self.master
+    }
+
+    /// In the command's process: a new session with the slave as controlling terminal and
+    /// as stdin, stdout and stderr.
+    pub(super) fn attach_as_controlling_terminal(&self) -> nix::Result<()> {
+        nix::unistd::setsid()?;
+        // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal another session's
+        // terminal); the descriptor is open for the duration of the call.
+        let res = unsafe { libc::ioctl(self.slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
+        Errno::result(res)?;
+        nix::unistd::dup2_stdin(&self.slave)?;
+        nix::unistd::dup2_stdout(&self.slave)?;
+        nix::unistd::dup2_stderr(&self.slave)
+    }
+}
+
+fn local_size() -> Option<Winsize> {
+    let mut size = Winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the valid, exclusively borrowed `size`.
+    let res = unsafe { libc::ioctl(std::io::stdout().as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
+    (res == 0 && size.ws_row > 0).then_some(size)
+}
+
+/// Puts the local terminal in raw mode and restores it when dropped.
+struct RawMode {
+    saved: Termios,
+}
+
+impl RawMode {
+    fn enter() -> Option<RawMode> {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return None;
+        }
+        let saved = tcgetattr(&stdin).ok()?;
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(&stdin, SetArg::TCSADRAIN, &raw).ok()?;
+        Some(RawMode { saved })
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = tcsetattr(std::io::stdin(), SetArg::TCSADRAIN, &self.saved);
+    }
+}
+
+/// Copies the local stdin (when `stdin`) to the terminal and the terminal to stdout until
+/// `child` has ended, then returns its exit code.
+pub(super) fn relay(master: &OwnedFd, stdin: bool, child: Pid) -> Result<i32, ExecError> {
+    let _raw = RawMode::enter();
+    let local_in = std::io::stdin();
+    let mut stdout = std::io::stdout();
+    let mut stdin_open = stdin;
+    let mut buf = [0u8; 8192];
+    loop {
+        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        if stdin_open {
+            fds.push(PollFd::new(local_in.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(sys("poll the terminal")(e)),
+        }
+        let ready = |fd: &PollFd| {
+            fd.revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR))
+        };
+        let (master_ready, stdin_ready) = (ready(&fds[0]), fds.get(1).is_some_and(ready));
+        drop(fds);
+        if master_ready && !copy_out(master.as_fd(), &mut stdout, &mut buf) {
+            break;
+        }
+        if stdin_ready {
+            match nix::unistd::read(&local_in, &mut buf) {
+                Ok(0) | Err(_) => stdin_open = false,
+                Ok(n) => write_all(master.as_fd(), &buf[..n]),
+            }
+        }
+        if let Some(code) = try_wait(child)? {
+            // Output written just before the exit is still in the terminal's buffer.
+            while poll(&mut [PollFd::new(master.as_fd(), PollFlags::POLLIN)], PollTimeout::ZERO).unwrap_or(0) > 0 {
+                if !copy_out(master.as_fd(), &mut stdout, &mut buf) {
+                    break;
+                }
+            }
+            return Ok(code);
+        }
+    }
+    wait(child)
+}
+
+/// One read from the terminal to stdout; false at its end (EIO once the slave is closed).
+fn copy_out(master: BorrowedFd<'_>, stdout: &mut std::io::Stdout, buf: &mut [u8]) -> bool {
+    match nix::unistd::read(master, buf) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            let _ = stdout.write_all(&buf[..n]);
+            let _ = stdout.flush();
+            true
+        }
+    }
+}
+
+fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}
