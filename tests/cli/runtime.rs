@@ -342,7 +342,7 @@ fn row(table: &str, name: &str) -> Vec<String> {
 fn crashing_container_under_always_backs_off() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
-    host.apply(&pod("crash", "Always", "exit 3")).expect(0);
+    host.apply(&pod("crash", "Always", "echo run; exit 3")).expect(0);
     host.wait_for("crash", 20, |s| {
         s.restarts() >= 1
             && matches!(&s.container_statuses[0].state, ContainerState::Waiting { reason, .. } if reason == "CrashLoopBackOff")
@@ -350,6 +350,9 @@ fn crashing_container_under_always_backs_off() {
     let r = row(&get_pods(&host), "crash");
     assert_eq!(r[2], "CrashLoopBackOff", "{r:?}");
     assert!(r[3].parse::<u32>().unwrap() >= 1, "{r:?}");
+    // The instance that ended is kept for `rekon logs --previous`.
+    let previous = host.run(&["logs", "crash", "--previous"]).expect(0);
+    assert_eq!(previous.stdout, "run\n");
     host.finish();
 }
 

@@ -2,7 +2,7 @@
 //! cgroups, the sandbox, the `/etc` files and volumes, containers, hooks and teardown.
 
 use super::hooks::{self, ExecTarget};
-use super::output::{self, LogPipe, Stream};
+use super::output::{self, LogPipe};
 use super::poddir::{PodDir, PodFile};
 use crate::manifest::types::container::Container as ContainerSpec;
 use crate::manifest::types::probe::LifecycleHandler;
@@ -14,6 +14,7 @@ use crate::runtime::linux::{
     Cgroup, CgroupRoot, Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles, RootfsDirs, Sandbox,
     SandboxConfig,
 };
+use crate::runtime::logs::{LogWriter, Stream};
 use crate::runtime::podspec::{self, Resources, env::PodFacts};
 use crate::runtime::status::PodStatus;
 use nix::sys::signal::Signal;
@@ -52,7 +53,6 @@ struct Slot {
     target: Option<ExecTarget>,
     oom_before: u64,
     hook: Option<Hook>,
-    started_before: bool,
 }
 
 /// Everything the supervisor owns for one pod.
@@ -69,6 +69,7 @@ pub struct Pod {
     volumes: Result<(), String>,
     slots: BTreeMap<String, Slot>,
     pub pipes: Vec<LogPipe>,
+    logs: BTreeMap<String, LogWriter>,
 }
 
 impl Pod {
@@ -101,7 +102,6 @@ impl Pod {
                     target: None,
                     oom_before: 0,
                     hook: None,
-                    started_before: false,
                 };
                 (c.name.clone(), slot)
             })
@@ -119,6 +119,7 @@ impl Pod {
             sandbox: None,
             slots,
             pipes: Vec::new(),
+            logs: BTreeMap::new(),
         })
     }
 
@@ -274,11 +275,17 @@ impl Pod {
             .or(image.config.working_dir.clone())
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
-        let logs = self.dir.logs(name);
-        if slot.started_before {
-            output::rotate_previous(&logs);
-        }
         let start_err = |message: String| CreateFailure::ExecutableNotFound { message };
+        let log = match self.logs.remove(name) {
+            Some(log) => {
+                // kubectl logs --previous shows the instance that just ended.
+                let _ = log.start_new_instance();
+                log
+            }
+            None => LogWriter::open(self.dir.root(), name)
+                .map_err(|e| start_err(format!("cannot open the log of {name}: {e}")))?,
+        };
+        self.logs.insert(name.to_string(), log);
         let rootfs = RootfsDirs::new(&self.dir.rootfs(name));
         // A restarted container gets a fresh writable layer, as with a new CRI container.
         let _ = rootfs.cleanup();
@@ -327,7 +334,6 @@ impl Pod {
         };
         let slot = self.slots.get_mut(name).expect("checked above");
         slot.cgroup = Some(cgroup.clone());
-        slot.started_before = true;
         let process = Container::spawn(&config, stdio).map_err(|e| start_err(chain(&e)))?;
         let pid = process.pid();
         let _ = std::fs::create_dir_all(self.dir.container(name));
@@ -455,8 +461,7 @@ impl Pod {
         let mut closed = Vec::new();
         for &i in readable {
             let Some(pipe) = self.pipes.get_mut(i) else { continue };
-            let log = output::current_log(&self.dir.logs(&pipe.container));
-            if pipe.drain(&log) {
+            if pipe.drain(self.logs.get(&pipe.container)) {
                 closed.push(i);
             }
         }
@@ -504,8 +509,9 @@ impl Pod {
         // The last output of an exited container goes to its log before the exit is known.
         for i in (0..self.pipes.len()).rev() {
             if exited.contains(&self.pipes[i].container) {
-                let mut pipe = self.pipes.remove(i);
-                pipe.drain(&output::current_log(&self.dir.logs(&pipe.container)));
+                let pipe = self.pipes.remove(i);
+                let log = self.logs.get(&pipe.container);
+                pipe.close(log);
             }
         }
         if let Some(sandbox) = &mut self.sandbox
