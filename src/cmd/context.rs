@@ -117,7 +117,7 @@ pub fn runtime(global: &Global) -> Result<Box<dyn Runtime>> {
         return Ok(Box::new(FakeRuntime::persistent(file.into())?));
     }
     match global.runtime.as_str() {
-        "linux" => bail!("the Linux runtime is not built yet; pass --runtime fake:FILE"),
+        "linux" => Ok(Box::new(runtime::linux_runtime::LinuxRuntime::new(&global.state_dir)?)),
         other => bail!("unknown runtime {other:?}: expected linux or fake:FILE"),
     }
 }

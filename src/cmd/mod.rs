@@ -12,6 +12,7 @@ pub mod image;
 pub mod logs;
 pub mod output;
 pub mod plan;
+pub mod supervise;
 pub mod table;
 pub mod validate;
 
@@ -119,6 +120,9 @@ pub enum Command {
     Describe(describe::DescribeArgs),
     /// Print the event and audit log.
     Events(events::EventsArgs),
+    /// The per-pod supervisor (internal).
+    #[command(name = "__supervise", hide = true)]
+    Supervise(supervise::SuperviseArgs),
     /// Print a container's log.
     Logs(logs::LogsArgs),
     /// Run a command in a running container.
@@ -165,6 +169,7 @@ pub fn main() -> i32 {
         Command::Get(args) => get::run(&cli.global, args),
         Command::Describe(args) => describe::run(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
+        Command::Supervise(args) => supervise::run(args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::Delete(args) => delete::run(&cli.global, args),

@@ -8,9 +8,12 @@ pub mod fake;
 pub mod host;
 pub mod image;
 pub mod linux;
+pub mod linux_runtime;
 pub mod logs;
 pub mod lifecycle;
+pub mod podspec;
 pub mod status;
+pub mod supervisor;
 
 use crate::manifest::types::pod::PodSpec;
 use std::collections::BTreeMap;

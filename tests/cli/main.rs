@@ -2,5 +2,6 @@
 
 mod corpus;
 mod pipeline;
+mod runtime;
 mod support;
 mod verbs;

@@ -1,0 +1,17 @@
+//! `rekon __supervise --pod-dir DIR` (hidden): the per-pod supervisor process that
+//! `LinuxRuntime::create_pod` starts; not for people to run.
+
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct SuperviseArgs {
+    /// The pod directory (`<state>/pods/<uid>`) holding pod.json.
+    #[arg(long)]
+    pub pod_dir: PathBuf,
+}
+
+/// Runs the supervisor until the pod is gone; returns its exit code.
+pub fn run(args: &SuperviseArgs) -> anyhow::Result<i32> {
+    Ok(crate::runtime::supervisor::run(&args.pod_dir))
+}

@@ -1,0 +1,296 @@
+//! [`LinuxRuntime`]: the [`Runtime`] that runs each pod under its own supervisor process
+//! (`rekon __supervise`), and observes pods by reading their directories
+//! (`<state>/pods/<uid>/`, the contract in `supervisor::poddir`).
+#![allow(unsafe_code)]
+
+use super::linux::CgroupRoot;
+use super::linux::cgroup::{DEFAULT_CGROUP_ROOT, DEFAULT_PREFIX};
+use super::linux::mounts::unmount_host;
+use super::status::PodPhase;
+use super::supervisor::{DELETE_GRACE_FILE, PodDir, PodFile};
+use super::{PodRequest, PodStatus, Runtime, RuntimeError};
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long `create_pod` waits for a new supervisor to write its pid file.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Added to the grace period before a deletion stops waiting for the supervisor.
+const DELETE_SLACK: Duration = Duration::from_secs(10);
+/// The polling interval while waiting for a supervisor.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Pods as real processes on this host, one supervisor each.
+#[derive(Debug, Clone)]
+pub struct LinuxRuntime {
+    state_dir: PathBuf,
+    cgroup_root: PathBuf,
+    cgroup_prefix: String,
+    supervisor_exe: Option<PathBuf>,
+}
+
+impl LinuxRuntime {
+    /// The runtime of the state directory `state_dir` (pods under `pods/`, images under
+    /// `images/`), with cgroups under `/sys/fs/cgroup/.../rekon`.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Result<LinuxRuntime, RuntimeError> {
+        let state_dir = std::path::absolute(state_dir.into()).map_err(|source| RuntimeError::Io {
+            context: "cannot resolve the state directory".into(),
+            source,
+        })?;
+        Ok(LinuxRuntime {
+            state_dir,
+            cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
+            cgroup_prefix: DEFAULT_PREFIX.to_string(),
+            supervisor_exe: None,
+        })
+    }
+
+    /// Uses another cgroup mount point and top-level directory (tests use a unique one).
+    pub fn with_cgroups(mut self, root: impl Into<PathBuf>, prefix: &str) -> Self {
+        self.cgroup_root = root.into();
+        self.cgroup_prefix = prefix.to_string();
+        self
+    }
+
+    /// Starts supervisors with this executable (a `rekon` binary) instead of the current one;
+    /// for library tests, whose current executable is the test harness.
+    pub fn with_supervisor_exe(mut self, exe: impl Into<PathBuf>) -> Self {
+        self.supervisor_exe = Some(exe.into());
+        self
+    }
+
+    /// `<state>/pods`.
+    pub fn pods_dir(&self) -> PathBuf {
+        self.state_dir.join("pods")
+    }
+
+    /// The directory of pod `uid`.
+    pub fn pod_dir(&self, uid: &str) -> PodDir {
+        PodDir::new(self.pods_dir().join(uid))
+    }
+
+    fn require_root(&self) -> Result<(), RuntimeError> {
+        if super::host::is_root() {
+            Ok(())
+        } else {
+            Err(RuntimeError::NotRoot {
+                uid: super::host::euid(),
+            })
+        }
+    }
+
+    fn start_supervisor(&self, dir: &PodDir, uid: &str) -> Result<(), RuntimeError> {
+        let exe = match &self.supervisor_exe {
+            Some(e) => e.clone(),
+            None => std::env::current_exe().map_err(io("cannot find the rekon executable"))?,
+        };
+        let log = fs::File::create(dir.log_file()).map_err(io("cannot create supervisor.log"))?;
+        let log2 = log.try_clone().map_err(io("cannot create supervisor.log"))?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("__supervise")
+            .arg("--pod-dir")
+            .arg(dir.root())
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
+        // SAFETY: runs in the forked child before exec; setsid and fork are async-signal-safe,
+        // and the intermediate child leaves with `_exit` without touching any lock. The double
+        // fork makes init the supervisor's parent, so no zombie stays while the CLI lives.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid()?;
+                match nix::unistd::fork()? {
+                    nix::unistd::ForkResult::Parent { .. } => libc::_exit(0),
+                    nix::unistd::ForkResult::Child => Ok(()),
+                }
+            });
+        }
+        let mut child = cmd.spawn().map_err(io("cannot start the pod supervisor"))?;
+        let _ = child.wait();
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if dir.supervisor_alive() {
+                return Ok(());
+            }
+            std::thread::sleep(POLL);
+        }
+        let log = fs::read_to_string(dir.log_file()).unwrap_or_default();
+        Err(RuntimeError::Pod {
+            uid: uid.to_string(),
+            message: format!("the supervisor did not start within {START_TIMEOUT:?}: {}", log.trim()),
+        })
+    }
+
+    /// Removes what a dead supervisor left: processes and cgroups, mounts, the directory.
+    fn clean_up(&self, uid: &str, dir: &PodDir) -> Result<(), RuntimeError> {
+        let file = dir.read_pod().ok();
+        let (root, prefix, node) = match &file {
+            Some(f) => (
+                f.cgroup_root.clone(),
+                f.cgroup_prefix.clone(),
+                Some(f.request.node.clone()),
+            ),
+            None => (self.cgroup_root.clone(), self.cgroup_prefix.clone(), None),
+        };
+        if let Some(node) = node
+            && let Ok(cgroups) = CgroupRoot::detect(&root).and_then(|r| r.with_prefix(&prefix))
+            && let Ok(pod) = cgroups.pod(&node, uid)
+        {
+            pod.remove(Duration::from_secs(10)).map_err(|e| RuntimeError::Pod {
+                uid: uid.to_string(),
+                message: format!("cannot remove the pod cgroup: {e}"),
+            })?;
+        }
+        unmount_host(dir.root()).map_err(io("cannot unmount the pod's volumes"))?;
+        match fs::remove_dir_all(dir.root()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(format!("cannot remove {}", dir.root().display()))(e)),
+        }
+    }
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    let context = context.into();
+    move |source| RuntimeError::Io { context, source }
+}
+
+fn wait_until_dead(dir: &PodDir, deadline: Instant) -> bool {
+    loop {
+        if !dir.supervisor_alive() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+impl Runtime for LinuxRuntime {
+    fn create_pod(&mut self, pod: &PodRequest) -> Result<(), RuntimeError> {
+        self.require_root()?;
+        let dir = self.pod_dir(&pod.uid);
+        if dir.root().exists() {
+            if dir.supervisor_alive() || dir.status_file().exists() {
+                return Ok(());
+            }
+            // A directory without a status: a create that crashed before its supervisor ran.
+            self.clean_up(&pod.uid, &dir)?;
+        }
+        fs::create_dir_all(self.pods_dir()).map_err(io("cannot create the pods directory"))?;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir.root())
+            .map_err(io(format!("cannot create {}", dir.root().display())))?;
+        let file = PodFile {
+            request: pod.clone(),
+            image_store: self.state_dir.join("images"),
+            cgroup_root: self.cgroup_root.clone(),
+            cgroup_prefix: self.cgroup_prefix.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| io("cannot encode pod.json")(e.into()))?;
+        super::supervisor::write_atomic(&dir.pod_file(), &json).map_err(io("cannot write pod.json"))?;
+        self.start_supervisor(&dir, &pod.uid)
+    }
+
+    fn delete_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {
+        self.require_root()?;
+        let dir = self.pod_dir(uid);
+        if !dir.root().exists() {
+            return Ok(());
+        }
+        if let Some(sup) = dir.supervisor()
+            && sup.is_alive()
+        {
+            let _ = fs::write(dir.root().join(DELETE_GRACE_FILE), grace.as_secs().to_string());
+            let pid = nix::unistd::Pid::from_raw(sup.pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            if !wait_until_dead(&dir, Instant::now() + grace + DELETE_SLACK) && sup.is_alive() {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                wait_until_dead(&dir, Instant::now() + DELETE_SLACK);
+            }
+        }
+        self.clean_up(uid, &dir)
+    }
+
+    fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError> {
+        let dir = self.pod_dir(uid);
+        if !dir.root().exists() {
+            return Ok(None);
+        }
+        let mut status: PodStatus = match fs::read(dir.status_file()) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            Err(_) => PodStatus::default(),
+        };
+        // A pid file that names a dead process: the supervisor died without finishing
+        // (a clean end removes the file).
+        if dir.pid_file().exists() && !dir.supervisor_alive() {
+            status.phase = PodPhase::Unknown;
+            status.message = Some("the pod's supervisor is not running".into());
+        }
+        Ok(Some(status))
+    }
+
+    fn list_pods(&mut self) -> Result<Vec<String>, RuntimeError> {
+        let entries = match fs::read_dir(self.pods_dir()) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(io("cannot list the pods directory")(e)),
+        };
+        let mut uids: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        uids.sort();
+        Ok(uids)
+    }
+}
+
+/// Whether `path` is inside the pods directory of `state_dir` (for sanity checks).
+pub fn is_pod_path(state_dir: &Path, path: &Path) -> bool {
+    path.starts_with(state_dir.join("pods"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_of_missing_and_dead_pods_without_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rt = LinuxRuntime::new(dir.path()).unwrap();
+        assert_eq!(rt.pod_status("nope").unwrap(), None);
+        assert_eq!(rt.list_pods().unwrap(), Vec::<String>::new());
+        let pod = rt.pod_dir("u1");
+        fs::create_dir_all(pod.root()).unwrap();
+        let running = PodStatus {
+            phase: PodPhase::Running,
+            ..PodStatus::default()
+        };
+        fs::write(pod.status_file(), serde_json::to_vec(&running).unwrap()).unwrap();
+        assert_eq!(rt.pod_status("u1").unwrap().unwrap().phase, PodPhase::Running);
+        // pid 1's start time is never u64::MAX: a recycled or dead supervisor.
+        fs::write(pod.pid_file(), format!("1 {}\n", u64::MAX)).unwrap();
+        let status = rt.pod_status("u1").unwrap().unwrap();
+        assert_eq!(status.phase, PodPhase::Unknown);
+        assert_eq!(rt.list_pods().unwrap(), ["u1"]);
+        assert!(is_pod_path(dir.path(), pod.root()));
+    }
+
+    #[test]
+    fn mutations_need_root() {
+        if super::super::host::is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut rt = LinuxRuntime::new(dir.path()).unwrap();
+        let err = rt.delete_pod("u", Duration::ZERO).unwrap_err();
+        assert!(matches!(err, RuntimeError::NotRoot { .. }));
+    }
+}

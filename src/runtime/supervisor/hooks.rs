@@ -1,0 +1,83 @@
+//! Running a lifecycle hook's `exec` command inside a running container: the child joins the
+//! container's cgroup and its IPC, UTS, network, PID and mount namespaces (as `runc exec`
+//! does) before it execs.
+#![allow(unsafe_code)]
+
+use crate::runtime::linux::{Cgroup, User};
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// What a hook command needs from its container.
+#[derive(Debug, Clone)]
+pub struct ExecTarget {
+    /// The container's process (host PID namespace).
+    pub pid: i32,
+    pub cgroup: Option<Cgroup>,
+    /// `NAME=value` entries.
+    pub env: Vec<String>,
+    pub working_dir: Option<PathBuf>,
+    pub user: Option<User>,
+}
+
+/// Starts `argv` in the container; the caller reaps the child.
+pub fn spawn(target: &ExecTarget, argv: &[String]) -> std::io::Result<Child> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(std::io::Error::other("the exec hook has no command"));
+    };
+    // Opened here so that a container that is already gone fails in the caller.
+    let mut namespaces: Vec<(OwnedFd, CloneFlags)> = Vec::new();
+    for (name, flag) in [
+        ("ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", CloneFlags::CLONE_NEWUTS),
+        ("net", CloneFlags::CLONE_NEWNET),
+        ("pid", CloneFlags::CLONE_NEWPID),
+        ("mnt", CloneFlags::CLONE_NEWNS),
+    ] {
+        let path = format!("/proc/{}/ns/{name}", target.pid);
+        let fd = nix::fcntl::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+        namespaces.push((fd, flag));
+    }
+    let cgroup_files = target.cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
+    let workdir = target.working_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let user = target.user.clone();
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env_clear()
+        .envs(target.env.iter().map(|e| e.split_once('=').unwrap_or((e, ""))))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: the closure runs in the forked child before exec. The supervisor is
+    // single-threaded, so no lock can be held by a thread that does not exist in the child;
+    // it only makes system calls and small allocations.
+    unsafe {
+        cmd.pre_exec(move || {
+            for file in &cgroup_files {
+                std::fs::write(file, "0")?;
+            }
+            for (fd, flag) in &namespaces {
+                nix::sched::setns(fd, *flag)?;
+                let _ = fd.as_raw_fd();
+            }
+            std::env::set_current_dir(&workdir).or_else(|_| std::env::set_current_dir("/"))?;
+            if let Some(user) = &user {
+                let groups: Vec<nix::unistd::Gid> = user
+                    .additional_gids
+                    .iter()
+                    .map(|g| nix::unistd::Gid::from_raw(*g))
+                    .collect();
+                nix::unistd::setgroups(&groups)?;
+                nix::unistd::setgid(nix::unistd::Gid::from_raw(user.gid))?;
+                nix::unistd::setuid(nix::unistd::Uid::from_raw(user.uid))?;
+            }
+            super::wait::unblock_all()?;
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}

@@ -1,0 +1,173 @@
+//! The per-pod supervisor (`rekon __supervise --pod-dir DIR`): a single-threaded I/O loop
+//! that drives the pod's [`PodMachine`], owns its sandbox and container processes, writes
+//! their logs and the pod's `status.json`, and outlives the CLI that started it, like
+//! conmon or containerd-shim (`DESIGN.md` §4, the pod directory contract in `poddir`).
+//!
+//! It blocks SIGCHLD, SIGTERM and SIGINT and sleeps in `poll` on a signalfd and the
+//! containers' output pipes until the machine's next wakeup, so an idle pod costs no CPU.
+//! SIGTERM or SIGINT is a graceful deletion, with the grace period from `delete-grace`
+//! when [`crate::runtime::linux_runtime::LinuxRuntime::delete_pod`] wrote one.
+
+mod hooks;
+mod output;
+mod pod;
+pub mod poddir;
+mod wait;
+
+pub use poddir::{PodDir, PodFile, ProcessId, write_atomic};
+
+use crate::runtime::lifecycle::{Event, PodMachine, Time};
+use pod::Pod;
+use std::collections::VecDeque;
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+use wait::Waiter;
+
+/// The name of the file holding the grace period of a pending deletion, in seconds.
+pub const DELETE_GRACE_FILE: &str = "delete-grace";
+
+/// Runs the supervisor of the pod in `pod_dir` until the pod is gone; returns the exit code
+/// (0 after a clean end, 1 when the pod could not be supervised at all).
+pub fn run(pod_dir: &Path) -> i32 {
+    let dir = PodDir::new(pod_dir);
+    let me = std::process::id() as i32;
+    let Some(id) = ProcessId::of(me) else {
+        eprintln!("cannot read /proc/{me}/stat");
+        return 1;
+    };
+    // Signals must be blocked before anything is spawned, and before the pid file tells
+    // the CLI that a SIGTERM would be handled.
+    let waiter = match Waiter::new() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("cannot set up signal handling: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = write_atomic(&dir.pid_file(), id.render().as_bytes()) {
+        eprintln!("cannot write {}: {e}", dir.pid_file().display());
+        return 1;
+    }
+    let file = match dir.read_pod() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", dir.pod_file().display());
+            return 1;
+        }
+    };
+    let machine = match PodMachine::new(crate::runtime::podspec::lifecycle_input(&file.request)) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("cannot supervise pod {}: {e}", file.request.name);
+            return 1;
+        }
+    };
+    let pod = match Pod::new(dir.clone(), file) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let mut sup = Supervisor {
+        dir,
+        pod,
+        machine,
+        waiter,
+        events: VecDeque::new(),
+        last_status: None,
+    };
+    let code = sup.run_loop();
+    if code == 0 {
+        // A clean end: the status is final, and a missing pid file says so.
+        let _ = std::fs::remove_file(sup.dir.pid_file());
+    }
+    code
+}
+
+struct Supervisor {
+    dir: PodDir,
+    pod: Pod,
+    machine: PodMachine,
+    waiter: Waiter,
+    events: VecDeque<Event>,
+    last_status: Option<Vec<u8>>,
+}
+
+impl Supervisor {
+    fn run_loop(&mut self) -> i32 {
+        loop {
+            let now = now();
+            while let Some(event) = self.events.pop_front() {
+                if let Err(e) = self.machine.handle(now, event) {
+                    eprintln!("{e}");
+                }
+            }
+            for action in self.machine.next_actions(now) {
+                match self.pod.perform(action, now) {
+                    Ok(events) => self.events.extend(events),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        self.pod.destroy();
+                        self.write_status(now);
+                        return 1;
+                    }
+                }
+            }
+            if !self.events.is_empty() {
+                continue;
+            }
+            self.write_status(now);
+            if self.machine.is_done() {
+                return 0;
+            }
+            let wake = self
+                .machine
+                .next_wakeup()
+                .map(|t| (t - now).to_std().unwrap_or_default());
+            let timeout = match (wake, self.pod.next_hook_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let fds: Vec<BorrowedFd<'_>> = self.pod.pipes.iter().map(|p| p.fd()).collect();
+            let woken = match self.waiter.wait(&fds, timeout) {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("poll failed: {e}");
+                    continue;
+                }
+            };
+            if woken.terminate {
+                let grace = std::fs::read_to_string(self.dir.root().join(DELETE_GRACE_FILE))
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+                self.events.push_back(Event::DeleteRequested {
+                    grace_period_seconds: grace,
+                });
+            }
+            self.pod.drain_pipes(&woken.readable);
+            self.events.extend(self.pod.reap());
+            self.events.extend(self.pod.expired_hooks());
+        }
+    }
+
+    /// Writes `status.json` when it changed.
+    fn write_status(&mut self, now: Time) {
+        let mut status = self.machine.status(now);
+        self.pod.decorate(&mut status);
+        let Ok(bytes) = serde_json::to_vec_pretty(&status) else {
+            return;
+        };
+        if self.last_status.as_ref() == Some(&bytes) {
+            return;
+        }
+        match write_atomic(&self.dir.status_file(), &bytes) {
+            Ok(()) => self.last_status = Some(bytes),
+            Err(e) => eprintln!("cannot write {}: {e}", self.dir.status_file().display()),
+        }
+    }
+}
+
+fn now() -> Time {
+    chrono::Utc::now()
+}
