@@ -144,6 +144,11 @@ impl LinuxRuntime {
                 uid: uid.to_string(),
                 message: format!("cannot remove the pod cgroup: {e}"),
             })?;
+            // The node and top cgroups go with their last pod, so nothing of rekon stays.
+            if let Ok(node) = cgroups.node(&node) {
+                node.remove_if_unused();
+            }
+            cgroups.top().remove_if_unused();
         }
         unmount_host(dir.root()).map_err(io("cannot unmount the pod's volumes"))?;
         match fs::remove_dir_all(dir.root()) {

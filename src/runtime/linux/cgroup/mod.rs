@@ -232,6 +232,14 @@ impl Cgroup {
             .collect()
     }
 
+    /// Removes this cgroup's directories where they hold no child cgroup and no process;
+    /// a busy or missing one is left as it is (another pod may still use a shared node).
+    pub fn remove_if_unused(&self) {
+        for dir in self.dirs() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+
     /// The directory in the hierarchy holding `controller` (v2: the only one).
     fn dir_of(&self, controller: &str) -> Option<PathBuf> {
         match self.root.version {
