@@ -241,7 +241,11 @@ mod tests {
     use crate::state::SourceSpec;
 
     fn desired(yaml: &str) -> Vec<DesiredObject> {
-        let m = load(&[SourceFile { path: "m.yaml".into(), text: yaml.into() }]).expect("valid manifests");
+        let m = load(&[SourceFile {
+            path: "m.yaml".into(),
+            text: yaml.into(),
+        }])
+        .expect("valid manifests");
         desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
     }
 
@@ -257,7 +261,11 @@ mod tests {
             desired: d,
             state,
             observed,
-            source: PlanSource { spec: SourceSpec::default(), revision: "r1".into(), description: "test".into() },
+            source: PlanSource {
+                spec: SourceSpec::default(),
+                revision: "r1".into(),
+                description: "test".into(),
+            },
             host: "h".into(),
             now: "2026-01-01T00:00:00Z".into(),
             node: "h".into(),
@@ -265,9 +273,18 @@ mod tests {
     }
 
     /// Runs a plan to the end (or to an injected crash) and returns the calls made.
-    fn run(store: &StateStore, rt: &mut FakeRuntime, d: &[DesiredObject], crash: Option<u32>) -> Result<(), ApplyError> {
+    fn run(
+        store: &StateStore,
+        rt: &mut FakeRuntime,
+        d: &[DesiredObject],
+        crash: Option<u32>,
+    ) -> Result<(), ApplyError> {
         let mut state = store.load().unwrap();
-        let observed: Observed = state.pods.keys().map(|u| (u.clone(), rt.pod_status(u).unwrap())).collect();
+        let observed: Observed = state
+            .pods
+            .keys()
+            .map(|u| (u.clone(), rt.pod_status(u).unwrap()))
+            .collect();
         let p = make_plan(d, &state, &observed);
         let mut n = 0;
         let mut uid = || {
@@ -315,7 +332,10 @@ mod tests {
         let err = run(&store, &mut rt, &d, None).unwrap_err();
         assert_eq!(err.to_string(), "Pod default/b: the runtime failed");
         let state = store.load().unwrap();
-        assert!(state.objects.contains_key("Pod default/a"), "the completed step is recorded");
+        assert!(
+            state.objects.contains_key("Pod default/a"),
+            "the completed step is recorded"
+        );
         assert!(!state.objects.contains_key("Pod default/b"));
         let b = state.pods.values().find(|p| p.name == "b").unwrap();
         assert!(!b.created, "the failed pod stays unconfirmed");
@@ -331,7 +351,8 @@ mod tests {
 
     #[test]
     fn every_crash_point_converges_without_duplicates() {
-        let d = desired(&(pods(&["a", "b"]) + "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  k: v\n"));
+        let d =
+            desired(&(pods(&["a", "b"]) + "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  k: v\n"));
         // 1 save for the ConfigMap, 3 per pod, 1 for the revision.
         for crash in 1..=8 {
             let dir = tempfile::tempdir().unwrap();
@@ -343,8 +364,20 @@ mod tests {
             let mut names: Vec<_> = rt.pods.values().map(|(r, _)| r.name.clone()).collect();
             names.sort();
             assert_eq!(names, ["a", "b"], "crash after save {crash}");
-            assert_eq!(state.pods.keys().collect::<Vec<_>>(), rt.pods.keys().collect::<Vec<_>>(), "crash {crash}");
-            let again = make_plan(&d, &state, &state.pods.keys().map(|u| (u.clone(), rt.pods.get(u).map(|p| p.1.clone()))).collect());
+            assert_eq!(
+                state.pods.keys().collect::<Vec<_>>(),
+                rt.pods.keys().collect::<Vec<_>>(),
+                "crash {crash}"
+            );
+            let again = make_plan(
+                &d,
+                &state,
+                &state
+                    .pods
+                    .keys()
+                    .map(|u| (u.clone(), rt.pods.get(u).map(|p| p.1.clone())))
+                    .collect(),
+            );
             assert!(!again.has_changes(), "crash {crash}: {:?}", again.steps);
         }
     }
@@ -363,7 +396,10 @@ mod tests {
         let p = make_plan(&d, &state, &observed);
         assert_eq!(p.steps.len(), 1);
         assert_eq!(p.steps[0].action, Action::Replace);
-        assert_eq!(p.steps[0].reason.as_deref(), Some("because its pod was deleted outside rekon"));
+        assert_eq!(
+            p.steps[0].reason.as_deref(),
+            Some("because its pod was deleted outside rekon")
+        );
         run(&store, &mut rt, &d, None).unwrap();
         assert_eq!(rt.pods.len(), 1);
         assert_ne!(rt.pods.keys().next().unwrap(), &uid);

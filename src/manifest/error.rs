@@ -19,7 +19,11 @@ pub struct ManifestError {
 }
 
 fn path_prefix(path: &str) -> String {
-    if path.is_empty() { String::new() } else { format!("{path}: ") }
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
 }
 
 /// All the problems found in one run, in file then line order.

@@ -22,13 +22,12 @@ impl IntOrString {
             IntOrString::String(s) => s,
         };
         let Some(number) = s.strip_suffix('%') else {
-            return Err(
-                "invalid value for IntOrString: invalid type: string is not a percentage"
-                    .to_string(),
-            );
+            return Err("invalid value for IntOrString: invalid type: string is not a percentage".to_string());
         };
         let percent: i64 = number.parse().map_err(|_| {
-            format!("invalid value for IntOrString: invalid value {s:?}: strconv.Atoi: parsing {number:?}: invalid syntax")
+            format!(
+                "invalid value for IntOrString: invalid value {s:?}: strconv.Atoi: parsing {number:?}: invalid syntax"
+            )
         })?;
         // Exact integer arithmetic; upstream uses float64, identical for realistic values.
         let product = i128::from(percent) * i128::from(total);
@@ -37,8 +36,7 @@ impl IntOrString {
         } else {
             product.div_euclid(100)
         };
-        i64::try_from(scaled)
-            .map_err(|_| format!("invalid value for IntOrString: {s:?} of {total} is out of range"))
+        i64::try_from(scaled).map_err(|_| format!("invalid value for IntOrString: {s:?} of {total} is out of range"))
     }
 }
 
@@ -129,23 +127,18 @@ mod tests {
             (s("-10%"), 15, false, -2),
         ];
         for (v, total, up, want) in cases {
-            assert_eq!(
-                v.scaled_value(total, up),
-                Ok(want),
-                "{v} of {total} (up: {up})"
-            );
+            assert_eq!(v.scaled_value(total, up), Ok(want), "{v} of {total} (up: {up})");
         }
         assert_eq!(
             s("http").scaled_value(4, true),
-            Err(
-                "invalid value for IntOrString: invalid type: string is not a percentage"
-                    .to_string()
-            )
+            Err("invalid value for IntOrString: invalid type: string is not a percentage".to_string())
         );
         assert_eq!(
             s("a%").scaled_value(4, true),
-            Err("invalid value for IntOrString: invalid value \"a%\": strconv.Atoi: parsing \"a\": invalid syntax"
-                .to_string())
+            Err(
+                "invalid value for IntOrString: invalid value \"a%\": strconv.Atoi: parsing \"a\": invalid syntax"
+                    .to_string()
+            )
         );
     }
 
@@ -153,10 +146,7 @@ mod tests {
     fn round_trips_through_json() {
         let v: Vec<IntOrString> = serde_json::from_str("[80, \"http\", \"25%\"]").expect("json");
         assert_eq!(v, [IntOrString::Int(80), s("http"), s("25%")]);
-        assert_eq!(
-            serde_json::to_string(&v).expect("json"),
-            "[80,\"http\",\"25%\"]"
-        );
+        assert_eq!(serde_json::to_string(&v).expect("json"), "[80,\"http\",\"25%\"]");
         assert!(serde_json::from_str::<IntOrString>("1.5").is_err());
     }
 
@@ -178,9 +168,6 @@ mod tests {
         let docs = parse_documents("port: true").expect("yaml");
         let (v, issues) = from_node::<std::collections::BTreeMap<String, IntOrString>>(&docs[0]);
         assert_eq!(v, None);
-        assert_eq!(
-            issues[0].message,
-            "expected an integer or a string, found boolean true"
-        );
+        assert_eq!(issues[0].message, "expected an integer or a string, found boolean true");
     }
 }

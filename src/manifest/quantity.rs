@@ -56,11 +56,7 @@ pub enum QuantityError {
 /// `ceil(|nanos| / unit)` with the sign of `nanos`: upstream rounds magnitudes up.
 fn div_round_up(nanos: i128, unit: i128) -> i128 {
     let q = nanos / unit;
-    if nanos % unit == 0 {
-        q
-    } else {
-        q + nanos.signum()
-    }
+    if nanos % unit == 0 { q } else { q + nanos.signum() }
 }
 
 impl Quantity {
@@ -293,9 +289,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_quantities() {
-        for bad in [
-            "", "abc", "-", ".", "1.5.5", "1 Gi", "Gi", "1Gix", "1e", "1e3.5", "1m5",
-        ] {
+        for bad in ["", "abc", "-", ".", "1.5.5", "1 Gi", "Gi", "1Gix", "1e", "1e3.5", "1m5"] {
             assert!(
                 matches!(
                     Quantity::parse(bad),
@@ -324,9 +318,7 @@ mod tests {
         ] {
             assert_eq!(
                 Quantity::parse(big),
-                Err(QuantityError::TooLarge {
-                    text: big.to_string()
-                }),
+                Err(QuantityError::TooLarge { text: big.to_string() }),
                 "{big}"
             );
         }
@@ -352,36 +344,26 @@ mod tests {
         assert_eq!(cpu.to_string(), "1m");
         assert!(q("0m").is_zero() && !q("1n").is_zero());
         assert_eq!(Quantity::from_milli(250).to_string(), "250m");
-        assert_eq!(
-            Quantity::from_units(1 << 30, Format::BinarySI).to_string(),
-            "1Gi"
-        );
+        assert_eq!(Quantity::from_units(1 << 30, Format::BinarySI).to_string(), "1Gi");
     }
 
     #[test]
     fn serializes_as_canonical_string_and_reads_json_numbers() {
-        assert_eq!(
-            serde_json::to_string(&q("1.5Gi")).expect("json"),
-            "\"1536Mi\""
-        );
+        assert_eq!(serde_json::to_string(&q("1.5Gi")).expect("json"), "\"1536Mi\"");
         let from_json: Vec<Quantity> = serde_json::from_str("[\"100m\", 2, 0.5]").expect("json");
         assert_eq!(from_json, [q("100m"), q("2"), q("500m")]);
-        let err = serde_json::from_str::<Quantity>("\"x\"")
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<Quantity>("\"x\"").unwrap_err().to_string();
         assert!(err.starts_with("invalid quantity \"x\""), "{err}");
     }
 
     #[test]
     fn reads_yaml_numbers_as_written() {
-        let docs = crate::manifest::yaml::parse_documents("[1, 0.5, 129e6, '250m', 1Gi, true]")
-            .expect("yaml");
+        let docs = crate::manifest::yaml::parse_documents("[1, 0.5, 129e6, '250m', 1Gi, true]").expect("yaml");
         let (v, issues) = crate::manifest::de::from_node::<Vec<Quantity>>(&docs[0]);
         assert_eq!(v, None);
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].path, "[5]");
-        let docs =
-            crate::manifest::yaml::parse_documents("[1, 0.5, 129e6, '250m', 1Gi]").expect("yaml");
+        let docs = crate::manifest::yaml::parse_documents("[1, 0.5, 129e6, '250m', 1Gi]").expect("yaml");
         let (v, issues) = crate::manifest::de::from_node::<Vec<Quantity>>(&docs[0]);
         assert_eq!(issues, vec![]);
         let strings: Vec<String> = v.expect("built").iter().map(Quantity::to_string).collect();

@@ -165,8 +165,7 @@ mod tests {
                     stack.push(path);
                 } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
                     let text = std::fs::read_to_string(&path).expect("readable");
-                    let docs = parse_documents(&text)
-                        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+                    let docs = parse_documents(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
                     assert!(!docs.is_empty(), "{}", path.display());
                     for doc in &docs {
                         assert!(
@@ -192,20 +191,8 @@ mod tests {
         assert_eq!(name.mark, Mark { line: 4, column: 9 });
         let label = doc.locate("metadata.labels['app.kubernetes.io/name']");
         assert_eq!(label.value, scalar("x", ScalarStyle::Quoted));
-        assert_eq!(
-            label.mark,
-            Mark {
-                line: 6,
-                column: 31
-            }
-        );
-        assert_eq!(
-            doc.locate("spec.ports[0].port").mark,
-            Mark {
-                line: 9,
-                column: 11
-            }
-        );
+        assert_eq!(label.mark, Mark { line: 6, column: 31 });
+        assert_eq!(doc.locate("spec.ports[0].port").mark, Mark { line: 9, column: 11 });
         assert_eq!(
             doc.locate("spec.ports[0].text").value,
             scalar("hi\n", ScalarStyle::Block)
@@ -215,10 +202,7 @@ mod tests {
             doc.locate("spec.ports[0].missing.deeper").mark,
             Mark { line: 9, column: 5 }
         );
-        assert_eq!(
-            doc.locate("spec.ports[3]").mark,
-            doc.locate("spec.ports").mark
-        );
+        assert_eq!(doc.locate("spec.ports[3]").mark, doc.locate("spec.ports").mark);
     }
 
     #[test]
@@ -226,24 +210,13 @@ mod tests {
         let text = "---\n{\n  apiVersion: \"v1\",\n  # comment\n  kind: \"Pod\",\n  spec: {\n    ports: [80, 443,],  # trailing\n  },\n}";
         let doc = parse_one(text);
         assert_eq!(doc.locate("kind").value, scalar("Pod", ScalarStyle::Quoted));
-        assert_eq!(
-            doc.locate("spec.ports[1]").value,
-            scalar("443", ScalarStyle::Plain)
-        );
-        assert_eq!(
-            doc.locate("spec.ports[1]").mark,
-            Mark {
-                line: 7,
-                column: 17
-            }
-        );
+        assert_eq!(doc.locate("spec.ports[1]").value, scalar("443", ScalarStyle::Plain));
+        assert_eq!(doc.locate("spec.ports[1]").mark, Mark { line: 7, column: 17 });
     }
 
     #[test]
     fn skips_empty_documents() {
-        let docs =
-            parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n...\n---\n~\n")
-                .expect("parses");
+        let docs = parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n...\n---\n~\n").expect("parses");
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].mark, Mark { line: 7, column: 1 });
         assert_eq!(parse_documents("").expect("parses"), vec![]);
@@ -259,10 +232,7 @@ mod tests {
                 message: "duplicate key \"name\"".to_string()
             }
         );
-        assert_eq!(
-            parse_err("? [a]\n: 1\n").message,
-            "mapping key must be a scalar"
-        );
+        assert_eq!(parse_err("? [a]\n: 1\n").message, "mapping key must be a scalar");
         assert_eq!(parse_err("a: 1\n- b\n").mark.line, 2);
     }
 
@@ -271,9 +241,8 @@ mod tests {
         let doc = parse_one("base: &b {x: 1}\nother: *b\n");
         assert_eq!(doc.locate("other.x").value, scalar("1", ScalarStyle::Plain));
         assert_eq!(doc.locate("other").mark, Mark { line: 2, column: 8 });
-        let mut laughs = String::from(
-            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-        );
+        let mut laughs =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
             .iter()
             .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
@@ -319,14 +288,8 @@ mod tests {
         assert_eq!(doc.locate("b").value, scalar("2", ScalarStyle::Plain));
         assert_eq!(doc.locate("c").value, NodeValue::Null);
         assert_eq!(doc.locate("d").value, scalar("3", ScalarStyle::Plain));
-        assert_eq!(
-            parse_err("a: !!int abc\n").message,
-            "cannot decode \"abc\" as !!int"
-        );
-        assert_eq!(
-            parse_err("a: !custom x\n").message,
-            "unsupported tag !custom"
-        );
+        assert_eq!(parse_err("a: !!int abc\n").message, "cannot decode \"abc\" as !!int");
+        assert_eq!(parse_err("a: !custom x\n").message, "unsupported tag !custom");
         assert_eq!(parse_err("a: !!set {}\n").message, "unsupported tag !!set");
     }
 

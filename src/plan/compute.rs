@@ -169,7 +169,11 @@ mod tests {
     use crate::state::{ObjectRecord, SourceSpec};
 
     fn desired(yaml: &str) -> Vec<DesiredObject> {
-        let m = load(&[SourceFile { path: "m.yaml".into(), text: yaml.into() }]).expect("valid manifests");
+        let m = load(&[SourceFile {
+            path: "m.yaml".into(),
+            text: yaml.into(),
+        }])
+        .expect("valid manifests");
         desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
     }
 
@@ -178,7 +182,11 @@ mod tests {
             desired: d,
             state,
             observed: &Observed::new(),
-            source: PlanSource { spec: SourceSpec::default(), revision: "r".into(), description: "d".into() },
+            source: PlanSource {
+                spec: SourceSpec::default(),
+                revision: "r".into(),
+                description: "d".into(),
+            },
             host: "h".into(),
             now: "t".into(),
             node: "n".into(),
@@ -205,13 +213,28 @@ mod tests {
 
     #[test]
     fn creates_in_dependency_order_with_an_implicit_namespace() {
-        let d = desired(&format!("{DEPLOY}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n"));
+        let d = desired(&format!(
+            "{DEPLOY}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n"
+        ));
         let p = plan_of(&d, &State::new("l".into()));
         let order: Vec<String> = p.steps.iter().map(|s| s.id.to_string()).collect();
         assert_eq!(order, ["Namespace shop", "ConfigMap shop/c", "Deployment shop/web"]);
-        assert_eq!(p.summary, Summary { add: 3, change: 0, destroy: 0 });
-        assert_eq!(p.notes, ["Namespace shop is used by objects but not defined in git: rekon creates it"]);
-        assert_eq!(p.steps[2].notes, ["no Deployment controller yet: the object is recorded but starts no pods"]);
+        assert_eq!(
+            p.summary,
+            Summary {
+                add: 3,
+                change: 0,
+                destroy: 0
+            }
+        );
+        assert_eq!(
+            p.notes,
+            ["Namespace shop is used by objects but not defined in git: rekon creates it"]
+        );
+        assert_eq!(
+            p.steps[2].notes,
+            ["no Deployment controller yet: the object is recorded but starts no pods"]
+        );
     }
 
     #[test]
@@ -228,23 +251,43 @@ mod tests {
         let p = plan_of(&scaled, &state);
         let step = p.steps.iter().find(|s| s.id.kind == "Deployment").unwrap();
         assert_eq!(step.action, Action::Update);
-        assert!(step.diff.contains("-   replicas: 2\n+   replicas: 5\n"), "{}", step.diff);
+        assert!(
+            step.diff.contains("-   replicas: 2\n+   replicas: 5\n"),
+            "{}",
+            step.diff
+        );
 
         let moved = desired(&DEPLOY.replace("app: web", "app: web2"));
         let p = plan_of(&moved, &state);
         let step = p.steps.iter().find(|s| s.id.kind == "Deployment").unwrap();
         assert_eq!(step.action, Action::Replace);
-        assert_eq!(step.reason.as_deref(), Some("because spec.selector cannot be changed in place"));
-        assert_eq!(p.summary, Summary { add: 1, change: 0, destroy: 1 });
+        assert_eq!(
+            step.reason.as_deref(),
+            Some("because spec.selector cannot be changed in place")
+        );
+        assert_eq!(
+            p.summary,
+            Summary {
+                add: 1,
+                change: 0,
+                destroy: 1
+            }
+        );
     }
 
     #[test]
     fn removed_objects_are_destroyed_dependents_first() {
-        let d = desired(&format!("{DEPLOY}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n"));
+        let d = desired(&format!(
+            "{DEPLOY}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n"
+        ));
         let p = plan_of(&[], &applied(&d));
         let order: Vec<String> = p.steps.iter().map(|s| s.id.to_string()).collect();
         assert_eq!(order, ["Deployment shop/web", "ConfigMap shop/c", "Namespace shop"]);
-        assert!(p.steps.iter().all(|s| s.reason.as_deref() == Some("because it is not in git any more")));
+        assert!(
+            p.steps
+                .iter()
+                .all(|s| s.reason.as_deref() == Some("because it is not in git any more"))
+        );
     }
 
     #[test]

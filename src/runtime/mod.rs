@@ -7,10 +7,10 @@ pub mod exec;
 pub mod fake;
 pub mod host;
 pub mod image;
+pub mod lifecycle;
 pub mod linux;
 pub mod linux_runtime;
 pub mod logs;
-pub mod lifecycle;
 pub mod podspec;
 pub mod status;
 pub mod supervisor;
@@ -39,7 +39,9 @@ pub struct PodRequest {
 /// Errors of a runtime operation.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("the Linux runtime needs root to create namespaces and cgroups (running as uid {uid}); run rekon as root, or use `rekon plan` which needs no privileges")]
+    #[error(
+        "the Linux runtime needs root to create namespaces and cgroups (running as uid {uid}); run rekon as root, or use `rekon plan` which needs no privileges"
+    )]
     NotRoot { uid: u32 },
     #[error("pod {uid} failed: {message}")]
     Pod { uid: String, message: String },

@@ -43,8 +43,7 @@ impl Cache {
             Err(_) => {
                 // A cache is disposable: one left half-made by a crash is made again.
                 if dir.exists() {
-                    fs::remove_dir_all(&dir)
-                        .map_err(SourceError::io("remove broken cache", &dir))?;
+                    fs::remove_dir_all(&dir).map_err(SourceError::io("remove broken cache", &dir))?;
                 }
                 init_cache(&dir, url)?
             }
@@ -73,12 +72,10 @@ impl Cache {
             .map_err(SourceError::git("fetch", url))?;
         // The advertisement outlives the connection, so this needs no second round trip.
         let head = remote.default_branch().ok();
-        if let Some(branch) = head.as_ref().and_then(|b| {
-            b.as_str()
-                .ok()?
-                .strip_prefix("refs/heads/")
-                .map(str::to_owned)
-        }) {
+        if let Some(branch) = head
+            .as_ref()
+            .and_then(|b| b.as_str().ok()?.strip_prefix("refs/heads/").map(str::to_owned))
+        {
             self.repo
                 .reference_symbolic(
                     &format!("{BRANCHES}HEAD"),
@@ -97,15 +94,8 @@ impl Cache {
             .repo
             .find_reference(&format!("{BRANCHES}HEAD"))
             .ok()
-            .and_then(|r| {
-                r.symbolic_target()
-                    .ok()??
-                    .strip_prefix(BRANCHES)
-                    .map(str::to_owned)
-            });
-        let candidates = recorded
-            .into_iter()
-            .chain(["main".to_string(), "master".to_string()]);
+            .and_then(|r| r.symbolic_target().ok()??.strip_prefix(BRANCHES).map(str::to_owned));
+        let candidates = recorded.into_iter().chain(["main".to_string(), "master".to_string()]);
         for branch in candidates {
             if let Some(id) = self.branch(&branch) {
                 return Ok((branch, id));
@@ -151,10 +141,7 @@ impl Cache {
     }
 
     pub(super) fn branch(&self, name: &str) -> Option<Oid> {
-        let reference = self
-            .repo
-            .find_reference(&format!("{BRANCHES}{name}"))
-            .ok()?;
+        let reference = self.repo.find_reference(&format!("{BRANCHES}{name}")).ok()?;
         reference.peel_to_commit().ok().map(|c| c.id())
     }
 
@@ -181,12 +168,7 @@ impl Cache {
         names
     }
 
-    pub(super) fn snapshot(
-        &self,
-        id: Oid,
-        label: &str,
-        path: Option<&str>,
-    ) -> Result<Snapshot, SourceError> {
+    pub(super) fn snapshot(&self, id: Oid, label: &str, path: Option<&str>) -> Result<Snapshot, SourceError> {
         let commit = self
             .repo
             .find_commit(id)

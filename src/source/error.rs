@@ -47,11 +47,7 @@ pub enum SourceError {
     CommitMissing { url: String, commit: String },
     /// `--path` does not exist at the commit.
     #[error("path {path:?} does not exist at commit {commit} of {url}")]
-    PathMissing {
-        url: String,
-        commit: String,
-        path: String,
-    },
+    PathMissing { url: String, commit: String, path: String },
     /// A manifest file is too big to be one.
     #[error("{path} is {size} bytes, more than the 4 MiB limit for a manifest file")]
     TooLarge { path: String, size: u64 },
@@ -67,31 +63,19 @@ pub enum SourceError {
         source: std::io::Error,
     },
     /// The `-f` files no longer hash to the revision a saved plan was made from.
-    #[error(
-        "the files changed since the plan was made (plan: {expected}, now: {actual}): plan again"
-    )]
+    #[error("the files changed since the plan was made (plan: {expected}, now: {actual}): plan again")]
     Changed { expected: String, actual: String },
 }
 
 impl SourceError {
     /// A [`SourceError::Git`] for `operation` on `url`.
-    pub(crate) fn git(
-        operation: &'static str,
-        url: &str,
-    ) -> impl FnOnce(git2::Error) -> SourceError {
+    pub(crate) fn git(operation: &'static str, url: &str) -> impl FnOnce(git2::Error) -> SourceError {
         let url = url.to_string();
-        move |source| SourceError::Git {
-            operation,
-            url,
-            source,
-        }
+        move |source| SourceError::Git { operation, url, source }
     }
 
     /// A [`SourceError::Io`] for `operation` on `path`.
-    pub(crate) fn io(
-        operation: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> SourceError {
+    pub(crate) fn io(operation: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> SourceError {
         let path = path.into();
         move |source| SourceError::Io {
             operation,

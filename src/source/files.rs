@@ -26,9 +26,7 @@ pub fn read(args: &[String]) -> Result<Snapshot, SourceError> {
     let mut hasher = Sha256::new();
     let mut files = Vec::with_capacity(found.len());
     for path in &found {
-        let size = fs::metadata(path)
-            .map_err(SourceError::io("read", path))?
-            .len();
+        let size = fs::metadata(path).map_err(SourceError::io("read", path))?.len();
         let shown = display(path, cwd.as_deref());
         if size > MAX_FILE_SIZE {
             return Err(SourceError::TooLarge { path: shown, size });
@@ -74,9 +72,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), SourceError> {
 
 /// The path relative to the working directory when under it, as errors should show it.
 fn display(path: &Path, cwd: Option<&Path>) -> String {
-    let shown = cwd
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .unwrap_or(path);
+    let shown = cwd.and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
     shown.to_string_lossy().into_owned()
 }
 
@@ -110,11 +106,7 @@ mod tests {
         fs::write(root.join("elsewhere/hidden.yaml"), "kind: Secret\n").unwrap();
         fs::write(root.join("single.txt"), "kind: Pod\n").unwrap();
         symlink(root.join("elsewhere"), root.join("app/linkdir")).unwrap();
-        symlink(
-            root.join("elsewhere/hidden.yaml"),
-            root.join("app/linked.yaml"),
-        )
-        .unwrap();
+        symlink(root.join("elsewhere/hidden.yaml"), root.join("app/linked.yaml")).unwrap();
 
         let s = read(&[arg(&root.join("single.txt")), arg(&root.join("app"))]).unwrap();
         assert_eq!(
@@ -135,10 +127,7 @@ mod tests {
         let swapped = read(&[arg(&root.join("app")), arg(&root.join("single.txt"))]).unwrap();
         assert_eq!(swapped.revision, s.revision);
         fs::write(root.join("app/web.yaml"), "kind: Deployment # v2\n").unwrap();
-        assert_ne!(
-            read(&[arg(&root.join("app"))]).unwrap().revision,
-            s.revision
-        );
+        assert_ne!(read(&[arg(&root.join("app"))]).unwrap().revision, s.revision);
     }
 
     #[test]
@@ -146,10 +135,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let missing = tmp.path().join("missing");
         let err = read(&[arg(&missing)]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("failed to read {}", missing.display())
-        );
+        assert_eq!(err.to_string(), format!("failed to read {}", missing.display()));
 
         let bin = tmp.path().join("bin.yaml");
         fs::write(&bin, [0xff, 0xfe]).unwrap();
@@ -159,10 +145,7 @@ mod tests {
         let big = tmp.path().join("big.yaml");
         fs::write(&big, vec![b'#'; MAX_FILE_SIZE as usize + 1]).unwrap();
         let err = read(&[arg(&big)]).unwrap_err();
-        assert!(
-            matches!(err, SourceError::TooLarge { size: 4194305, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, SourceError::TooLarge { size: 4194305, .. }), "{err}");
     }
 
     #[test]
@@ -172,10 +155,7 @@ mod tests {
             display(Path::new("/work/repo/deploy/a.yaml"), Some(cwd)),
             "deploy/a.yaml"
         );
-        assert_eq!(
-            display(Path::new("/other/a.yaml"), Some(cwd)),
-            "/other/a.yaml"
-        );
+        assert_eq!(display(Path::new("/other/a.yaml"), Some(cwd)), "/other/a.yaml");
         assert_eq!(display(Path::new("/other/a.yaml"), None), "/other/a.yaml");
     }
 }

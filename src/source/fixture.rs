@@ -52,11 +52,7 @@ impl Fixture {
                     update.upsert(*path, self.repo.blob(bytes).unwrap(), FileMode::Blob);
                 }
                 Change::Link(path, target) => {
-                    update.upsert(
-                        *path,
-                        self.repo.blob(target.as_bytes()).unwrap(),
-                        FileMode::Link,
-                    );
+                    update.upsert(*path, self.repo.blob(target.as_bytes()).unwrap(), FileMode::Link);
                 }
                 Change::Delete(path) => {
                     update.remove(*path);
@@ -84,8 +80,6 @@ impl Fixture {
     pub fn tag(&self, name: &str, commit: Oid) {
         let object = self.repo.find_object(commit, None).unwrap();
         let sig = Signature::now("Test", "test@example.com").unwrap();
-        self.repo
-            .tag(name, &object, &sig, "test tag", false)
-            .unwrap();
+        self.repo.tag(name, &object, &sig, "test tag", false).unwrap();
     }
 }

@@ -42,12 +42,10 @@ pub fn fetch_commit(
         Some(id) => id,
         None => {
             cache.fetch()?;
-            cache
-                .find_commit(commit)
-                .ok_or_else(|| SourceError::CommitMissing {
-                    url: url.clone(),
-                    commit: commit.to_string(),
-                })?
+            cache.find_commit(commit).ok_or_else(|| SourceError::CommitMissing {
+                url: url.clone(),
+                commit: commit.to_string(),
+            })?
         }
     };
     cache.snapshot(id, git_ref.unwrap_or("HEAD"), path)
@@ -57,9 +55,7 @@ pub fn fetch_commit(
 /// an absolute `file://` URL.
 pub fn normalize_url(repo: &str) -> Result<String, SourceError> {
     // git's rule (connect.c, url_is_local_not_ssh): a colon before any slash means scp syntax.
-    let scp_like = repo
-        .find(':')
-        .is_some_and(|colon| !repo[..colon].contains('/'));
+    let scp_like = repo.find(':').is_some_and(|colon| !repo[..colon].contains('/'));
     if repo.contains("://") || scp_like {
         return Ok(repo.to_string());
     }
@@ -115,15 +111,9 @@ mod tests {
             ],
         );
         fx.tag("v1", c1);
-        let c2 = fx.commit(
-            "main",
-            &[Delete("deploy/old.yaml"), Write("deploy/web.yaml", WEB2)],
-        );
+        let c2 = fx.commit("main", &[Delete("deploy/old.yaml"), Write("deploy/web.yaml", WEB2)]);
         fx.branch("feature", c2);
-        let c3 = fx.commit(
-            "feature",
-            &[Write("deploy/feature.yaml", b"kind: ConfigMap\n")],
-        );
+        let c3 = fx.commit("feature", &[Write("deploy/feature.yaml", b"kind: ConfigMap\n")]);
         fs::create_dir_all(fx.path.join("deploy")).unwrap();
         fs::write(fx.path.join("deploy/web.yaml"), b"kind: Uncommitted\n").unwrap();
         fs::write(fx.path.join("deploy/extra.yaml"), b"kind: Uncommitted\n").unwrap();
@@ -162,10 +152,7 @@ mod tests {
         assert!(r.url.starts_with("file:///") && r.url.ends_with("/my%20repo"));
 
         let all = resolve(&r.url, None, None, &r.cache).unwrap();
-        assert_eq!(
-            paths(&all),
-            ["deploy/sub/db.yml", "deploy/web.yaml", "top.json"]
-        );
+        assert_eq!(paths(&all), ["deploy/sub/db.yml", "deploy/web.yaml", "top.json"]);
     }
 
     #[test]
@@ -176,18 +163,11 @@ mod tests {
         assert_eq!(feature.revision, r.c3.to_string());
         assert_eq!(
             paths(&feature),
-            [
-                "deploy/feature.yaml",
-                "deploy/sub/db.yml",
-                "deploy/web.yaml"
-            ]
+            ["deploy/feature.yaml", "deploy/sub/db.yml", "deploy/web.yaml"]
         );
         let v1 = at("v1");
         assert_eq!(v1.revision, r.c1.to_string());
-        assert_eq!(
-            paths(&v1),
-            ["deploy/old.yaml", "deploy/sub/db.yml", "deploy/web.yaml"]
-        );
+        assert_eq!(paths(&v1), ["deploy/old.yaml", "deploy/sub/db.yml", "deploy/web.yaml"]);
         assert_eq!(text(&v1, "deploy/web.yaml").as_bytes(), WEB1);
         assert_eq!(at("refs/tags/v1").revision, r.c1.to_string());
         assert_eq!(at("refs/heads/main").revision, r.c2.to_string());
@@ -253,16 +233,7 @@ mod tests {
         assert!(paths(&s).contains(&"deploy/old.yaml"));
         let gone = "0123456789abcdef0123456789abcdef01234567";
         let err = fetch_commit(&r.url, None, None, &r.cache, gone).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                SourceError::Git {
-                    operation: "fetch",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, SourceError::Git { operation: "fetch", .. }), "{err}");
     }
 
     #[test]
@@ -274,10 +245,7 @@ mod tests {
         let err = fetch_commit(&r.url, None, None, &r.cache, gone).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!(
-                "commit {gone} is not in {} (was it force-pushed away?)",
-                r.url
-            )
+            format!("commit {gone} is not in {} (was it force-pushed away?)", r.url)
         );
     }
 
@@ -287,33 +255,21 @@ mod tests {
         let err = resolve(&r.url, None, Some("nope"), &r.cache).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!(
-                "path \"nope\" does not exist at commit {} of {}",
-                r.c2, r.url
-            )
+            format!("path \"nope\" does not exist at commit {} of {}", r.c2, r.url)
         );
         r.fx.commit(
             "main",
-            &[
-                Link("deploy/link.yaml", "web.yaml"),
-                Link("linked", "deploy"),
-            ],
+            &[Link("deploy/link.yaml", "web.yaml"), Link("linked", "deploy")],
         );
         let s = resolve(&r.url, None, None, &r.cache).unwrap();
-        assert_eq!(
-            paths(&s),
-            ["deploy/sub/db.yml", "deploy/web.yaml", "top.json"]
-        );
+        assert_eq!(paths(&s), ["deploy/sub/db.yml", "deploy/web.yaml", "top.json"]);
 
         r.fx.commit("main", &[Write("deploy/bin.yaml", &[0xff, 0xfe])]);
         let err = resolve(&r.url, None, None, &r.cache).unwrap_err();
         assert_eq!(err.to_string(), "deploy/bin.yaml is not UTF-8 text");
 
         let big = vec![b'#'; super::super::MAX_FILE_SIZE as usize + 1];
-        r.fx.commit(
-            "main",
-            &[Delete("deploy/bin.yaml"), Write("big.yaml", &big)],
-        );
+        r.fx.commit("main", &[Delete("deploy/bin.yaml"), Write("big.yaml", &big)]);
         let err = resolve(&r.url, None, None, &r.cache).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -345,10 +301,7 @@ mod tests {
         }
         let err = normalize_url("./does/not:exist").unwrap_err();
         assert!(matches!(err, SourceError::RepoPath { .. }));
-        assert_eq!(
-            err.to_string(),
-            "repository path ./does/not:exist cannot be opened"
-        );
+        assert_eq!(err.to_string(), "repository path ./does/not:exist cannot be opened");
     }
 
     #[test]

@@ -32,12 +32,7 @@ pub struct Snapshot {
 /// Reads the current manifests of `spec`; `cache_dir` (`<state>/git`) keeps fetched repositories.
 pub fn resolve(spec: &SourceSpec, cache_dir: &Path) -> Result<Snapshot, SourceError> {
     match &spec.repo {
-        Some(repo) => git::resolve(
-            repo,
-            spec.git_ref.as_deref(),
-            spec.path.as_deref(),
-            cache_dir,
-        ),
+        Some(repo) => git::resolve(repo, spec.git_ref.as_deref(), spec.path.as_deref(), cache_dir),
         None if !spec.files.is_empty() => files::read(&spec.files),
         None => Err(SourceError::NoSource),
     }
@@ -45,19 +40,9 @@ pub fn resolve(spec: &SourceSpec, cache_dir: &Path) -> Result<Snapshot, SourceEr
 
 /// Reads the manifests of exactly `revision` (a saved plan's), fetching only if the cache
 /// lacks it; for `-f` files, checks they still hash to `revision`.
-pub fn fetch_commit(
-    spec: &SourceSpec,
-    cache_dir: &Path,
-    revision: &str,
-) -> Result<Snapshot, SourceError> {
+pub fn fetch_commit(spec: &SourceSpec, cache_dir: &Path, revision: &str) -> Result<Snapshot, SourceError> {
     match &spec.repo {
-        Some(repo) => git::fetch_commit(
-            repo,
-            spec.git_ref.as_deref(),
-            spec.path.as_deref(),
-            cache_dir,
-            revision,
-        ),
+        Some(repo) => git::fetch_commit(repo, spec.git_ref.as_deref(), spec.path.as_deref(), cache_dir, revision),
         None if !spec.files.is_empty() => {
             let snapshot = files::read(&spec.files)?;
             if snapshot.revision != revision {
@@ -74,9 +59,7 @@ pub fn fetch_commit(
 
 /// Whether a file found in a directory is read as a manifest.
 fn is_manifest_name(name: &str) -> bool {
-    [".yaml", ".yml", ".json"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
+    [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
 }
 
 /// Checks the size limit and UTF-8 of a manifest file's bytes.
@@ -87,9 +70,7 @@ fn decode(path: &str, bytes: Vec<u8>) -> Result<SourceFile, SourceError> {
             size: bytes.len() as u64,
         });
     }
-    let text = String::from_utf8(bytes).map_err(|_| SourceError::NotUtf8 {
-        path: path.to_string(),
-    })?;
+    let text = String::from_utf8(bytes).map_err(|_| SourceError::NotUtf8 { path: path.to_string() })?;
     Ok(SourceFile {
         path: path.to_string(),
         text,
@@ -104,10 +85,7 @@ mod tests {
     fn no_source_is_a_clear_error() {
         let tmp = tempfile::tempdir().unwrap();
         let err = resolve(&SourceSpec::default(), tmp.path()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no source given: pass --repo URL|PATH or -f FILE|DIR"
-        );
+        assert_eq!(err.to_string(), "no source given: pass --repo URL|PATH or -f FILE|DIR");
     }
 
     #[test]
@@ -121,10 +99,7 @@ mod tests {
         };
         let cache = tmp.path().join("git");
         let planned = resolve(&spec, &cache).unwrap();
-        assert_eq!(
-            fetch_commit(&spec, &cache, &planned.revision).unwrap(),
-            planned
-        );
+        assert_eq!(fetch_commit(&spec, &cache, &planned.revision).unwrap(), planned);
         std::fs::write(&file, "kind: Pod # changed\n").unwrap();
         let err = fetch_commit(&spec, &cache, &planned.revision).unwrap_err();
         let now = resolve(&spec, &cache).unwrap().revision;
@@ -159,9 +134,7 @@ mod tests {
 
     #[test]
     fn manifest_names() {
-        assert!(
-            is_manifest_name("a.yaml") && is_manifest_name("a.yml") && is_manifest_name("a.json")
-        );
+        assert!(is_manifest_name("a.yaml") && is_manifest_name("a.yml") && is_manifest_name("a.json"));
         assert!(!is_manifest_name("a.txt") && !is_manifest_name("yaml"));
     }
 }

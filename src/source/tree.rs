@@ -16,9 +16,7 @@ pub(super) fn read(
     commit: &Commit<'_>,
     path: Option<&str>,
 ) -> Result<Vec<SourceFile>, SourceError> {
-    let tree = commit
-        .tree()
-        .map_err(SourceError::git("read the tree of", url))?;
+    let tree = commit.tree().map_err(SourceError::git("read the tree of", url))?;
     let mut found: Vec<(String, Oid)> = Vec::new();
     match normalize(path) {
         None => walk(&tree, url, "", &mut found)?,
@@ -37,9 +35,7 @@ pub(super) fn read(
                     walk(&sub, url, &format!("{dir}/"), &mut found)?;
                 }
                 // A single file named explicitly is read whatever its extension.
-                Some(ObjectType::Blob) if entry.filemode() != MODE_SYMLINK => {
-                    found.push((dir.clone(), entry.id()))
-                }
+                Some(ObjectType::Blob) if entry.filemode() != MODE_SYMLINK => found.push((dir.clone(), entry.id())),
                 _ => return Err(missing()),
             }
         }
@@ -48,9 +44,7 @@ pub(super) fn read(
     found
         .into_iter()
         .map(|(path, id)| {
-            let blob = repo
-                .find_blob(id)
-                .map_err(SourceError::git("read a file of", url))?;
+            let blob = repo.find_blob(id).map_err(SourceError::git("read a file of", url))?;
             if blob.size() as u64 > super::MAX_FILE_SIZE {
                 return Err(SourceError::TooLarge {
                     path,
@@ -72,12 +66,7 @@ fn normalize(path: Option<&str>) -> Option<String> {
 }
 
 /// Collects the manifest blobs of `tree` (recursively) as `prefix + path`.
-fn walk(
-    tree: &git2::Tree<'_>,
-    url: &str,
-    prefix: &str,
-    found: &mut Vec<(String, Oid)>,
-) -> Result<(), SourceError> {
+fn walk(tree: &git2::Tree<'_>, url: &str, prefix: &str, found: &mut Vec<(String, Oid)>) -> Result<(), SourceError> {
     let mut bad_name = None;
     let walked = tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         let is_file = entry.kind() == Some(ObjectType::Blob) && entry.filemode() != MODE_SYMLINK;
@@ -85,9 +74,7 @@ fn walk(
             return TreeWalkResult::Ok;
         }
         match entry.name() {
-            Ok(name) if is_manifest_name(name) => {
-                found.push((format!("{prefix}{dir}{name}"), entry.id()))
-            }
+            Ok(name) if is_manifest_name(name) => found.push((format!("{prefix}{dir}{name}"), entry.id())),
             Ok(_) => {}
             Err(_) => {
                 let name = String::from_utf8_lossy(entry.name_bytes());

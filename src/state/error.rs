@@ -36,24 +36,13 @@ pub enum StateError {
         "state at {path} was written by a newer rekon (format {found}); \
          this rekon reads format {supported} and older: upgrade rekon"
     )]
-    TooNew {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    TooNew { path: PathBuf, found: u32, supported: u32 },
     /// The state has an older format that no migration covers.
     #[error("state at {path} has format {found}, which this rekon cannot migrate: {reason}")]
-    Unmigratable {
-        path: PathBuf,
-        found: u32,
-        reason: String,
-    },
+    Unmigratable { path: PathBuf, found: u32, reason: String },
     /// Another run holds the state lock.
     #[error("error acquiring the state lock: {path} is held by {}", holder(.info.as_deref()))]
-    Locked {
-        path: PathBuf,
-        info: Option<Box<LockInfo>>,
-    },
+    Locked { path: PathBuf, info: Option<Box<LockInfo>> },
     /// A line of the event log is neither valid JSON nor the torn tail of a crashed write.
     #[error("event log {path} is corrupt at line {line}")]
     CorruptEvent {
@@ -83,10 +72,7 @@ fn holder(info: Option<&LockInfo>) -> String {
 
 impl StateError {
     /// An [`StateError::Io`] for `operation` on `path`.
-    pub(crate) fn io(
-        operation: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> StateError {
+    pub(crate) fn io(operation: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StateError {
         let path = path.into();
         move |source| StateError::Io {
             operation,

@@ -93,8 +93,7 @@ impl EventLog {
         let mut line = serde_json::to_vec(event).expect("events serialize");
         line.push(b'\n');
         // One write per line: O_APPEND keeps lines whole.
-        file.write_all(&line)
-            .map_err(StateError::io("append to", path))
+        file.write_all(&line).map_err(StateError::io("append to", path))
     }
 
     /// Every event in order. A torn last line (a crash mid-append) is skipped; any other bad
@@ -108,8 +107,7 @@ impl EventLog {
         };
         file.lock_shared().map_err(StateError::io("lock", path))?;
         let mut text = String::new();
-        file.read_to_string(&mut text)
-            .map_err(StateError::io("read", path))?;
+        file.read_to_string(&mut text).map_err(StateError::io("read", path))?;
         let complete = text.ends_with('\n');
         let lines: Vec<&str> = text.lines().collect();
         let mut events = Vec::with_capacity(lines.len());
@@ -194,8 +192,7 @@ mod tests {
         let log = EventLog::open(tmp.path()).unwrap();
         log.append(&apply_event()).unwrap();
         let mut file = OpenOptions::new().append(true).open(log.path()).unwrap();
-        file.write_all(br#"{"time":"2026-05-01T10:00:00Z","ki"#)
-            .unwrap();
+        file.write_all(br#"{"time":"2026-05-01T10:00:00Z","ki"#).unwrap();
         assert_eq!(log.read_all().unwrap(), vec![apply_event()]);
         log.append(&apply_event()).unwrap();
         assert_eq!(log.read_all().unwrap(), vec![apply_event(), apply_event()]);

@@ -47,12 +47,7 @@ impl StateLock {
     /// Takes the lock on `<dir>/rekon.lock` in `mode`, retrying until `timeout` has passed.
     ///
     /// On timeout the error is [`StateError::Locked`] with the holder's [`LockInfo`] when known.
-    pub fn acquire(
-        dir: &Path,
-        mode: LockMode,
-        timeout: Duration,
-        operation: &str,
-    ) -> Result<StateLock, StateError> {
+    pub fn acquire(dir: &Path, mode: LockMode, timeout: Duration, operation: &str) -> Result<StateLock, StateError> {
         ensure_dir(dir)?;
         let path = dir.join(LOCK_FILE);
         let file = OpenOptions::new()
@@ -85,10 +80,7 @@ impl StateLock {
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(200));
         }
-        let mut lock = StateLock {
-            file,
-            info_path: None,
-        };
+        let mut lock = StateLock { file, info_path: None };
         if mode == LockMode::Exclusive {
             let info_path = dir.join(INFO_FILE);
             write_info(&info_path, &LockInfo::current(operation))?;
@@ -140,8 +132,7 @@ fn write_info(path: &Path, info: &LockInfo) -> Result<(), StateError> {
         .map_err(StateError::io("create", &tmp))?;
     let mut json = serde_json::to_vec(info).expect("lock info serializes");
     json.push(b'\n');
-    file.write_all(&json)
-        .map_err(StateError::io("write", &tmp))?;
+    file.write_all(&json).map_err(StateError::io("write", &tmp))?;
     fs::rename(&tmp, path).map_err(StateError::io("rename over", path))
 }
 
@@ -150,9 +141,7 @@ fn write_info(path: &Path, info: &LockInfo) -> Result<(), StateError> {
 fn read_info(path: &Path) -> Option<LockInfo> {
     let text = fs::read_to_string(path).ok()?;
     let info: LockInfo = serde_json::from_str(&text).ok()?;
-    Path::new(&format!("/proc/{}", info.pid))
-        .exists()
-        .then_some(info)
+    Path::new(&format!("/proc/{}", info.pid)).exists().then_some(info)
 }
 
 #[cfg(test)]
@@ -169,8 +158,7 @@ mod tests {
         assert_eq!(info.pid, std::process::id());
         assert_eq!(info.operation, "apply");
 
-        let err =
-            StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
+        let err = StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
         assert!(matches!(&err, StateError::Locked { info: Some(i), .. } if i.pid == info.pid));
         let err = StateLock::acquire(tmp.path(), LockMode::Shared, NO_WAIT, "plan").unwrap_err();
         assert_eq!(
@@ -196,8 +184,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let a = StateLock::acquire(tmp.path(), LockMode::Shared, NO_WAIT, "plan").unwrap();
         let b = StateLock::acquire(tmp.path(), LockMode::Shared, NO_WAIT, "plan").unwrap();
-        let err =
-            StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
+        let err = StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -228,8 +215,7 @@ mod tests {
         let held = StateLock::acquire(tmp.path(), LockMode::Exclusive, NO_WAIT, "apply").unwrap();
         let dir = tmp.path().to_path_buf();
         let waiter = std::thread::spawn(move || {
-            StateLock::acquire(&dir, LockMode::Exclusive, Duration::from_secs(30), "apply")
-                .map(|_| ())
+            StateLock::acquire(&dir, LockMode::Exclusive, Duration::from_secs(30), "apply").map(|_| ())
         });
         drop(held);
         waiter.join().unwrap().unwrap();

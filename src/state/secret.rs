@@ -34,14 +34,11 @@ impl SecretKey {
         loop {
             match fs::read(&path) {
                 Ok(bytes) => {
-                    let key = bytes
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| StateError::BadKey {
-                            path: path.clone(),
-                            expected: KEY_LEN,
-                            found: bytes.len(),
-                        })?;
+                    let key = bytes.as_slice().try_into().map_err(|_| StateError::BadKey {
+                        path: path.clone(),
+                        expected: KEY_LEN,
+                        found: bytes.len(),
+                    })?;
                     return Ok(SecretKey { key });
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -50,10 +47,7 @@ impl SecretKey {
             let key: [u8; KEY_LEN] = rand::random();
             // Write a private temp file, then link it into place: the key appears whole or not
             // at all, and of two racing runs the first one's key wins (link never replaces).
-            let tmp = dir.join(format!(
-                "{KEY_FILE}.tmp.{}",
-                hex::encode(rand::random::<[u8; 8]>())
-            ));
+            let tmp = dir.join(format!("{KEY_FILE}.tmp.{}", hex::encode(rand::random::<[u8; 8]>())));
             let written = write_new(&tmp, &key).and_then(|()| match fs::hard_link(&tmp, &path) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
@@ -82,8 +76,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         .mode(0o600)
         .open(path)
         .map_err(StateError::io("create", path))?;
-    file.write_all(bytes)
-        .map_err(StateError::io("write", path))?;
+    file.write_all(bytes).map_err(StateError::io("write", path))?;
     file.sync_all().map_err(StateError::io("fsync", path))
 }
 
@@ -124,9 +117,7 @@ mod tests {
     #[test]
     fn hash_matches_an_independent_hmac_sha256() {
         // Python: hmac.new(b"\x0b" * 32, b"Hi There", hashlib.sha256).hexdigest()
-        let key = SecretKey {
-            key: [0x0b; KEY_LEN],
-        };
+        let key = SecretKey { key: [0x0b; KEY_LEN] };
         assert_eq!(
             key.hash(b"Hi There"),
             "hmac-sha256:198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7"

@@ -120,8 +120,7 @@ impl StateStore {
         // A stale temp file from another umask keeps its mode across truncation.
         file.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(StateError::io("chmod", &tmp))?;
-        file.write_all(bytes)
-            .map_err(StateError::io("write", &tmp))?;
+        file.write_all(bytes).map_err(StateError::io("write", &tmp))?;
         file.sync_all().map_err(StateError::io("fsync", &tmp))
     }
 
@@ -141,8 +140,7 @@ impl StateStore {
                 fs::copy(&path, &backup).map_err(StateError::io("copy to backup", &path))?;
             }
         }
-        fs::rename(self.dir.join(TEMP_FILE), &path)
-            .map_err(StateError::io("rename over", &path))?;
+        fs::rename(self.dir.join(TEMP_FILE), &path).map_err(StateError::io("rename over", &path))?;
         fsync_dir(&self.dir)
     }
 }
@@ -162,11 +160,7 @@ const MIGRATIONS: &[Step] = &[];
 const _: () = assert!(MIGRATIONS.len() as u32 + 1 == FORMAT_VERSION);
 
 /// Brings a state value of any older format to the newest one `steps` know, step by step.
-fn migrate(
-    path: &Path,
-    mut value: serde_json::Value,
-    steps: &[Step],
-) -> Result<serde_json::Value, Migration> {
+fn migrate(path: &Path, mut value: serde_json::Value, steps: &[Step]) -> Result<serde_json::Value, Migration> {
     #[derive(serde::Deserialize)]
     struct Versioned {
         format_version: u32,
@@ -284,8 +278,7 @@ mod tests {
         store.save(&mut state).unwrap();
         assert_eq!(state.serial, 2);
         assert_eq!(store.load().unwrap(), state);
-        let backup: State =
-            serde_json::from_slice(&fs::read(store.backup_path()).unwrap()).unwrap();
+        let backup: State = serde_json::from_slice(&fs::read(store.backup_path()).unwrap()).unwrap();
         assert_eq!(backup, first);
         assert!(!tmp.path().join(TEMP_FILE).exists());
     }

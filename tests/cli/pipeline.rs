@@ -101,7 +101,10 @@ fn plan_apply_plan_then_change_and_delete() {
         out.contains("  # ConfigMap default/app-config will be updated in-place"),
         "{out}"
     );
-    assert!(out.contains("      -   greeting: hello\n      +   greeting: bonjour\n"), "{out}");
+    assert!(
+        out.contains("      -   greeting: hello\n      +   greeting: bonjour\n"),
+        "{out}"
+    );
     assert!(
         out.contains("  # Pod default/web will be destroyed\n  # (because it is not in git any more)\n"),
         "{out}"
@@ -307,7 +310,10 @@ fn invalid_manifests_report_every_error_and_change_nothing() {
         err.contains("b.yaml:8:50: spec.strategy.rollingUpdate.maxUnavailable: invalid value 0: may not be 0 when `maxSurge` is 0\n"),
         "{err}"
     );
-    assert!(err.ends_with("Error: 3 problems in the manifests; nothing was changed\n"), "{err}");
+    assert!(
+        err.ends_with("Error: 3 problems in the manifests; nothing was changed\n"),
+        "{err}"
+    );
     assert!(!host.state_dir().join("state.json").exists());
 }
 
@@ -326,7 +332,14 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     let host = Host::new();
     let log = host.dir.path().join("watch.log");
     let mut child = host
-        .cmd(&["apply", "--watch", "--interval", "200ms", "--repo", repo.path().to_str().unwrap()])
+        .cmd(&[
+            "apply",
+            "--watch",
+            "--interval",
+            "200ms",
+            "--repo",
+            repo.path().to_str().unwrap(),
+        ])
         .stdout(std::fs::File::create(host.dir.path().join("watch.out")).unwrap())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -337,21 +350,38 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .and_then(|v| v["revision"].as_str().map(str::to_string))
     };
-    wait_for(30, "the first commit to be applied", || revision().as_deref() == Some(c1.as_str()));
+    wait_for(30, "the first commit to be applied", || {
+        revision().as_deref() == Some(c1.as_str())
+    });
 
     repo.write("config.yaml", &CONFIG.replace("hello", "bonjour"));
     let c2 = repo.commit("change");
-    wait_for(30, "the second commit to be applied", || revision().as_deref() == Some(c2.as_str()));
+    wait_for(30, "the second commit to be applied", || {
+        revision().as_deref() == Some(c2.as_str())
+    });
 
-    repo.write("broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
+    repo.write(
+        "broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n",
+    );
     repo.commit("invalid");
     wait_for(30, "the invalid commit to be reported", || {
-        std::fs::read_to_string(&log).unwrap_or_default().contains("broken.yaml:4:9: metadata.name: invalid value \"Bad_Name\"")
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("broken.yaml:4:9: metadata.name: invalid value \"Bad_Name\"")
     });
-    assert_eq!(revision().as_deref(), Some(c2.as_str()), "the last good commit stays applied");
+    assert_eq!(
+        revision().as_deref(),
+        Some(c2.as_str()),
+        "the last good commit stays applied"
+    );
     assert_eq!(host.fake_pods().len(), 1, "its pod keeps running");
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let mut status = None;
     wait_for(30, "watch to stop after SIGTERM", || {
         status = child.try_wait().unwrap();
@@ -359,6 +389,9 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     });
     assert_eq!(status.unwrap().code(), Some(0));
     let err = std::fs::read_to_string(&log).unwrap();
-    assert!(err.ends_with("rekon: stopped; the state is saved and pods keep running\n"), "{err}");
+    assert!(
+        err.ends_with("rekon: stopped; the state is saved and pods keep running\n"),
+        "{err}"
+    );
     assert_eq!(host.fake_pods().len(), 1, "pods are left running");
 }

@@ -48,10 +48,7 @@ impl<'a> de::MapAccess<'a> for MapAcc<'a, '_> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value> {
-        let (key, value, path) = self
-            .current
-            .take()
-            .expect("next_value_seed after next_key_seed");
+        let (key, value, path) = self.current.take().expect("next_value_seed after next_key_seed");
         seed.deserialize(Deser {
             node: value,
             path,
@@ -150,11 +147,7 @@ impl<'a> de::Deserializer<'a> for KeyDeser<'a> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'a>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
+    fn deserialize_newtype_struct<V: Visitor<'a>>(self, _: &'static str, visitor: V) -> Result<V::Value> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -226,11 +219,7 @@ impl<'a> de::VariantAccess<'a> for Deser<'a> {
         de::Deserializer::deserialize_seq(self, visitor)
     }
 
-    fn struct_variant<V: Visitor<'a>>(
-        self,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value> {
+    fn struct_variant<V: Visitor<'a>>(self, _: &'static [&'static str], visitor: V) -> Result<V::Value> {
         de::Deserializer::deserialize_map(self, visitor)
     }
 }

@@ -71,10 +71,7 @@ impl serde::de::Error for DeError {
     }
 
     fn invalid_value(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {
-        DeError::new(
-            format!("invalid value {}, expected {exp}", describe(&unexp)),
-            None,
-        )
+        DeError::new(format!("invalid value {}, expected {exp}", describe(&unexp)), None)
     }
 
     fn missing_field(field: &'static str) -> Self {

@@ -3,9 +3,7 @@
 use super::access::{KeyDeser, MapAcc, MapEnum, SeqAcc};
 use super::error::{At, DeError};
 use super::{Ctx, FieldIssue, INT_OR_STRING, RAW_SCALAR, addr};
-use crate::manifest::yaml::{
-    Mark, Node, NodeValue, Resolved, ScalarStyle, format_key, resolve_plain,
-};
+use crate::manifest::yaml::{Mark, Node, NodeValue, Resolved, ScalarStyle, format_key, resolve_plain};
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, Visitor};
 
@@ -83,11 +81,7 @@ impl<'a> Deser<'a> {
         self.error(format!("expected {expected}, found {found}{hint}"))
     }
 
-    fn visit_mapping<V: Visitor<'a>>(
-        &self,
-        entries: &'a [(Node, Node)],
-        visitor: V,
-    ) -> Result<V::Value> {
+    fn visit_mapping<V: Visitor<'a>>(&self, entries: &'a [(Node, Node)], visitor: V) -> Result<V::Value> {
         let acc = MapAcc::new(entries, &self.path, self.ctx);
         visitor.visit_map(acc).map_err(|mut e| {
             if e.at.is_some() {
@@ -98,10 +92,9 @@ impl<'a> Deser<'a> {
             };
             // A required field whose value was skipped after an error of its own is not
             // reported again; this mapping is then skipped in turn.
-            e.silent = entries.iter().any(|(k, v)| {
-                k.scalar_text() == Some(field)
-                    && (self.ctx.is_poisoned(v) || self.ctx.is_poisoned(k))
-            });
+            e.silent = entries
+                .iter()
+                .any(|(k, v)| k.scalar_text() == Some(field) && (self.ctx.is_poisoned(v) || self.ctx.is_poisoned(k)));
             e.at = Some(At {
                 path: format_key(&self.path, field),
                 mark: self.node.mark,
@@ -184,9 +177,7 @@ impl<'a> de::Deserializer<'a> for Deser<'a> {
 
     fn deserialize_char<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value> {
         match self.kind() {
-            Kind::Str(s) if s.chars().count() == 1 => {
-                visitor.visit_borrowed_str(s).map_err(|e| self.locate(e))
-            }
+            Kind::Str(s) if s.chars().count() == 1 => visitor.visit_borrowed_str(s).map_err(|e| self.locate(e)),
             _ => Err(self.mismatch("a character")),
         }
     }
@@ -227,19 +218,11 @@ impl<'a> de::Deserializer<'a> for Deser<'a> {
         }
     }
 
-    fn deserialize_unit_struct<V: Visitor<'a>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
+    fn deserialize_unit_struct<V: Visitor<'a>>(self, _name: &'static str, visitor: V) -> Result<V::Value> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'a>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
+    fn deserialize_newtype_struct<V: Visitor<'a>>(self, name: &'static str, visitor: V) -> Result<V::Value> {
         let r = match (name, &self.node.value, self.kind()) {
             (RAW_SCALAR, NodeValue::Scalar { text, .. }, _) => visitor.visit_borrowed_str(text),
             (RAW_SCALAR, ..) => return Err(self.mismatch("a scalar")),
@@ -271,12 +254,7 @@ impl<'a> de::Deserializer<'a> for Deser<'a> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'a>>(
-        self,
-        _: &'static str,
-        _: usize,
-        visitor: V,
-    ) -> Result<V::Value> {
+    fn deserialize_tuple_struct<V: Visitor<'a>>(self, _: &'static str, _: usize, visitor: V) -> Result<V::Value> {
         self.deserialize_seq(visitor)
     }
 

@@ -133,12 +133,7 @@ fn collects_several_hard_errors_and_unknown_fields() {
                 12,
                 "expected a string, found float 1.5 (quote it: \"1.5\")"
             ),
-            issue(
-                "spec.replicas",
-                5,
-                13,
-                "expected an integer, found string \"abc\""
-            ),
+            issue("spec.replicas", 5, 13, "expected an integer, found string \"abc\""),
             issue("spec.bogus", 6, 3, "unknown field"),
             issue("spec.containers[0].name", 8, 5, "required"),
             issue(
@@ -175,12 +170,7 @@ fn reports_bad_enum_variants_and_shapes() {
     let (_, issues) = load::<Obj>("metadata: [a]\n");
     assert_eq!(
         issues,
-        vec![issue(
-            "metadata",
-            1,
-            11,
-            "expected a mapping, found a sequence"
-        )]
+        vec![issue("metadata", 1, 11, "expected a mapping, found a sequence")]
     );
 }
 
@@ -252,12 +242,7 @@ fn magic_newtypes_see_raw_scalars() {
     let (_, issues) = load::<BTreeMap<String, Probe>>("a: 1.5\n");
     assert_eq!(
         issues,
-        vec![issue(
-            "a",
-            1,
-            4,
-            "expected an integer or a string, found float 1.5"
-        )]
+        vec![issue("a", 1, 4, "expected an integer or a string, found float 1.5")]
     );
 
     let (v, issues) = load::<Vec<Raw>>("[1, 0.5, 129e6, '100m', 1Gi, 010]\n");
@@ -265,16 +250,12 @@ fn magic_newtypes_see_raw_scalars() {
     let texts: Vec<String> = v.expect("built").into_iter().map(|r| r.0.0).collect();
     assert_eq!(texts, ["1", "0.5", "129e6", "100m", "1Gi", "010"]);
     let (_, issues) = load::<Vec<Raw>>("[{a: 1}]\n");
-    assert_eq!(
-        issues,
-        vec![issue("[0]", 1, 2, "expected a scalar, found a mapping")]
-    );
+    assert_eq!(issues, vec![issue("[0]", 1, 2, "expected a scalar, found a mapping")]);
 }
 
 #[test]
 fn nulls_are_zero_values() {
-    let (obj, issues) =
-        load::<Obj>("metadata:\n  name:\n  labels:\nspec:\n  replicas:\n  containers: ~\n");
+    let (obj, issues) = load::<Obj>("metadata:\n  name:\n  labels:\nspec:\n  replicas:\n  containers: ~\n");
     assert_eq!(issues, vec![]);
     let obj = obj.expect("built");
     assert_eq!(obj.metadata, Meta::default());

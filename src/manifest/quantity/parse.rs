@@ -51,8 +51,7 @@ fn split(s: &str) -> Option<(bool, &str, &str, &str)> {
         }
         _ => false,
     };
-    let digits_from =
-        |start: usize| start + b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits_from = |start: usize| start + b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
     let num_end = digits_from(pos);
     let num = &s[pos..num_end];
     pos = num_end;
@@ -66,10 +65,7 @@ fn split(s: &str) -> Option<(bool, &str, &str, &str)> {
         return None;
     }
     let suffix_start = pos;
-    pos += b[pos..]
-        .iter()
-        .take_while(|c| b"eEinumkKMGTP".contains(c))
-        .count();
+    pos += b[pos..].iter().take_while(|c| b"eEinumkKMGTP".contains(c)).count();
     if matches!(b.get(pos), Some(b'-' | b'+')) {
         pos += 1;
     }
@@ -120,13 +116,9 @@ fn scaled_up(digits: &[u8], shift: i64) -> Option<u128> {
 }
 
 pub(super) fn parse(text: &str) -> Result<Quantity, QuantityError> {
-    let format_err = || QuantityError::Format {
-        text: text.to_string(),
-    };
+    let format_err = || QuantityError::Format { text: text.to_string() };
     let (negative, num, denom, suffix) = split(text).ok_or_else(format_err)?;
-    let (base, exponent, format) = interpret(suffix).ok_or_else(|| QuantityError::Suffix {
-        text: text.to_string(),
-    })?;
+    let (base, exponent, format) = interpret(suffix).ok_or_else(|| QuantityError::Suffix { text: text.to_string() })?;
     let mut digits: Vec<u8> = num.bytes().chain(denom.bytes()).map(|c| c - b'0').collect();
     let shift = if base == 2 {
         for _ in 0..exponent / 10 {
@@ -136,9 +128,7 @@ pub(super) fn parse(text: &str) -> Result<Quantity, QuantityError> {
     } else {
         exponent - denom.len() as i64
     };
-    let magnitude = scaled_up(&digits, shift + 9).ok_or_else(|| QuantityError::TooLarge {
-        text: text.to_string(),
-    })?;
+    let magnitude = scaled_up(&digits, shift + 9).ok_or_else(|| QuantityError::TooLarge { text: text.to_string() })?;
     let nanos = magnitude as i128;
     Ok(Quantity {
         nanos: if negative { -nanos } else { nanos },

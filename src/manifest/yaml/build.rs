@@ -52,12 +52,7 @@ fn err(mark: Mark, message: impl Into<String>) -> YamlError {
 fn count(node: &Node) -> usize {
     match &node.value {
         NodeValue::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        NodeValue::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count(k) + count(v))
-                .sum::<usize>()
-        }
+        NodeValue::Map(entries) => 1 + entries.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>(),
         _ => 1,
     }
 }
@@ -84,9 +79,7 @@ impl Builder {
     pub(super) fn run(mut self, text: &str) -> Result<Vec<Node>, YamlError> {
         let mut parser = Parser::new_from_str(text);
         loop {
-            let (event, marker) = parser
-                .next_token()
-                .map_err(|e| err(mark(e.marker()), e.info()))?;
+            let (event, marker) = parser.next_token().map_err(|e| err(mark(e.marker()), e.info()))?;
             let at = mark(&marker);
             match event {
                 Event::StreamEnd => break,
@@ -133,11 +126,7 @@ impl Builder {
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let (node, anchor) = match self.stack.pop() {
-                        Some(Frame::Seq {
-                            mark,
-                            anchor,
-                            items,
-                        }) => (
+                        Some(Frame::Seq { mark, anchor, items }) => (
                             Node {
                                 value: NodeValue::Seq(items),
                                 mark,
@@ -145,10 +134,7 @@ impl Builder {
                             anchor,
                         ),
                         Some(Frame::Map {
-                            mark,
-                            anchor,
-                            entries,
-                            ..
+                            mark, anchor, entries, ..
                         }) => (
                             Node {
                                 value: NodeValue::Map(merge_keys(entries)?),
@@ -235,18 +221,12 @@ fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError
     if !entries.iter().any(|(k, _)| is_merge_key(k)) {
         return Ok(entries);
     }
-    let (merges, mut result): (Vec<_>, Vec<_>) =
-        entries.into_iter().partition(|(k, _)| is_merge_key(k));
+    let (merges, mut result): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge_key(k));
     let mut seen: HashSet<String> = result
         .iter()
         .filter_map(|(k, _)| k.scalar_text().map(str::to_string))
         .collect();
-    let bad = |at: Mark| {
-        err(
-            at,
-            "a merge key (<<) needs a mapping or a sequence of mappings",
-        )
-    };
+    let bad = |at: Mark| err(at, "a merge key (<<) needs a mapping or a sequence of mappings");
     for (_, value) in merges {
         let sources = match value.value {
             NodeValue::Map(entries) => vec![entries],
@@ -277,12 +257,7 @@ fn check_collection_tag(tag: Option<&Tag>, expected: &str, at: Mark) -> Result<(
 }
 
 /// A scalar's value after its style and tag, per the YAML 1.1 core tags.
-fn scalar_value(
-    text: String,
-    style: TScalarStyle,
-    tag: Option<&Tag>,
-    at: Mark,
-) -> Result<NodeValue, YamlError> {
+fn scalar_value(text: String, style: TScalarStyle, tag: Option<&Tag>, at: Mark) -> Result<NodeValue, YamlError> {
     let style = match style {
         TScalarStyle::Plain => ScalarStyle::Plain,
         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => ScalarStyle::Quoted,

@@ -9,10 +9,7 @@ pub enum PathSegment {
 
 /// Whether a key can be written bare in a path.
 fn is_plain(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Appends `key` to `path`: `.key` (or just `key` at the start), or `['key']` for keys that
@@ -108,29 +105,17 @@ mod tests {
         assert_eq!(path, "metadata.labels['app.kubernetes.io/name']");
         assert_eq!(
             parse_path(&path),
-            Some(vec![
-                key("metadata"),
-                key("labels"),
-                key("app.kubernetes.io/name")
-            ])
+            Some(vec![key("metadata"), key("labels"), key("app.kubernetes.io/name")])
         );
         assert_eq!(format_key("a", "it's"), "a['it\\'s']");
-        assert_eq!(
-            parse_path("a['it\\'s'].b"),
-            Some(vec![key("a"), key("it's"), key("b")])
-        );
+        assert_eq!(parse_path("a['it\\'s'].b"), Some(vec![key("a"), key("it's"), key("b")]));
         assert_eq!(format_key("", "a b"), "['a b']");
         assert_eq!(parse_path("['a b']"), Some(vec![key("a b")]));
     }
 
     #[test]
     fn parses_indices_and_rejects_garbage() {
-        let want = vec![
-            key("spec"),
-            key("containers"),
-            PathSegment::Index(0),
-            key("image"),
-        ];
+        let want = vec![key("spec"), key("containers"), PathSegment::Index(0), key("image")];
         assert_eq!(parse_path("spec.containers[0].image"), Some(want));
         assert_eq!(
             parse_path("a[1][2]"),

@@ -34,9 +34,7 @@ pub fn resolve_plain(text: &str) -> Resolved {
     if first == b'.' {
         // go-yaml tries strconv.ParseFloat on anything starting with '.'.
         return match text.parse::<f64>() {
-            Ok(f) if text[1..].bytes().next().is_some_and(|b| b.is_ascii_digit()) => {
-                Resolved::Float(f)
-            }
+            Ok(f) if text[1..].bytes().next().is_some_and(|b| b.is_ascii_digit()) => Resolved::Float(f),
             _ => Resolved::Str,
         };
     }
@@ -152,10 +150,7 @@ mod tests {
             ("0b101", Resolved::Int(5)),
             ("-0b11", Resolved::Int(-3)),
             ("18446744073709551615", Resolved::Int(18446744073709551615)),
-            (
-                "18446744073709551616",
-                Resolved::Float(18446744073709551616.0),
-            ),
+            ("18446744073709551616", Resolved::Float(18446744073709551616.0)),
             ("08", Resolved::Float(8.0)),
             ("1.5", Resolved::Float(1.5)),
             ("129e6", Resolved::Float(129e6)),

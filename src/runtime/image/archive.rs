@@ -36,10 +36,7 @@ impl<R: Read> DigestReader<R> {
 
     /// `sha256:<hex>` of everything read, and its length.
     pub(crate) fn finish(self) -> (String, u64) {
-        (
-            format!("sha256:{}", hex::encode(self.hasher.finalize())),
-            self.count,
-        )
+        (format!("sha256:{}", hex::encode(self.hasher.finalize())), self.count)
     }
 }
 
@@ -66,9 +63,7 @@ pub(crate) fn sha256(bytes: &[u8]) -> String {
 /// The hex of a `sha256:<64 hex>` digest; None for anything else, so a digest from an
 /// archive can safely become a file name.
 pub(crate) fn digest_hex(digest: &str) -> Option<&str> {
-    digest
-        .strip_prefix("sha256:")
-        .filter(|h| super::reference::is_hex64(h))
+    digest.strip_prefix("sha256:").filter(|h| super::reference::is_hex64(h))
 }
 
 /// Compression of a stream, from its first bytes.
@@ -131,11 +126,7 @@ pub(crate) fn unique() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!(
-        "{}-{}-{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Named files of an import input: a directory, or an uncompressed tar read by seeking.
@@ -167,18 +158,13 @@ enum TarItem {
 impl TarIndex {
     /// Indexes the uncompressed tar `file`; `shown` names it in messages.
     pub(crate) fn build(file: &Path, shown: &Path) -> Result<TarIndex, ImageError> {
-        let bad =
-            |e: io::Error| ImageError::bad(shown, format!("cannot read the tar archive: {e}"));
+        let bad = |e: io::Error| ImageError::bad(shown, format!("cannot read the tar archive: {e}"));
         let f = File::open(file).map_err(ImageError::io("open", file))?;
         let mut archive = tar::Archive::new(f);
         let mut items = HashMap::new();
         for entry in archive.entries_with_seek().map_err(bad)? {
             let entry = entry.map_err(bad)?;
-            let Some(name) = entry
-                .path()
-                .ok()
-                .and_then(|p| clean_name(&p.to_string_lossy()))
-            else {
+            let Some(name) = entry.path().ok().and_then(|p| clean_name(&p.to_string_lossy())) else {
                 continue;
             };
             let item = match entry.header().entry_type() {

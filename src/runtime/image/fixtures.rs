@@ -90,9 +90,7 @@ pub(crate) fn config_json(diff_ids: &[String], entrypoint: &[&str]) -> Vec<u8> {
 
 fn put_blob(dir: &Path, bytes: &[u8]) -> String {
     let digest = sha256(bytes);
-    let path = dir
-        .join("blobs/sha256")
-        .join(digest.trim_start_matches("sha256:"));
+    let path = dir.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, bytes).unwrap();
     digest
@@ -160,19 +158,14 @@ pub(crate) fn docker_archive(out: &Path, layers: &[Vec<u8>], repo_tag: &str) {
                 let mut h = tar::Header::new_gnu();
                 h.set_entry_type(tar::EntryType::Symlink);
                 h.set_size(0);
-                b.append_link(&mut h, &name, format!("../layer{j}/layer.tar"))
-                    .unwrap();
+                b.append_link(&mut h, &name, format!("../layer{j}/layer.tar")).unwrap();
             }
             None => add(&mut b, &name, layer),
         }
         names.push(name);
     }
     let manifest = json!([{ "Config": config_name, "RepoTags": [repo_tag], "Layers": names }]);
-    add(
-        &mut b,
-        "manifest.json",
-        &serde_json::to_vec(&manifest).unwrap(),
-    );
+    add(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
     add(&mut b, "repositories", b"{}");
     fs::write(out, b.into_inner().unwrap()).unwrap();
 }

@@ -57,12 +57,7 @@ impl ImageStore {
     /// on top of the image's config; the image id is the digest of the resulting config.
     /// A name already in use moves to the new image; the old one stays, dangling, until
     /// [`ImageStore::prune`] or [`ImageStore::remove`] by id.
-    pub fn import(
-        &self,
-        name: &str,
-        path: &Path,
-        options: &ImportOptions,
-    ) -> Result<Image, ImageError> {
+    pub fn import(&self, name: &str, path: &Path, options: &ImportOptions) -> Result<Image, ImageError> {
         let reference = Reference::parse(name)?;
         if reference.digest.is_some() {
             return Err(ImageError::DigestName {
@@ -86,19 +81,12 @@ impl ImageStore {
             })?,
         };
         if let Some(os) = config["os"].as_str().filter(|os| *os != "linux") {
-            return Err(ImageError::bad(
-                path,
-                format!("the image is for {os}, not linux"),
-            ));
+            return Err(ImageError::bad(path, format!("the image is for {os}, not linux")));
         }
         let expected: Option<Vec<String>> = src.as_ref().map(|_| {
             config["rootfs"]["diff_ids"]
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|d| d.as_str().map(str::to_string))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_string)).collect())
                 .unwrap_or_default()
         });
         if found.layers.is_empty() {
@@ -121,9 +109,7 @@ impl ImageStore {
             let what = format!("layer {} ({})", i + 1, layer.path);
             let reader: Box<dyn Read> = match &src {
                 Some(src) => src.open(&layer.path)?,
-                None => {
-                    Box::new(File::open(&layer.path).map_err(ImageError::io("open", &layer.path))?)
-                }
+                None => Box::new(File::open(&layer.path).map_err(ImageError::io("open", &layer.path))?),
             };
             let (blob, blob_size) = self.put_blob(reader, layer.digest.as_deref(), &what)?;
             let diff = expected.as_ref().map(|e| e[i].as_str());
@@ -186,8 +172,7 @@ fn detect(path: &Path, staging: &Path) -> Result<Input, ImageError> {
             return Ok(Input::Docker(src));
         }
         let tar = staging.join("rootfs.tar");
-        tar_dir(path, &tar)
-            .map_err(|e| ImageError::bad(path, format!("cannot read the root filesystem: {e}")))?;
+        tar_dir(path, &tar).map_err(|e| ImageError::bad(path, format!("cannot read the root filesystem: {e}")))?;
         return Ok(Input::Rootfs(tar));
     }
     let mut head = [0u8; 4];
@@ -200,15 +185,11 @@ fn detect(path: &Path, staging: &Path) -> Result<Input, ImageError> {
             let plain = staging.join("input.tar");
             let mut out = File::create(&plain).map_err(ImageError::io("create", &plain))?;
             let mut input = super::archive::open_maybe_gzip(path)?;
-            io::copy(&mut input, &mut out)
-                .map_err(|e| ImageError::bad(path, format!("cannot decompress: {e}")))?;
+            io::copy(&mut input, &mut out).map_err(|e| ImageError::bad(path, format!("cannot decompress: {e}")))?;
             plain
         }
         Compression::Zstd => {
-            return Err(ImageError::bad(
-                path,
-                "zstd-compressed archives are not supported",
-            ));
+            return Err(ImageError::bad(path, "zstd-compressed archives are not supported"));
         }
     };
     let src = Source::Tar(TarIndex::build(&plain, path)?);
@@ -289,11 +270,8 @@ fn apply_options(doc: &mut Value, options: &ImportOptions) {
 }
 
 fn strings(v: &Value) -> Option<Vec<String>> {
-    v.as_array().map(|a| {
-        a.iter()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect()
-    })
+    v.as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
 }
 
 /// The runtime-relevant part of an OCI image config document.
@@ -354,24 +332,13 @@ mod tests {
         let dirs = store.lowerdirs(&image);
         assert_eq!(dirs, [store.layer_dir(&image.layers[0])]);
         let layer = &dirs[0];
+        assert_eq!(fs::read_link(layer.join("bin/sh")).unwrap(), Path::new("busybox"));
         assert_eq!(
-            fs::read_link(layer.join("bin/sh")).unwrap(),
-            Path::new("busybox")
-        );
-        assert_eq!(
-            fs::metadata(layer.join("bin/busybox"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
+            fs::metadata(layer.join("bin/busybox")).unwrap().permissions().mode() & 0o777,
             0o755
         );
         assert_eq!(
-            fs::metadata(layer.join("tmp"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o7777,
+            fs::metadata(layer.join("tmp")).unwrap().permissions().mode() & 0o7777,
             0o1777
         );
         let out = std::process::Command::new("chroot")
@@ -392,24 +359,15 @@ mod tests {
         assert_eq!(again.id, image.id);
         assert_eq!(
             again.names,
-            [
-                "docker.io/library/busybox:latest",
-                "docker.io/library/busybox:tar"
-            ]
+            ["docker.io/library/busybox:latest", "docker.io/library/busybox:tar"]
         );
         // Gzipped, with another command: a new image on the same layer.
         let gz = tmp.path().join("rootfs.tar.gz");
         fs::write(&gz, gzip(&fs::read(&tar).unwrap())).unwrap();
-        let other = store
-            .import("busybox:gz", &gz, &opts(&["/bin/echo"], &[]))
-            .unwrap();
+        let other = store.import("busybox:gz", &gz, &opts(&["/bin/echo"], &[])).unwrap();
         assert_ne!(other.id, image.id);
         assert_eq!(other.layers, image.layers);
-        assert_eq!(
-            count(&store.root().join("layers")),
-            1,
-            "one layer stored once"
-        );
+        assert_eq!(count(&store.root().join("layers")), 1, "one layer stored once");
         assert_eq!(other.config.cmd, Some(vec![]));
         assert_eq!(store.list().unwrap().len(), 2);
         assert_eq!(
@@ -454,10 +412,7 @@ mod tests {
         assert_eq!(image.config.env, ["PATH=/bin", "A=1"]);
         assert_eq!(image.config.working_dir.as_deref(), Some("/srv"));
         let dirs = store.lowerdirs(&image);
-        assert_eq!(
-            dirs,
-            [store.layer_dir(&sha256(&l2)), store.layer_dir(&sha256(&l1))]
-        );
+        assert_eq!(dirs, [store.layer_dir(&sha256(&l2)), store.layer_dir(&sha256(&l1))]);
         assert!(
             fs::symlink_metadata(dirs[0].join("etc/a"))
                 .unwrap()
@@ -467,14 +422,8 @@ mod tests {
         assert_eq!(fs::read(dirs[1].join("etc/a")).unwrap(), b"1");
 
         let by_digest = format!("example.com/app@{manifest}");
-        assert_eq!(
-            store.get(&by_digest).unwrap().map(|i| i.id),
-            Some(image.id.clone())
-        );
-        assert_eq!(
-            store.get(&format!("example.com/other@{manifest}")).unwrap(),
-            None
-        );
+        assert_eq!(store.get(&by_digest).unwrap().map(|i| i.id), Some(image.id.clone()));
+        assert_eq!(store.get(&format!("example.com/other@{manifest}")).unwrap(), None);
 
         let tar = tmp.path().join("layout.tar");
         tar_tree(&layout, &tar);
@@ -528,14 +477,9 @@ mod tests {
             "app:2",
         );
         let store = ImageStore::open(tmp.path().join("images")).unwrap();
-        let image = store
-            .import("app:2", &archive, &ImportOptions::default())
-            .unwrap();
+        let image = store.import("app:2", &archive, &ImportOptions::default()).unwrap();
         assert_eq!(image.names, ["docker.io/library/app:2"]);
-        assert_eq!(
-            image.layers,
-            [sha256(&l1), sha256(&empty), sha256(&l3), sha256(&empty)]
-        );
+        assert_eq!(image.layers, [sha256(&l1), sha256(&empty), sha256(&l3), sha256(&empty)]);
         assert_eq!(
             image.config.entrypoint,
             Some(vec!["/bin/echo".to_string(), "docker".to_string()])
@@ -573,18 +517,13 @@ mod tests {
             .join(sha256(&l1).trim_start_matches("sha256:"));
         fs::write(&blob, tar_of(&[E::File("evil", b"x")])).unwrap();
         let store = ImageStore::open(tmp.path().join("images")).unwrap();
-        let err = store
-            .import("app", &layout, &ImportOptions::default())
-            .unwrap_err();
+        let err = store.import("app", &layout, &ImportOptions::default()).unwrap_err();
         let ImageError::DigestMismatch { what, expected, .. } = &err else {
             panic!("{err}")
         };
         assert_eq!(
             what,
-            &format!(
-                "layer 1 (blobs/sha256/{})",
-                expected.trim_start_matches("sha256:")
-            )
+            &format!("layer 1 (blobs/sha256/{})", expected.trim_start_matches("sha256:"))
         );
         assert_eq!(count(&store.root().join("layers")), 0);
         assert_eq!(count(&store.root().join("blobs/sha256")), 0);

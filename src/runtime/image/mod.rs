@@ -31,9 +31,7 @@ pub use testutil::busybox_rootfs;
 use std::path::PathBuf;
 
 /// An image id: the digest of its config blob, `sha256:<64 hex>`.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct ImageId(pub String);
 
@@ -134,9 +132,7 @@ pub enum ImageError {
     },
     #[error("no such image: {reference}")]
     NotFound { reference: String },
-    #[error(
-        "image {reference} ({id}) is used by a pod; delete the pod first, then remove the image"
-    )]
+    #[error("image {reference} ({id}) is used by a pod; delete the pod first, then remove the image")]
     InUse { reference: String, id: ImageId },
     #[error("cannot import under the digest reference {reference}; give a name with a tag")]
     DigestName { reference: String },
@@ -161,27 +157,14 @@ pub enum ImageError {
         entry: String,
         reason: String,
     },
-    #[error(
-        "{path} is an image store of format version {found}; this rekon reads version {supported}"
-    )]
-    StoreVersion {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    #[error("{path} is an image store of format version {found}; this rekon reads version {supported}")]
+    StoreVersion { path: PathBuf, found: u32, supported: u32 },
 }
 
 impl ImageError {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> ImageError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ImageError {
         let path = path.into();
-        move |source| ImageError::Io {
-            action,
-            path,
-            source,
-        }
+        move |source| ImageError::Io { action, path, source }
     }
 
     pub(crate) fn bad(path: impl Into<PathBuf>, reason: impl Into<String>) -> ImageError {

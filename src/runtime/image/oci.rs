@@ -71,10 +71,7 @@ pub(crate) fn read(src: &Source, name: &Reference) -> Result<Found, ImageError> 
     });
     let chosen = match candidates.len() {
         0 => {
-            return Err(ImageError::bad(
-                src.shown(),
-                format!("holds no image for linux/{arch}"),
-            ));
+            return Err(ImageError::bad(src.shown(), format!("holds no image for linux/{arch}")));
         }
         1 => candidates.remove(0),
         n => {
@@ -83,8 +80,7 @@ pub(crate) fn read(src: &Source, name: &Reference) -> Result<Found, ImageError> 
                 .iter()
                 .filter(|(_, r)| {
                     r.as_deref().is_some_and(|r| {
-                        r == tag
-                            || Reference::parse(r).is_ok_and(|p| p.to_string() == name.to_string())
+                        r == tag || Reference::parse(r).is_ok_and(|p| p.to_string() == name.to_string())
                     })
                 })
                 .cloned()
@@ -107,12 +103,11 @@ pub(crate) fn read(src: &Source, name: &Reference) -> Result<Found, ImageError> 
     };
     let (desc, _) = chosen;
     let manifest_bytes = verified(src, &desc.digest, "the image manifest")?;
-    let manifest: Manifest =
-        serde_json::from_slice(&manifest_bytes).map_err(|source| ImageError::Json {
-            path: src.shown().to_path_buf(),
-            what: "the image manifest".into(),
-            source,
-        })?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|source| ImageError::Json {
+        path: src.shown().to_path_buf(),
+        what: "the image manifest".into(),
+        source,
+    })?;
     let config = verified(src, &manifest.config.digest, "the image config")?;
     let layers = manifest
         .layers
@@ -155,10 +150,7 @@ fn collect(
     out: &mut Vec<(Descriptor, Option<String>)>,
 ) -> Result<(), ImageError> {
     if depth > MAX_NESTING {
-        return Err(ImageError::bad(
-            src.shown(),
-            "image indexes nested too deeply",
-        ));
+        return Err(ImageError::bad(src.shown(), "image indexes nested too deeply"));
     }
     for d in descriptors {
         let r = ref_name.or(d.annotations.get(REF_NAME).map(String::as_str));

@@ -145,9 +145,7 @@ fn with_suffixes(mut s: String, r: &Reference) -> String {
 fn split_domain(name: &str) -> (String, String) {
     let (domain, path) = match name.split_once('/') {
         Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            if first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) =>
         {
             (first.to_string(), rest.to_string())
         }
@@ -177,9 +175,7 @@ fn check_component(c: &str) -> Result<(), String> {
     let b = c.as_bytes();
     let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
     if !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return Err(format!(
-            "path component {c:?} must start and end with [a-z0-9]"
-        ));
+        return Err(format!("path component {c:?} must start and end with [a-z0-9]"));
     }
     let mut i = 0;
     while i < b.len() {
@@ -203,24 +199,15 @@ fn check_component(c: &str) -> Result<(), String> {
 fn check_tag(t: &str) -> Result<(), String> {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut chars = t.chars();
-    let ok = t.len() <= 128
-        && chars.next().is_some_and(word)
-        && chars.all(|c| word(c) || c == '.' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid tag {t:?}"))
-    }
+    let ok = t.len() <= 128 && chars.next().is_some_and(word) && chars.all(|c| word(c) || c == '.' || c == '-');
+    if ok { Ok(()) } else { Err(format!("invalid tag {t:?}")) }
 }
 
 fn check_domain(d: &str) -> Result<(), String> {
     let (host, port) = if d.starts_with('[') {
         match d.find(']') {
             Some(i) if d[i + 1..].is_empty() => (&d[..=i], None),
-            Some(i) => (
-                &d[..=i],
-                Some(d[i + 1..].strip_prefix(':').unwrap_or_default()),
-            ),
+            Some(i) => (&d[..=i], Some(d[i + 1..].strip_prefix(':').unwrap_or_default())),
             None => return Err(format!("invalid registry domain {d:?}")),
         }
     } else {
@@ -257,11 +244,7 @@ fn check_digest(d: &str) -> Result<(), String> {
         _ => return Err(format!("unsupported digest {d:?} (want sha256:<64 hex>)")),
     };
     let (hex, len) = hex_len;
-    if hex.len() == len
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if hex.len() == len && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(())
     } else {
         Err(format!("invalid digest {d:?}"))
@@ -270,9 +253,7 @@ fn check_digest(d: &str) -> Result<(), String> {
 
 /// True for exactly 64 lowercase hex digits (a bare image id).
 pub(crate) fn is_hex64(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -285,16 +266,8 @@ mod tests {
     fn normalises_like_docker() {
         let table = [
             ("nginx", "docker.io/library/nginx:latest", "nginx:latest"),
-            (
-                "nginx:latest",
-                "docker.io/library/nginx:latest",
-                "nginx:latest",
-            ),
-            (
-                "library/nginx",
-                "docker.io/library/nginx:latest",
-                "nginx:latest",
-            ),
+            ("nginx:latest", "docker.io/library/nginx:latest", "nginx:latest"),
+            ("library/nginx", "docker.io/library/nginx:latest", "nginx:latest"),
             (
                 "docker.io/library/nginx",
                 "docker.io/library/nginx:latest",
@@ -305,11 +278,7 @@ mod tests {
                 "docker.io/library/nginx:latest",
                 "nginx:latest",
             ),
-            (
-                "busybox:1.28",
-                "docker.io/library/busybox:1.28",
-                "busybox:1.28",
-            ),
+            ("busybox:1.28", "docker.io/library/busybox:1.28", "busybox:1.28"),
             (
                 "registry.k8s.io/busybox:1.27.2",
                 "registry.k8s.io/busybox:1.27.2",

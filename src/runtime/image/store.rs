@@ -66,9 +66,9 @@ impl Index {
             .values()
             .filter(|i| &i.id.0 == digest || i.digests.contains(digest))
             .find(|i| {
-                self.names.iter().any(|(n, id)| {
-                    *id == i.id && Reference::parse(n).is_ok_and(|n| n.repository() == repo)
-                })
+                self.names
+                    .iter()
+                    .any(|(n, id)| *id == i.id && Reference::parse(n).is_ok_and(|n| n.repository() == repo))
             })
             .map(|i| i.id.clone()))
     }
@@ -101,14 +101,8 @@ impl ImageStore {
     /// Every image, named ones sorted by their first name, then dangling ones by id.
     pub fn list(&self) -> Result<Vec<Image>, ImageError> {
         let index = self.load()?;
-        let mut images: Vec<Image> = index
-            .images
-            .keys()
-            .filter_map(|id| index.named(id))
-            .collect();
-        images.sort_by(|a, b| {
-            (a.names.is_empty(), &a.names, &a.id).cmp(&(b.names.is_empty(), &b.names, &b.id))
-        });
+        let mut images: Vec<Image> = index.images.keys().filter_map(|id| index.named(id)).collect();
+        images.sort_by(|a, b| (a.names.is_empty(), &a.names, &a.id).cmp(&(b.names.is_empty(), &b.names, &b.id)));
         Ok(images)
     }
 
@@ -144,11 +138,7 @@ impl ImageStore {
     /// Removes a name, or by id or digest every name of an image. When no name is left the
     /// image is deleted with its blobs and every layer no other image uses — unless
     /// `in_use(id)` says a pod uses it, which is an error and changes nothing.
-    pub fn remove(
-        &self,
-        reference: &str,
-        in_use: &dyn Fn(&ImageId) -> bool,
-    ) -> Result<Removed, ImageError> {
+    pub fn remove(&self, reference: &str, in_use: &dyn Fn(&ImageId) -> bool) -> Result<Removed, ImageError> {
         let _lock = self.lock()?;
         let mut index = self.load()?;
         let not_found = || ImageError::NotFound {
@@ -172,11 +162,7 @@ impl ImageStore {
         for n in &untagged {
             index.names.remove(n);
         }
-        let removed = if left == 0 {
-            index.images.remove(&id)
-        } else {
-            None
-        };
+        let removed = if left == 0 { index.images.remove(&id) } else { None };
         self.save(&index)?;
         let layers_deleted = self.collect_garbage(&index, removed.as_slice())?;
         Ok(Removed {
@@ -198,10 +184,7 @@ impl ImageStore {
             .filter(|id| !named.contains(id) && !in_use(id))
             .cloned()
             .collect();
-        let removed: Vec<Image> = dangling
-            .iter()
-            .filter_map(|id| index.images.remove(id))
-            .collect();
+        let removed: Vec<Image> = dangling.iter().filter_map(|id| index.images.remove(id)).collect();
         self.save(&index)?;
         self.collect_garbage(&index, &removed)?;
         Ok(dangling)
@@ -286,15 +269,11 @@ impl ImageStore {
         {
             return Ok((digest.to_string(), m.len()));
         }
-        let tmp = self
-            .root
-            .join("blobs/sha256")
-            .join(format!("{TMP_PREFIX}{}", unique()));
+        let tmp = self.root.join("blobs/sha256").join(format!("{TMP_PREFIX}{}", unique()));
         let result = (|| {
             let mut file = File::create(&tmp).map_err(ImageError::io("create", &tmp))?;
             let mut reader = DigestReader::new(&mut from, MAX_LAYER_BYTES);
-            io::copy(&mut reader, &mut file)
-                .map_err(|e| ImageError::bad(&tmp, format!("cannot store {what}: {e}")))?;
+            io::copy(&mut reader, &mut file).map_err(|e| ImageError::bad(&tmp, format!("cannot store {what}: {e}")))?;
             file.sync_all().map_err(ImageError::io("write", &tmp))?;
             let (digest, size) = reader.finish();
             if let Some(expected) = expected.filter(|e| *e != digest) {
@@ -316,12 +295,7 @@ impl ImageStore {
 
     /// Unpacks the layer blob `blob` unless the layer is already there; returns its diff
     /// id, checked against `expected` when given.
-    pub(super) fn ensure_layer(
-        &self,
-        blob: &str,
-        expected: Option<&str>,
-        what: &str,
-    ) -> Result<String, ImageError> {
+    pub(super) fn ensure_layer(&self, blob: &str, expected: Option<&str>, what: &str) -> Result<String, ImageError> {
         if let Some(diff) = expected {
             if digest_hex(diff).is_none() {
                 return Err(ImageError::bad(
@@ -334,10 +308,7 @@ impl ImageStore {
             }
         }
         let blob_path = self.blob_path(blob).expect("a stored blob digest");
-        let tmp = self
-            .root
-            .join("layers")
-            .join(format!("{TMP_PREFIX}{}", unique()));
+        let tmp = self.root.join("layers").join(format!("{TMP_PREFIX}{}", unique()));
         let result = (|| {
             let unpacked = unpack_layer(&blob_path, &tmp, what)?;
             if let Some(expected) = expected.filter(|e| *e != unpacked.diff_id) {
@@ -378,10 +349,7 @@ impl ImageStore {
                 }
                 // Renamed first so that a crash mid-delete never leaves half a layer under
                 // its real name.
-                let trash = self
-                    .root
-                    .join("layers")
-                    .join(format!("{TRASH_PREFIX}{}", unique()));
+                let trash = self.root.join("layers").join(format!("{TRASH_PREFIX}{}", unique()));
                 fs::rename(&dir, &trash).map_err(ImageError::io("rename", &dir))?;
                 remove_any(&trash).map_err(ImageError::io("remove", &trash))?;
                 deleted += 1;
@@ -430,19 +398,11 @@ mod tests {
         let shared = tar_of(&[E::File("shared", b"s")]);
         let own = tar_of(&[E::File("own", b"o")]);
         let other = tar_of(&[E::File("other", b"x")]);
-        oci_layout(
-            &tmp.join("layout"),
-            &[(shared.clone(), true), (own, false)],
-            "v1",
-        );
+        oci_layout(&tmp.join("layout"), &[(shared.clone(), true), (own, false)], "v1");
         docker_archive(&tmp.join("save.tar"), &[shared, other], "web:1");
         let store = ImageStore::open(tmp.join("images")).unwrap();
         let a = store
-            .import(
-                "example.com/app:v1",
-                &tmp.join("layout"),
-                &ImportOptions::default(),
-            )
+            .import("example.com/app:v1", &tmp.join("layout"), &ImportOptions::default())
             .unwrap();
         let b = store
             .import("web:1", &tmp.join("save.tar"), &ImportOptions::default())
@@ -462,21 +422,13 @@ mod tests {
             web.id.hex(),
             &web.id.0,
         ] {
-            assert_eq!(
-                store.get(name).unwrap().map(|i| i.id),
-                Some(web.id.clone()),
-                "{name}"
-            );
+            assert_eq!(store.get(name).unwrap().map(|i| i.id), Some(web.id.clone()), "{name}");
         }
         for name in ["web", "web:2", "example.com/web:1"] {
             assert_eq!(store.get(name).unwrap(), None, "{name}");
         }
         let latest = store
-            .import(
-                "nginx:latest",
-                &tmp.path().join("save.tar"),
-                &ImportOptions::default(),
-            )
+            .import("nginx:latest", &tmp.path().join("save.tar"), &ImportOptions::default())
             .unwrap();
         assert_eq!(store.get("nginx").unwrap().map(|i| i.id), Some(latest.id));
         assert!(matches!(store.get("Nginx"), Err(ImageError::Reference(_))));
@@ -550,10 +502,7 @@ mod tests {
             .unwrap();
         let list = store.list().unwrap();
         assert_eq!(list.len(), 3);
-        assert_eq!(
-            list.last().map(|i| (&i.id, i.names.is_empty())),
-            Some((&app.id, true))
-        );
+        assert_eq!(list.last().map(|i| (&i.id, i.names.is_empty())), Some((&app.id, true)));
         let old = app.id.clone();
         assert_eq!(store.prune(&|id| *id == old).unwrap(), [], "in use: kept");
         assert_eq!(store.prune(&never).unwrap(), std::slice::from_ref(&app.id));

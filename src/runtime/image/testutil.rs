@@ -11,8 +11,8 @@ pub const HOST_BUSYBOX: &str = "/bin/busybox";
 
 /// Applets linked into `/bin`, enough for shells, probes and hooks in tests.
 const APPLETS: [&str; 24] = [
-    "sh", "cat", "echo", "ls", "sleep", "env", "true", "false", "id", "hostname", "ps", "mkdir",
-    "rm", "touch", "wget", "nc", "test", "kill", "pwd", "grep", "head", "tail", "mount", "date",
+    "sh", "cat", "echo", "ls", "sleep", "env", "true", "false", "id", "hostname", "ps", "mkdir", "rm", "touch", "wget",
+    "nc", "test", "kill", "pwd", "grep", "head", "tail", "mount", "date",
 ];
 
 /// Fills `dir` (created when missing) with a busybox root filesystem: `bin/busybox`
@@ -24,14 +24,10 @@ pub fn busybox_rootfs(dir: &Path) -> io::Result<()> {
     if !Path::new(HOST_BUSYBOX).is_file() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
-            format!(
-                "{HOST_BUSYBOX} is missing; install a static busybox (apt-get install busybox-static)"
-            ),
+            format!("{HOST_BUSYBOX} is missing; install a static busybox (apt-get install busybox-static)"),
         ));
     }
-    for d in [
-        "bin", "etc", "dev", "proc", "sys", "tmp", "root", "var", "usr",
-    ] {
+    for d in ["bin", "etc", "dev", "proc", "sys", "tmp", "root", "var", "usr"] {
         fs::create_dir_all(dir.join(d))?;
     }
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;

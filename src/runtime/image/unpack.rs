@@ -128,10 +128,7 @@ impl Unpacker<'_> {
             }
             return Ok(());
         };
-        if let Some(hidden) = file_name
-            .as_bytes()
-            .strip_prefix(WHITEOUT_PREFIX.as_bytes())
-        {
+        if let Some(hidden) = file_name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
             if hidden.is_empty() || hidden == b"." || hidden == b".." {
                 // `.wh...` would "hide" the parent of the directory it is in.
                 return Err(self.refuse(&name, "whiteout of no name"));
@@ -226,16 +223,10 @@ impl Unpacker<'_> {
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.is_dir() => {}
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(self.refuse(
-                        name,
-                        format!("parent {} is a symlink", rel(self.root, &path)),
-                    ));
+                    return Err(self.refuse(name, format!("parent {} is a symlink", rel(self.root, &path))));
                 }
                 Ok(_) => {
-                    return Err(self.refuse(
-                        name,
-                        format!("parent {} is not a directory", rel(self.root, &path)),
-                    ));
+                    return Err(self.refuse(name, format!("parent {} is not a directory", rel(self.root, &path))));
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     fs::DirBuilder::new().mode(0o755).create(&path)?;
@@ -249,8 +240,7 @@ impl Unpacker<'_> {
     /// The existing file a hard link points at, inside the layer and reached without
     /// following symlinks.
     fn link_target(&self, name: &Path, target: &Path) -> Result<PathBuf, UnpackError> {
-        let comps =
-            clean(target).ok_or_else(|| self.refuse(name, "hard link target escapes the layer"))?;
+        let comps = clean(target).ok_or_else(|| self.refuse(name, "hard link target escapes the layer"))?;
         let mut path = self.root.to_path_buf();
         for (i, c) in comps.iter().enumerate() {
             path.push(c);
@@ -261,10 +251,7 @@ impl Unpacker<'_> {
                 _ => {
                     return Err(self.refuse(
                         name,
-                        format!(
-                            "hard link target {} is not a file in this layer",
-                            target.display()
-                        ),
+                        format!("hard link target {} is not a file in this layer", target.display()),
                     ));
                 }
             }
@@ -284,8 +271,7 @@ impl Unpacker<'_> {
         // Unparsable numeric fields read as 0, as GNU tar treats empty ones.
         let id = |v: io::Result<u64>| -> Result<u32, UnpackError> {
             let v = v.unwrap_or(0);
-            u32::try_from(v)
-                .map_err(|_| self.refuse(&path, format!("owner id {v} is out of range")))
+            u32::try_from(v).map_err(|_| self.refuse(&path, format!("owner id {v} is out of range")))
         };
         let (uid, gid) = (id(header.uid())?, id(header.gid())?);
         let mode = header.mode().unwrap_or(if is_dir { 0o755 } else { 0o644 }) & 0o7777;
@@ -367,15 +353,7 @@ fn lsetxattr(path: &Path, name: &str, value: &[u8]) -> io::Result<()> {
     let cname = CString::new(name)?;
     // SAFETY: both strings are NUL-terminated and live across the call; `value` points at
     // `value.len()` readable bytes; lsetxattr does not keep any pointer after returning.
-    let rc = unsafe {
-        libc::lsetxattr(
-            cpath.as_ptr(),
-            cname.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
+    let rc = unsafe { libc::lsetxattr(cpath.as_ptr(), cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     if rc == 0 {
         Ok(())
     } else {
@@ -384,10 +362,7 @@ fn lsetxattr(path: &Path, name: &str, value: &[u8]) -> io::Result<()> {
 }
 
 fn rel(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
 }
 
 #[cfg(test)]
@@ -409,14 +384,7 @@ mod tests {
         let cname = CString::new(name).unwrap();
         let mut buf = [0u8; 64];
         // SAFETY: NUL-terminated strings live across the call; buf has buf.len() writable bytes.
-        let n = unsafe {
-            libc::lgetxattr(
-                cpath.as_ptr(),
-                cname.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
+        let n = unsafe { libc::lgetxattr(cpath.as_ptr(), cname.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         usize::try_from(n).ok().map(|n| buf[..n].to_vec())
     }
 
@@ -446,14 +414,8 @@ mod tests {
         let m = fs::symlink_metadata(l.join("etc/shadow")).unwrap();
         assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o4750, 1234, 42));
         assert_eq!(m.mtime(), 1_600_000_000);
-        assert_eq!(
-            fs::read_link(l.join("etc/link")).unwrap(),
-            Path::new("/etc/shadow")
-        );
-        assert_eq!(
-            fs::symlink_metadata(l.join("etc/hard")).unwrap().ino(),
-            m.ino()
-        );
+        assert_eq!(fs::read_link(l.join("etc/link")).unwrap(), Path::new("/etc/shadow"));
+        assert_eq!(fs::symlink_metadata(l.join("etc/hard")).unwrap().ino(), m.ino());
         assert_eq!(fs::read(l.join("deep/er/file")).unwrap(), b"made parents");
         for whiteout in ["gone/old", "overlay-whiteout"] {
             let m = fs::symlink_metadata(l.join(whiteout)).unwrap();
@@ -481,10 +443,7 @@ mod tests {
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
         for name in [".wh...", "x/.wh..", ".wh."] {
             let err = unpack(tmp.path(), &tar_of(&[E::File(name, b"")])).unwrap_err();
-            assert!(
-                err.to_string().ends_with("whiteout of no name"),
-                "{name}: {err}"
-            );
+            assert!(err.to_string().ends_with("whiteout of no name"), "{name}: {err}");
             assert!(
                 tmp.path().join("blob").exists(),
                 "{name}: nothing above the layer removed"
@@ -492,11 +451,7 @@ mod tests {
             fs::remove_dir_all(tmp.path().join("layer")).unwrap();
         }
         let err = unpack(tmp.path(), &tar_of(&[E::Hardlink("h", "../blob")])).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("hard link target escapes the layer"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("hard link target escapes the layer"), "{err}");
     }
 
     #[test]
@@ -530,11 +485,7 @@ mod tests {
 
         // A file over a symlink replaces the symlink, it does not follow it.
         let file = format!("{dir}/target");
-        unpack(
-            tmp.path(),
-            &tar_of(&[E::Symlink("f", &file), E::File("f", b"new")]),
-        )
-        .unwrap();
+        unpack(tmp.path(), &tar_of(&[E::Symlink("f", &file), E::File("f", b"new")])).unwrap();
         assert_eq!(fs::read(tmp.path().join("layer/f")).unwrap(), b"new");
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
 
@@ -545,16 +496,9 @@ mod tests {
             &tar_of(&[E::Symlink("d", &dir), E::Hardlink("h", "d/target")]),
         )
         .unwrap_err();
-        assert!(
-            err.to_string().contains("is not a file in this layer"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("is not a file in this layer"), "{err}");
         fs::remove_dir_all(tmp.path().join("layer")).unwrap();
-        unpack(
-            tmp.path(),
-            &tar_of(&[E::Symlink("s", &file), E::Hardlink("h", "s")]),
-        )
-        .unwrap();
+        unpack(tmp.path(), &tar_of(&[E::Symlink("s", &file), E::Hardlink("h", "s")])).unwrap();
         assert!(
             fs::symlink_metadata(tmp.path().join("layer/h"))
                 .unwrap()
@@ -572,9 +516,7 @@ mod tests {
 
     #[test]
     fn clean_keeps_paths_inside() {
-        let c = |p: &str| {
-            clean(Path::new(p)).map(|v| v.join(OsStr::new("/")).to_string_lossy().into_owned())
-        };
+        let c = |p: &str| clean(Path::new(p)).map(|v| v.join(OsStr::new("/")).to_string_lossy().into_owned());
         assert_eq!(c("./a//b/./c").as_deref(), Some("a/b/c"));
         assert_eq!(c("/abs/x").as_deref(), Some("abs/x"));
         assert_eq!(c("a/../b").as_deref(), Some("b"));

@@ -118,10 +118,7 @@ pub struct Container {
 impl Container {
     /// Starts the container and returns once it has exec'd its command. On failure the
     /// child is reaped and the error names the failed step and path.
-    pub fn spawn(
-        config: &ContainerConfig,
-        stdio: ContainerStdio,
-    ) -> Result<Container, ProcessError> {
+    pub fn spawn(config: &ContainerConfig, stdio: ContainerStdio) -> Result<Container, ProcessError> {
         let Some(argv0) = config.argv.first() else {
             return Err(ProcessError::Sys {
                 op: "start a container without a command".into(),
@@ -142,15 +139,9 @@ impl Container {
             stdio.stderr.map_or_else(null, Ok)?,
         ];
         let plan = InitPlan::new(config, rootfs);
-        let (report_r, report_w) =
-            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
-        let (pid_r, pid_w) =
-            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
-        let cgroup_files = config
-            .cgroup
-            .as_ref()
-            .map(|c| c.procs_files())
-            .unwrap_or_default();
+        let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
+        let (pid_r, pid_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
+        let cgroup_files = config.cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
         let Some(middle) = sys::fork().map_err(ProcessError::sys("fork"))? else {
             let failure = intermediate(&ns, &cgroup_files, &stdio, &plan, &report_w, &pid_w);
             failure.send(&report_w);
@@ -185,8 +176,7 @@ impl Container {
 
     /// Waits until the process ends.
     pub fn wait(&mut self) -> Result<ContainerExit, ProcessError> {
-        self.wait_with(None)
-            .map(|e| e.expect("blocking wait returns a status"))
+        self.wait_with(None).map(|e| e.expect("blocking wait returns a status"))
     }
 
     /// The exit status when the process has ended, without blocking.
@@ -194,20 +184,14 @@ impl Container {
         self.wait_with(Some(WaitPidFlag::WNOHANG))
     }
 
-    fn wait_with(
-        &mut self,
-        flags: Option<WaitPidFlag>,
-    ) -> Result<Option<ContainerExit>, ProcessError> {
+    fn wait_with(&mut self, flags: Option<WaitPidFlag>) -> Result<Option<ContainerExit>, ProcessError> {
         if let Some(exit) = self.exit {
             return Ok(Some(exit));
         }
         loop {
             let status = match waitpid(self.pid, flags) {
                 Err(Errno::EINTR) => continue,
-                other => other.map_err(ProcessError::sys(format!(
-                    "wait for container {}",
-                    self.pid
-                )))?,
+                other => other.map_err(ProcessError::sys(format!("wait for container {}", self.pid)))?,
             };
             self.exit = match status {
                 WaitStatus::Exited(_, code) => Some(ContainerExit::Exited(code)),
@@ -263,10 +247,7 @@ fn open_namespaces(ns: &PodNamespaces) -> Result<NamespaceFds, ProcessError> {
     ];
     for (path, flag) in wanted {
         if let Some(path) = path {
-            join.push((
-                open_file(&path.display().to_string(), OFlag::O_RDONLY)?,
-                flag,
-            ));
+            join.push((open_file(&path.display().to_string(), OFlag::O_RDONLY)?, flag));
         }
     }
     if let PidNamespace::Join(path) = &ns.pid {
@@ -301,13 +282,10 @@ fn intermediate(
             })?;
         }
         for (fd, flag) in &ns.join {
-            nix::sched::setns(fd, *flag).map_err(ChildFailure::setup(format!(
-                "join the pod's {flag:?} namespace"
-            )))?;
+            nix::sched::setns(fd, *flag).map_err(ChildFailure::setup(format!("join the pod's {flag:?} namespace")))?;
         }
         if ns.pid == PidNamespace::Private {
-            nix::sched::unshare(CloneFlags::CLONE_NEWPID)
-                .map_err(ChildFailure::setup("create a PID namespace"))?;
+            nix::sched::unshare(CloneFlags::CLONE_NEWPID).map_err(ChildFailure::setup("create a PID namespace"))?;
         }
         let high: Vec<OwnedFd> = stdio
             .iter()
@@ -315,17 +293,12 @@ fn intermediate(
             .collect::<nix::Result<_>>()
             .map_err(ChildFailure::setup("duplicate stdio"))?;
         for (target, fd) in high.iter().enumerate() {
-            sys::dup_onto(fd.as_raw_fd(), target as i32)
-                .map_err(ChildFailure::setup("set up stdio"))?;
+            sys::dup_onto(fd.as_raw_fd(), target as i32).map_err(ChildFailure::setup("set up stdio"))?;
         }
         let mut child = || init::run(plan, report);
-        let pid = sys::clone_child(
-            CloneFlags::CLONE_PARENT | CloneFlags::CLONE_NEWNS,
-            &mut child,
-        )
-        .map_err(ChildFailure::setup("clone the container process"))?;
-        nix::unistd::write(pid_pipe, &pid.as_raw().to_le_bytes())
-            .map_err(ChildFailure::setup("report the pid"))?;
+        let pid = sys::clone_child(CloneFlags::CLONE_PARENT | CloneFlags::CLONE_NEWNS, &mut child)
+            .map_err(ChildFailure::setup("clone the container process"))?;
+        nix::unistd::write(pid_pipe, &pid.as_raw().to_le_bytes()).map_err(ChildFailure::setup("report the pid"))?;
         sys::exit_now(0)
     };
     match run() {

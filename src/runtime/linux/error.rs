@@ -143,13 +143,8 @@ mod tests {
 
     #[test]
     fn records_round_trip_with_exact_messages() {
-        let e = roundtrip(ChildFailure::NotFound {
-            name: "nope".into(),
-        });
-        assert_eq!(
-            e.to_string(),
-            "exec: \"nope\": executable file not found in $PATH"
-        );
+        let e = roundtrip(ChildFailure::NotFound { name: "nope".into() });
+        assert_eq!(e.to_string(), "exec: \"nope\": executable file not found in $PATH");
         assert!(e.is_executable_not_found());
         let e = roundtrip(ChildFailure::setup("mount volume /a at /b")(Errno::EACCES));
         assert_eq!(e.to_string(), "mount volume /a at /b");

@@ -27,17 +27,11 @@ pub fn pod_hostname(pod_name: &str, spec_hostname: Option<&str>) -> String {
     if name.len() <= MAX_HOSTNAME_LEN {
         return name.to_string();
     }
-    name[..MAX_HOSTNAME_LEN]
-        .trim_end_matches(['-', '.'])
-        .to_string()
+    name[..MAX_HOSTNAME_LEN].trim_end_matches(['-', '.']).to_string()
 }
 
 /// The pod's domain `<subdomain>.<namespace>.svc.<cluster-domain>`, or None without subdomain.
-pub fn pod_domain(
-    subdomain: Option<&str>,
-    namespace: &str,
-    cluster_domain: &str,
-) -> Option<String> {
+pub fn pod_domain(subdomain: Option<&str>, namespace: &str, cluster_domain: &str) -> Option<String> {
     subdomain
         .filter(|s| !s.is_empty())
         .map(|s| format!("{s}.{namespace}.svc.{cluster_domain}"))
@@ -46,12 +40,7 @@ pub fn pod_domain(
 /// `/etc/hosts` of a pod with its own network namespace (`managedHostsFileContent`).
 ///
 /// `domain` comes from [`pod_domain`]; with a domain each pod IP line carries the FQDN first.
-pub fn managed_hosts(
-    pod_ips: &[String],
-    hostname: &str,
-    domain: Option<&str>,
-    aliases: &[HostAlias],
-) -> String {
+pub fn managed_hosts(pod_ips: &[String], hostname: &str, domain: Option<&str>, aliases: &[HostAlias]) -> String {
     let mut out = String::from(MANAGED_HEADER);
     out.push_str("127.0.0.1\tlocalhost\n");
     out.push_str("::1\tlocalhost ip6-localhost ip6-loopback\n");
@@ -200,9 +189,7 @@ mod tests {
     fn managed_hosts_with_subdomain_and_no_aliases() {
         let domain = pod_domain(Some("sub"), "default", "cluster.local");
         let got = managed_hosts(&["10.0.0.7".into()], "web-0", domain.as_deref(), &[]);
-        assert!(got.ends_with(
-            "fe00::2\tip6-allrouters\n10.0.0.7\tweb-0.sub.default.svc.cluster.local\tweb-0\n"
-        ));
+        assert!(got.ends_with("fe00::2\tip6-allrouters\n10.0.0.7\tweb-0.sub.default.svc.cluster.local\tweb-0\n"));
         assert!(!got.contains("HostAliases"));
     }
 
@@ -228,15 +215,9 @@ mod tests {
 
     #[test]
     fn resolv_conf_cluster_first_and_parse() {
-        let host =
-            ResolvConf::parse("# c\nnameserver 1.1.1.1\nsearch example.com\noptions edns0\n");
+        let host = ResolvConf::parse("# c\nnameserver 1.1.1.1\nsearch example.com\noptions edns0\n");
         assert_eq!(host.nameservers, vec!["1.1.1.1"]);
-        let conf = ResolvConf::cluster_first(
-            "prod",
-            "cluster.local",
-            vec!["10.96.0.10".into()],
-            &host.searches,
-        );
+        let conf = ResolvConf::cluster_first("prod", "cluster.local", vec!["10.96.0.10".into()], &host.searches);
         assert_eq!(
             conf.render(),
             "search prod.svc.cluster.local svc.cluster.local cluster.local example.com\n\

@@ -65,10 +65,7 @@ impl InitPlan {
             mounts: all,
             argv: config.argv.clone(),
             env: config.env.clone(),
-            working_dir: config
-                .working_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("/")),
+            working_dir: config.working_dir.clone().unwrap_or_else(|| PathBuf::from("/")),
             user: config.user.clone(),
             oom_score_adj: config.oom_score_adj,
         }
@@ -113,12 +110,8 @@ fn setup_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible, ChildFail
         // Lowering needs CAP_SYS_RESOURCE, which rekon does not require: skip when refused.
         let _ = std::fs::write("/proc/self/oom_score_adj", adj.to_string());
     }
-    std::fs::create_dir_all(&plan.working_dir).map_err(|e| {
-        io_failure(
-            format!("create working directory {}", plan.working_dir.display()),
-            e,
-        )
-    })?;
+    std::fs::create_dir_all(&plan.working_dir)
+        .map_err(|e| io_failure(format!("create working directory {}", plan.working_dir.display()), e))?;
     if let Some(user) = &plan.user {
         switch_user(user)?;
     }
@@ -130,14 +123,9 @@ fn setup_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible, ChildFail
     nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
     let program = find_executable(&plan.argv[0], plan.path_var())?;
     let cstr = |s: &str| {
-        CString::new(s)
-            .map_err(|_| ChildFailure::setup(format!("argument {s:?} contains NUL"))(Errno::EINVAL))
+        CString::new(s).map_err(|_| ChildFailure::setup(format!("argument {s:?} contains NUL"))(Errno::EINVAL))
     };
-    let argv: Vec<CString> = plan
-        .argv
-        .iter()
-        .map(|a| cstr(a))
-        .collect::<Result<_, _>>()?;
+    let argv: Vec<CString> = plan.argv.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
     let env: Vec<CString> = plan.env.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
     let path = cstr(&program.display().to_string())?;
     // Everything the parent left open (but stdio) must not leak into the container.
@@ -159,16 +147,10 @@ fn io_failure(step: String, e: std::io::Error) -> ChildFailure {
 /// Drops root for `user`: supplemental groups, then the gid, then the uid (the order that
 /// keeps the privilege each step needs).
 fn switch_user(user: &User) -> Result<(), ChildFailure> {
-    let groups: Vec<Gid> = user
-        .additional_gids
-        .iter()
-        .map(|g| Gid::from_raw(*g))
-        .collect();
+    let groups: Vec<Gid> = user.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
     nix::unistd::setgroups(&groups).map_err(ChildFailure::setup("setgroups"))?;
-    nix::unistd::setgid(Gid::from_raw(user.gid))
-        .map_err(ChildFailure::setup(format!("setgid {}", user.gid)))?;
-    nix::unistd::setuid(Uid::from_raw(user.uid))
-        .map_err(ChildFailure::setup(format!("setuid {}", user.uid)))
+    nix::unistd::setgid(Gid::from_raw(user.gid)).map_err(ChildFailure::setup(format!("setgid {}", user.gid)))?;
+    nix::unistd::setuid(Uid::from_raw(user.uid)).map_err(ChildFailure::setup(format!("setuid {}", user.uid)))
 }
 
 /// Resolves `name` like Go's `exec.LookPath` (used by runc): a name with a slash is used as
@@ -187,9 +169,7 @@ pub(crate) fn find_executable(name: &str, path_var: &str) -> Result<PathBuf, Chi
             return Ok(candidate);
         }
     }
-    Err(ChildFailure::NotFound {
-        name: name.to_string(),
-    })
+    Err(ChildFailure::NotFound { name: name.to_string() })
 }
 
 #[cfg(test)]
@@ -211,9 +191,6 @@ mod tests {
             find_executable("missing", &path_var),
             Err(ChildFailure::NotFound { name }) if name == "missing"
         ));
-        assert_eq!(
-            find_executable("/x/y", &path_var).unwrap(),
-            PathBuf::from("/x/y")
-        );
+        assert_eq!(find_executable("/x/y", &path_var).unwrap(), PathBuf::from("/x/y"));
     }
 }

@@ -75,11 +75,7 @@ fn open_in_root(root: &OwnedFd, rel: &str) -> nix::Result<OwnedFd> {
 /// Resolves `path` inside `root`, creating what is missing (directories on the way, then
 /// `create` for the last component). Returns an `O_PATH` descriptor of the target, which is
 /// guaranteed to lie inside `root`.
-pub(crate) fn resolve_in_root(
-    root: &OwnedFd,
-    path: &Path,
-    create: Option<Create>,
-) -> nix::Result<OwnedFd> {
+pub(crate) fn resolve_in_root(root: &OwnedFd, path: &Path, create: Option<Create>) -> nix::Result<OwnedFd> {
     let parts = components(path);
     let mut current = open_in_root(root, "")?;
     for (i, name) in parts.iter().enumerate() {
@@ -92,20 +88,12 @@ pub(crate) fn resolve_in_root(
                     nix::fcntl::openat(
                         &current,
                         name.as_str(),
-                        OFlag::O_CREAT
-                            | OFlag::O_EXCL
-                            | OFlag::O_WRONLY
-                            | OFlag::O_NOFOLLOW
-                            | OFlag::O_CLOEXEC,
+                        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
                         Mode::from_bits_truncate(0o644),
                     )
                     .map(drop)
                 } else {
-                    nix::sys::stat::mkdirat(
-                        &current,
-                        name.as_str(),
-                        Mode::from_bits_truncate(0o755),
-                    )
+                    nix::sys::stat::mkdirat(&current, name.as_str(), Mode::from_bits_truncate(0o755))
                 };
                 // EEXIST here means a dangling symlink: refuse rather than guess where it
                 // should lead (filepath-securejoin's MkdirAll does the same).
@@ -129,14 +117,13 @@ pub(crate) fn apply(root: &OwnedFd, m: &Mount) -> Result<(), ChildFailure> {
     match &m.kind {
         MountKind::Bind { source, sub_path } => {
             let step = format!("mount volume {} at {dest}", source.display());
-            let source_fd = open_source(source, sub_path.as_deref())
-                .map_err(ChildFailure::setup(step.clone()))?;
+            let source_fd = open_source(source, sub_path.as_deref()).map_err(ChildFailure::setup(step.clone()))?;
             let is_dir = nix::sys::stat::fstat(&source_fd)
                 .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
                 .map_err(ChildFailure::setup(step.clone()))?;
             let create = if is_dir { Create::Dir } else { Create::File };
-            let target = resolve_in_root(root, &m.destination, Some(create))
-                .map_err(ChildFailure::setup(step.clone()))?;
+            let target =
+                resolve_in_root(root, &m.destination, Some(create)).map_err(ChildFailure::setup(step.clone()))?;
             mount(
                 Some(fd_path(&source_fd).as_str()),
                 fd_path(&target).as_str(),
@@ -148,8 +135,8 @@ pub(crate) fn apply(root: &OwnedFd, m: &Mount) -> Result<(), ChildFailure> {
         }
         MountKind::Tmpfs { size_bytes } => {
             let step = format!("mount tmpfs at {dest}");
-            let target = resolve_in_root(root, &m.destination, Some(Create::Dir))
-                .map_err(ChildFailure::setup(step.clone()))?;
+            let target =
+                resolve_in_root(root, &m.destination, Some(Create::Dir)).map_err(ChildFailure::setup(step.clone()))?;
             let data = size_bytes.map(|s| format!("size={s}"));
             mount(
                 Some("tmpfs"),
@@ -240,15 +227,8 @@ fn unescape_mountinfo(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            out.push(
-                (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0'),
-            );
+        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+            out.push((bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0'));
             i += 4;
         } else {
             out.push(bytes[i]);

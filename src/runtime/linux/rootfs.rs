@@ -92,10 +92,7 @@ pub(crate) fn mount_overlay(lower: &[PathBuf], dirs: &RootfsDirs) -> Result<Owne
         MsFlags::empty(),
         Some(data.as_str()),
     )
-    .map_err(setup(&format!(
-        "mount overlay at {} ({data})",
-        merged.display()
-    )))?;
+    .map_err(setup(&format!("mount overlay at {} ({data})", merged.display())))?;
     nix::fcntl::open(
         &merged,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -105,23 +102,10 @@ pub(crate) fn mount_overlay(lower: &[PathBuf], dirs: &RootfsDirs) -> Result<Owne
 }
 
 /// Mounts a filesystem of type `fstype` at `path` inside `root`, creating the directory.
-fn mount_fs(
-    root: &OwnedFd,
-    path: &str,
-    fstype: &str,
-    flags: MsFlags,
-    data: Option<&str>,
-) -> Result<(), ChildFailure> {
+fn mount_fs(root: &OwnedFd, path: &str, fstype: &str, flags: MsFlags, data: Option<&str>) -> Result<(), ChildFailure> {
     let step = format!("mount {fstype} at {path}");
     let target = resolve_in_root(root, Path::new(path), Some(Create::Dir)).map_err(setup(&step))?;
-    mount(
-        Some(fstype),
-        fd_path(&target).as_str(),
-        Some(fstype),
-        flags,
-        data,
-    )
-    .map_err(setup(&step))
+    mount(Some(fstype), fd_path(&target).as_str(), Some(fstype), flags, data).map_err(setup(&step))
 }
 
 /// `/proc` of the container's PID namespace and a read-only `/sys`.
@@ -174,12 +158,10 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
         ("pts/ptmx", "ptmx"),
     ];
     for (target, name) in links {
-        nix::unistd::symlinkat(target, &dev, name)
-            .map_err(setup(&format!("symlink /dev/{name}")))?;
+        nix::unistd::symlinkat(target, &dev, name).map_err(setup(&format!("symlink /dev/{name}")))?;
     }
     for (name, mode) in [("pts", 0o755), ("shm", 0o1777)] {
-        mkdirat(&dev, name, Mode::from_bits_truncate(mode))
-            .map_err(setup(&format!("mkdir /dev/{name}")))?;
+        mkdirat(&dev, name, Mode::from_bits_truncate(mode)).map_err(setup(&format!("mkdir /dev/{name}")))?;
     }
     mount_fs(
         root,
@@ -200,8 +182,7 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
 /// Where `mknod` is not allowed, bind-mounts the host's device node instead.
 fn bind_host_device(root: &OwnedFd, name: &str) -> Result<(), ChildFailure> {
     let step = format!("bind /dev/{name} from the host");
-    let target = resolve_in_root(root, &Path::new("/dev").join(name), Some(Create::File))
-        .map_err(setup(&step))?;
+    let target = resolve_in_root(root, &Path::new("/dev").join(name), Some(Create::File)).map_err(setup(&step))?;
     let source = format!("/dev/{name}");
     mount(
         Some(source.as_str()),
@@ -217,8 +198,7 @@ fn bind_host_device(root: &OwnedFd, name: &str) -> Result<(), ChildFailure> {
 /// (runc's `pivot_root(".", ".")` without a put-old directory).
 pub(crate) fn pivot(merged: &Path) -> Result<(), ChildFailure> {
     nix::unistd::chdir(merged).map_err(setup(&format!("chdir {}", merged.display())))?;
-    nix::unistd::pivot_root(".", ".")
-        .map_err(setup(&format!("pivot_root {}", merged.display())))?;
+    nix::unistd::pivot_root(".", ".").map_err(setup(&format!("pivot_root {}", merged.display())))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(setup("unmount the old root"))?;
     nix::unistd::chdir("/").map_err(setup("chdir /"))
 }

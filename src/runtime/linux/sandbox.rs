@@ -86,8 +86,7 @@ impl Sandbox {
         if shared_pid {
             flags |= CloneFlags::CLONE_NEWPID;
         }
-        let (report_r, report_w) =
-            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
+        let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(ProcessError::sys("create a pipe"))?;
         let mut child = || match setup(config, &report_w) {
             Ok(()) => {
                 drop_fd(&report_w);
@@ -98,8 +97,7 @@ impl Sandbox {
                 1
             }
         };
-        let pid =
-            sys::clone_child(flags, &mut child).map_err(ProcessError::sys("clone the sandbox"))?;
+        let pid = sys::clone_child(flags, &mut child).map_err(ProcessError::sys("clone the sandbox"))?;
         drop(report_w);
         let mut sandbox = Sandbox {
             pid,
@@ -176,9 +174,7 @@ impl Sandbox {
         self.reaped = true;
         match waitpid(self.pid, None) {
             Ok(_) | Err(Errno::ECHILD) => Ok(()),
-            Err(e) => Err(ProcessError::sys(format!("wait for sandbox {}", self.pid))(
-                e,
-            )),
+            Err(e) => Err(ProcessError::sys(format!("wait for sandbox {}", self.pid))(e)),
         }
     }
 }
@@ -197,8 +193,7 @@ fn drop_fd(fd: &OwnedFd) {
 fn setup(config: &SandboxConfig, report: &OwnedFd) -> Result<(), ChildFailure> {
     // Descriptors of the parent (other pods' report pipes among them) must not be held open
     // for the lifetime of the pod.
-    sys::close_all_except(3, report.as_raw_fd())
-        .map_err(ChildFailure::setup("close inherited descriptors"))?;
+    sys::close_all_except(3, report.as_raw_fd()).map_err(ChildFailure::setup("close inherited descriptors"))?;
     if let Some(cgroup) = &config.cgroup {
         for file in cgroup.procs_files() {
             std::fs::write(&file, "0").map_err(|e| ChildFailure::Setup {
@@ -210,8 +205,7 @@ fn setup(config: &SandboxConfig, report: &OwnedFd) -> Result<(), ChildFailure> {
     nix::unistd::setsid().map_err(ChildFailure::setup("setsid"))?;
     if !config.host_network {
         if let Some(name) = &config.hostname {
-            nix::unistd::sethostname(name)
-                .map_err(ChildFailure::setup(format!("set hostname {name:?}")))?;
+            nix::unistd::sethostname(name).map_err(ChildFailure::setup(format!("set hostname {name:?}")))?;
         }
         sys::set_link_up("lo").map_err(ChildFailure::setup("bring lo up"))?;
     }
@@ -219,8 +213,7 @@ fn setup(config: &SandboxConfig, report: &OwnedFd) -> Result<(), ChildFailure> {
     for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGCHLD] {
         sys::catch_signal(signal).map_err(ChildFailure::setup("install signal handlers"))?;
     }
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&wait_set()), None)
-        .map_err(ChildFailure::setup("block signals"))
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&wait_set()), None).map_err(ChildFailure::setup("block signals"))
 }
 
 fn wait_set() -> SigSet {

@@ -50,14 +50,7 @@ pub(crate) fn exit_now(code: i32) -> ! {
 /// Marks every descriptor from `first` upwards close-on-exec.
 pub(crate) fn cloexec_from(first: u32) -> nix::Result<()> {
     // SAFETY: close_range takes integers only; with CLOSE_RANGE_CLOEXEC nothing is closed now.
-    let res = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
+    let res = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
     Errno::result(res).map(drop)
 }
 
@@ -115,11 +108,7 @@ extern "C" fn ignore_signal(_: libc::c_int) {}
 /// Installs a handler that does nothing for `signal`. A PID-namespace init only receives
 /// signals it has a handler for, so the pause process needs one to be told to stop.
 pub(crate) fn catch_signal(signal: Signal) -> nix::Result<()> {
-    let action = SigAction::new(
-        SigHandler::Handler(ignore_signal),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
+    let action = SigAction::new(SigHandler::Handler(ignore_signal), SaFlags::SA_RESTART, SigSet::empty());
     // SAFETY: the handler is an empty extern "C" function, async-signal-safe.
     unsafe { nix::sys::signal::sigaction(signal, &action) }.map(drop)
 }
@@ -135,9 +124,7 @@ struct IfReqFlags {
 /// Brings a network interface of the current network namespace up (`ip link set lo up`).
 pub(crate) fn set_link_up(name: &str) -> nix::Result<()> {
     // SAFETY: socket(2) takes integers; the result is checked before it is owned.
-    let raw = Errno::result(unsafe {
-        libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
-    })?;
+    let raw = Errno::result(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: `raw` is a fresh descriptor that nothing else owns.
     let sock = unsafe { OwnedFd::from_raw_fd(raw) };
     let mut req = IfReqFlags {
@@ -145,11 +132,7 @@ pub(crate) fn set_link_up(name: &str) -> nix::Result<()> {
         flags: 0,
         _pad: [0; 22],
     };
-    for (dst, src) in req
-        .name
-        .iter_mut()
-        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
-    {
+    for (dst, src) in req.name.iter_mut().zip(name.bytes().take(libc::IFNAMSIZ - 1)) {
         *dst = src as libc::c_char;
     }
     // SAFETY: `req` is a properly sized, initialised ifreq that outlives both calls.

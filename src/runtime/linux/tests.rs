@@ -91,18 +91,10 @@ impl Pod {
     /// Stops everything and asserts nothing is left.
     fn teardown(mut self) {
         let since = testutil::now_ticks();
-        self.sandbox
-            .take()
-            .unwrap()
-            .stop(Duration::from_secs(5))
-            .unwrap();
+        self.sandbox.take().unwrap().stop(Duration::from_secs(5)).unwrap();
         self.root.top().remove(Duration::from_secs(5)).unwrap();
         let containers = self.path("containers");
-        for entry in std::fs::read_dir(&containers)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for entry in std::fs::read_dir(&containers).into_iter().flatten().flatten() {
             RootfsDirs::new(&entry.path()).cleanup().unwrap();
         }
         assert_clean(self.tmp.path(), &self.root);
@@ -173,7 +165,11 @@ fn containers_share_localhost_and_the_pod_pid_namespace() {
     });
     let server = pod.config(
         "server",
-        &["sh", "-c", "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"],
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www",
+        ],
     );
     let (mut server, _out) = pod.spawn(&server).unwrap();
     // The client polls inside the container, with its own deadline of 100 tries.
@@ -186,10 +182,7 @@ fn containers_share_localhost_and_the_pod_pid_namespace() {
     assert!(output.starts_with("hello\n"), "{output}");
     assert!(output.contains("httpd -f -p 127.0.0.1:8080"), "{output}");
     server.signal(Signal::SIGKILL).unwrap();
-    assert_eq!(
-        server.wait().unwrap(),
-        ContainerExit::Signaled(libc::SIGKILL)
-    );
+    assert_eq!(server.wait().unwrap(), ContainerExit::Signaled(libc::SIGKILL));
     assert_eq!(server.wait().unwrap().code(), 137);
     pod.teardown();
 }
@@ -258,10 +251,7 @@ fn volumes_are_read_only_and_hostile_symlinks_stay_inside() {
     );
     assert!(!pod.path("vol/x").exists());
     assert_eq!(std::fs::read_to_string(pod.path("vol2/f")).unwrap(), "hi\n");
-    assert_eq!(
-        std::fs::read_to_string(pod.path("vol3/dir/f")).unwrap(),
-        "s\n"
-    );
+    assert_eq!(std::fs::read_to_string(pod.path("vol3/dir/f")).unwrap(), "s\n");
     pod.teardown();
 }
 
@@ -290,10 +280,7 @@ fn setup_failures_are_reported_precisely() {
         read_only: false,
     }];
     let err = pod.spawn(&bad_mount).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "mount volume /nonexistent-rekon-volume at /data"
-    );
+    assert_eq!(err.to_string(), "mount volume /nonexistent-rekon-volume at /data");
     let ProcessError::Setup { source, .. } = &err else {
         panic!("{err:?}")
     };

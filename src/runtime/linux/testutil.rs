@@ -59,10 +59,7 @@ pub fn busybox_rootfs(dir: &Path) {
     if std::fs::hard_link(busybox(), bin.join("busybox")).is_err() {
         std::fs::copy(busybox(), bin.join("busybox")).unwrap();
     }
-    let list = Command::new(bin.join("busybox"))
-        .arg("--list")
-        .output()
-        .unwrap();
+    let list = Command::new(bin.join("busybox")).arg("--list").output().unwrap();
     for applet in String::from_utf8(list.stdout).unwrap().lines() {
         if applet != "busybox" {
             symlink("busybox", bin.join(applet)).unwrap();
@@ -140,10 +137,6 @@ pub fn assert_clean(dir: &Path, root: &CgroupRoot) {
         dir.display()
     );
     for cg_dir in root.top().dirs() {
-        assert!(
-            !cg_dir.exists(),
-            "cgroup {} was left behind",
-            cg_dir.display()
-        );
+        assert!(!cg_dir.exists(), "cgroup {} was left behind", cg_dir.display());
     }
 }

@@ -137,9 +137,6 @@ mod tests {
         assert_eq!(no_limit.cpu_quota, None);
         let limit_only = CgroupLimits::from_resources(None, Some(1000), None);
         assert_eq!(limit_only.cpu_shares, Some(1024));
-        assert_eq!(
-            milli_cpu_to_quota(5, DEFAULT_CFS_PERIOD_US),
-            MIN_CFS_QUOTA_US
-        );
+        assert_eq!(milli_cpu_to_quota(5, DEFAULT_CFS_PERIOD_US), MIN_CFS_QUOTA_US);
     }
 }

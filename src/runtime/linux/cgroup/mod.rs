@@ -11,8 +11,7 @@ mod v1;
 mod v2;
 
 pub use limits::{
-    CgroupLimits, CpuQuota, DEFAULT_CFS_PERIOD_US, milli_cpu_to_quota, milli_cpu_to_shares,
-    shares_to_weight,
+    CgroupLimits, CpuQuota, DEFAULT_CFS_PERIOD_US, milli_cpu_to_quota, milli_cpu_to_shares, shares_to_weight,
 };
 
 use std::fs;
@@ -190,9 +189,7 @@ impl CgroupRoot {
 
 fn check_name(name: &str) -> Result<(), CgroupError> {
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        return Err(CgroupError::InvalidName {
-            name: name.to_string(),
-        });
+        return Err(CgroupError::InvalidName { name: name.to_string() });
     }
     Ok(())
 }
@@ -225,11 +222,7 @@ impl Cgroup {
 
     /// The directory of this cgroup in every hierarchy (one on v2).
     pub fn dirs(&self) -> Vec<PathBuf> {
-        self.root
-            .hierarchies
-            .iter()
-            .map(|h| h.mount.join(&self.rel))
-            .collect()
+        self.root.hierarchies.iter().map(|h| h.mount.join(&self.rel)).collect()
     }
 
     /// Removes this cgroup's directories where they hold no child cgroup and no process;
@@ -283,10 +276,7 @@ impl Cgroup {
     /// The `cgroup.procs` file of every hierarchy: writing a pid (or `0` for the writer) to
     /// each moves that process into this cgroup.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs()
-            .into_iter()
-            .map(|d| d.join("cgroup.procs"))
-            .collect()
+        self.dirs().into_iter().map(|d| d.join("cgroup.procs")).collect()
     }
 
     /// Moves a process into this cgroup in every hierarchy.
@@ -350,8 +340,7 @@ pub(crate) fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
         .truncate(true)
         .open(path)
         .map_err(io_err("write", path))?;
-    file.write_all(value.as_bytes())
-        .map_err(io_err("write", path))
+    file.write_all(value.as_bytes()).map_err(io_err("write", path))
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<String, CgroupError> {

@@ -34,11 +34,7 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_err("read", dir))?;
-        if entry
-            .file_type()
-            .map_err(io_err("read", &entry.path()))?
-            .is_dir()
-        {
+        if entry.file_type().map_err(io_err("read", &entry.path()))?.is_dir() {
             out.push(entry.path());
         }
     }

@@ -41,18 +41,12 @@ fn v2_writes_limits_and_delegates_controllers() {
     assert_eq!(root.version(), CgroupVersion::V2);
     let cg = root.container("n1", "uid", "web").unwrap();
     cg.create().unwrap();
-    assert_eq!(
-        read(tmp.path().join("cgroup.subtree_control")),
-        "+cpu +memory +pids"
-    );
+    assert_eq!(read(tmp.path().join("cgroup.subtree_control")), "+cpu +memory +pids");
     assert_eq!(
         read(tmp.path().join("rekon/n1/uid/cgroup.subtree_control")),
         "+cpu +memory +pids"
     );
-    assert_eq!(
-        read(tmp.path().join("rekon/n1/uid/web/cgroup.subtree_control")),
-        ""
-    );
+    assert_eq!(read(tmp.path().join("rekon/n1/uid/web/cgroup.subtree_control")), "");
     let mut limits = CgroupLimits::from_resources(Some(1000), Some(500), Some(32 << 20));
     limits.pids_max = Some(64);
     cg.set_limits(&limits).unwrap();
@@ -74,10 +68,7 @@ fn v1_detects_comounted_controllers_and_writes_limits() {
     symlink("cpu,cpuacct", tmp.path().join("cpuacct")).unwrap();
     touch(&tmp.path().join("memory"), &[]);
     touch(&tmp.path().join("unified"), &[("cgroup.controllers", "")]);
-    let root = CgroupRoot::detect(tmp.path())
-        .unwrap()
-        .with_prefix("rk")
-        .unwrap();
+    let root = CgroupRoot::detect(tmp.path()).unwrap().with_prefix("rk").unwrap();
     assert_eq!(root.version(), CgroupVersion::V1);
     let node = root.node("n1").unwrap();
     assert_eq!(node.dirs().len(), 2);
@@ -86,24 +77,16 @@ fn v1_detects_comounted_controllers_and_writes_limits() {
     let mem = tmp.path().join("memory/rk/n1");
     touch(
         &cpu,
-        &[
-            ("cpu.shares", ""),
-            ("cpu.cfs_period_us", ""),
-            ("cpu.cfs_quota_us", ""),
-        ],
+        &[("cpu.shares", ""), ("cpu.cfs_period_us", ""), ("cpu.cfs_quota_us", "")],
     );
     touch(
         &mem,
         &[
             ("memory.limit_in_bytes", ""),
-            (
-                "memory.oom_control",
-                "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
-            ),
+            ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n"),
         ],
     );
-    node.set_limits(&CgroupLimits::node(2000, 1 << 30, Some(100)))
-        .unwrap();
+    node.set_limits(&CgroupLimits::node(2000, 1 << 30, Some(100))).unwrap();
     assert_eq!(read(cpu.join("cpu.shares")), "2048");
     assert_eq!(read(cpu.join("cpu.cfs_quota_us")), "200000");
     assert_eq!(read(cpu.join("cpu.cfs_period_us")), "100000");
@@ -144,8 +127,7 @@ fn real_hierarchy_limits_membership_and_removal() {
     let node = root.node("node").unwrap();
     let cg = root.container("node", "pod", "ctr").unwrap();
     cg.create().unwrap();
-    node.set_limits(&CgroupLimits::node(2000, 1 << 30, Some(1000)))
-        .unwrap();
+    node.set_limits(&CgroupLimits::node(2000, 1 << 30, Some(1000))).unwrap();
     let mut limits = CgroupLimits::from_resources(Some(250), Some(500), Some(64 << 20));
     limits.pids_max = Some(32);
     cg.set_limits(&limits).unwrap();
@@ -165,10 +147,7 @@ fn real_hierarchy_limits_membership_and_removal() {
             assert_eq!(file("pids", "pids.max"), "32");
         }
     }
-    let mut child = std::process::Command::new("sleep")
-        .arg("100")
-        .spawn()
-        .unwrap();
+    let mut child = std::process::Command::new("sleep").arg("100").spawn().unwrap();
     let pid = child.id() as i32;
     cg.add_pid(pid).unwrap();
     assert_eq!(cg.pids().unwrap(), vec![pid]);

@@ -1,9 +1,7 @@
 //! cgroup v1 file writes: `cpu.shares`, CFS quota/period, `memory.limit_in_bytes`,
 //! `pids.max`, `memory.oom_control` and the freezer.
 
-use super::{
-    Cgroup, CgroupError, CgroupLimits, CgroupStats, read_file, read_keyed, read_u64, write_file,
-};
+use super::{Cgroup, CgroupError, CgroupLimits, CgroupStats, read_file, read_keyed, read_u64, write_file};
 use std::path::PathBuf;
 
 fn file(cg: &Cgroup, controller: &str, name: &str) -> Option<PathBuf> {
@@ -55,11 +53,7 @@ pub(super) fn stats(cg: &Cgroup) -> Result<CgroupStats, CgroupError> {
 
 /// Freezes (`true`) or thaws the cgroup; false when there is no freezer hierarchy.
 /// Freezing waits until the state reads `FROZEN` or the deadline passes.
-pub(super) fn freeze(
-    cg: &Cgroup,
-    frozen: bool,
-    deadline: std::time::Instant,
-) -> Result<bool, CgroupError> {
+pub(super) fn freeze(cg: &Cgroup, frozen: bool, deadline: std::time::Instant) -> Result<bool, CgroupError> {
     let Some(path) = file(cg, "freezer", "freezer.state") else {
         return Ok(false);
     };

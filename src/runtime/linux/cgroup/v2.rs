@@ -2,8 +2,7 @@
 //! `pids.max`, `memory.events` and `cpu.stat`.
 
 use super::{
-    CgroupError, CgroupLimits, CgroupStats, io_err, read_file, read_keyed, read_u64,
-    shares_to_weight, write_file,
+    CgroupError, CgroupLimits, CgroupStats, io_err, read_file, read_keyed, read_u64, shares_to_weight, write_file,
 };
 use std::fs;
 use std::path::Path;
@@ -45,16 +44,10 @@ fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 
 pub(super) fn set_limits(dir: &Path, limits: &CgroupLimits) -> Result<(), CgroupError> {
     if let Some(shares) = limits.cpu_shares {
-        write_file(
-            &dir.join("cpu.weight"),
-            &shares_to_weight(shares).to_string(),
-        )?;
+        write_file(&dir.join("cpu.weight"), &shares_to_weight(shares).to_string())?;
     }
     if let Some(quota) = limits.cpu_quota {
-        write_file(
-            &dir.join("cpu.max"),
-            &format!("{} {}", quota.quota_us, quota.period_us),
-        )?;
+        write_file(&dir.join("cpu.max"), &format!("{} {}", quota.quota_us, quota.period_us))?;
     }
     if let Some(bytes) = limits.memory_max {
         write_file(&dir.join("memory.max"), &bytes.to_string())?;
