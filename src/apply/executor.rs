@@ -43,6 +43,8 @@ pub struct Executor<'a> {
     /// Checked before each step: when set, stop cleanly.
     pub stop: Option<&'a AtomicBool>,
     saves: u32,
+    /// The state has changes not saved yet.
+    dirty: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -62,6 +64,7 @@ impl<'a> Executor<'a> {
             crash_after_saves: None,
             stop: None,
             saves: 0,
+            dirty: false,
         }
     }
 
@@ -74,6 +77,7 @@ impl<'a> Executor<'a> {
     ) -> Result<Summary, ApplyError> {
         // Remembered from the first save on, so a bare `rekon apply` after a crash continues.
         state.source = Some(plan.source.spec.clone());
+        let by_id: std::collections::HashMap<&ObjectId, &DesiredObject> = desired.iter().map(|d| (&d.id, d)).collect();
         for step in &plan.steps {
             if self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Err(ApplyError::Interrupted);
@@ -81,9 +85,8 @@ impl<'a> Executor<'a> {
             match step.action {
                 Action::Delete => self.delete(&step.id, state)?,
                 _ => {
-                    let d = desired
-                        .iter()
-                        .find(|d| d.id == step.id)
+                    let d = *by_id
+                        .get(&step.id)
                         .ok_or_else(|| ApplyError::MissingDesired(step.id.to_string()))?;
                     if step.id.kind == "Pod" && step.action != Action::Update {
                         self.stop_pods_of(&step.id, state)?;
@@ -125,6 +128,7 @@ impl<'a> Executor<'a> {
 
     fn save(&mut self, state: &mut State) -> Result<(), ApplyError> {
         self.store.save(state)?;
+        self.dirty = false;
         self.saves += 1;
         if self.crash_after_saves == Some(self.saves) {
             return Err(ApplyError::InjectedCrash(self.saves));
@@ -154,13 +158,17 @@ impl<'a> Executor<'a> {
             },
         };
         state.objects.insert(key, rec);
-        self.save(state)
+        // Only the state changes here: saved with the next runtime step or at the end. Lost
+        // in a crash, the next plan simply records it again.
+        self.dirty = true;
+        Ok(())
     }
 
     fn delete(&mut self, id: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
         self.stop_pods_of(id, state)?;
         state.objects.remove(&id.to_string());
-        self.save(state)
+        self.dirty = true;
+        Ok(())
     }
 
     fn stop_pods_of(&mut self, owner: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
@@ -178,8 +186,9 @@ impl<'a> Executor<'a> {
                     id: owner.to_string(),
                     source,
                 })?;
+            // Deleting is idempotent: if this is lost, the next run deletes the gone pod again.
             state.pods.remove(&uid);
-            self.save(state)?;
+            self.dirty = true;
         }
         Ok(())
     }
@@ -194,8 +203,9 @@ impl<'a> Executor<'a> {
             .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
         let meta = resource.metadata();
         let uid = (self.new_uid)();
-        // Record the intent first: a crash after the runtime call but before the next save
-        // leaves an unconfirmed record whose uid the runtime creates idempotently.
+        // Record the intent first (with any pending records): a crash after the runtime call
+        // but before the next save leaves an unconfirmed record whose uid the runtime creates
+        // idempotently, never an unknown pod.
         state.pods.insert(
             uid.clone(),
             PodRecord {
@@ -228,6 +238,8 @@ impl<'a> Executor<'a> {
         if let Some(p) = state.pods.get_mut(&uid) {
             p.created = true;
         }
+        // Confirmed together with the object's record: one save per pod after the intent.
+        self.record(d, state)?;
         self.save(state)
     }
 }
@@ -353,8 +365,8 @@ mod tests {
     fn every_crash_point_converges_without_duplicates() {
         let d =
             desired(&(pods(&["a", "b"]) + "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  k: v\n"));
-        // 1 save for the ConfigMap, 3 per pod, 1 for the revision.
-        for crash in 1..=8 {
+        // 2 saves per pod (intent; confirmed with its record), 1 at the end.
+        for crash in 1..=5 {
             let dir = tempfile::tempdir().unwrap();
             let store = StateStore::open(dir.path()).unwrap();
             let mut rt = FakeRuntime::new();

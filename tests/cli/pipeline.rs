@@ -211,9 +211,9 @@ fn killed_apply_is_finished_by_the_next_without_duplicates() {
     repo.commit("five objects");
     let host = Host::new();
     let url = repo.path().to_str().unwrap();
-    // Every crash point an apply of these objects has: after each of its 14 state saves
-    // (1 for the ConfigMap, 3 per Pod: intent, confirmed, record; 1 for the source).
-    for crash_after in 1..=14 {
+    // Every crash point an apply of these objects has: after each of its 9 state saves
+    // (2 per Pod: the intent, then confirmed with its record; 1 at the end).
+    for crash_after in 1..=9 {
         let host = Host::new();
         let run = Run::from(
             host.cmd(&["apply", "--repo", url])
@@ -259,8 +259,17 @@ fn secret_values_never_leave_in_the_clear() {
     assert!(text.contains("password: (sensitive value)"), "{text}");
     let json = host.run(&["plan", "--repo", url, "-o", "json"]).expect(0).stdout;
     host.run(&["apply", plan_file.to_str().unwrap()]).expect(0);
-    let yaml = host.run(&["get", "secret", "creds", "-o", "yaml"]).expect(0).stdout;
-    let describe = host.run(&["describe", "secret/creds"]).expect(0).stdout;
+    // A second apply (the Secret changes) leaves a backup of the first state too.
+    repo.write(
+        "secret.yaml",
+        &std::fs::read_to_string(repo.path().join("secret.yaml"))
+            .unwrap()
+            .replace("creds", "creds2"),
+    );
+    repo.commit("rename");
+    host.run(&["apply"]).expect(0);
+    let yaml = host.run(&["get", "secret", "creds2", "-o", "yaml"]).expect(0).stdout;
+    let describe = host.run(&["describe", "secret/creds2"]).expect(0).stdout;
     let files = ["state.json", "state.json.backup", "events.jsonl"]
         .map(|f| std::fs::read_to_string(host.state_dir().join(f)).unwrap());
     let saved = std::fs::read_to_string(&plan_file).unwrap();
