@@ -3,8 +3,9 @@
 use super::desired::DesiredObject;
 use super::diff::{replace_reason, yaml_diff};
 use super::{Action, PLAN_FORMAT_VERSION, Plan, PlanSource, Step, Summary};
+use crate::manifest::ObjectId;
 use crate::runtime::status::{PodPhase, PodStatus};
-use crate::state::State;
+use crate::state::{PodRecord, State};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the runtime reported for each pod of the state, by uid (None: the runtime has no
@@ -59,6 +60,11 @@ fn no_controller_note(kind: &str) -> Option<String> {
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut steps = Vec::new();
     let mut wanted = BTreeSet::new();
+    // Indexed once: looking pods up per object would make planning quadratic.
+    let mut pods_by_owner: BTreeMap<&ObjectId, Vec<&PodRecord>> = BTreeMap::new();
+    for pod in input.state.pods.values() {
+        pods_by_owner.entry(&pod.owner).or_default().push(pod);
+    }
     for d in input.desired {
         let key = d.id.to_string();
         wanted.insert(key.clone());
@@ -91,7 +97,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     origin: Some(d.origin.clone()),
                 })
             }
-            Some(_) if is_pod => pod_drift(input, d),
+            Some(_) if is_pod => pod_drift(input, d, pods_by_owner.get(&d.id).map_or(&[][..], Vec::as_slice)),
             Some(_) => None,
         };
         steps.extend(step);
@@ -136,8 +142,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 }
 
 /// A bare Pod unchanged in git whose pod on the host is missing, unconfirmed or lost.
-fn pod_drift(input: &PlanInput<'_>, d: &DesiredObject) -> Option<Step> {
-    let pods: Vec<_> = input.state.pods_of(&d.id).collect();
+fn pod_drift(input: &PlanInput<'_>, d: &DesiredObject, pods: &[&PodRecord]) -> Option<Step> {
     let reason = match pods.first() {
         None => Some("because its pod is not on the host"),
         Some(p) if !p.created => Some("because a previous apply stopped before the pod was confirmed"),
