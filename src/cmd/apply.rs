@@ -76,6 +76,11 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     if saved.is_none() {
         output::print(&render::text(&plan, style));
     }
+    if plan.steps.iter().any(|s| s.id.kind == "Pod") {
+        runtime
+            .check_can_modify()
+            .context("cannot apply: nothing was changed")?;
+    }
     if confirm && !ask_yes()? {
         output::print("\nApply cancelled.\n");
         return Ok(exit::ERROR);

@@ -177,6 +177,10 @@ fn wait_until_dead(dir: &PodDir, deadline: Instant) -> bool {
 }
 
 impl Runtime for LinuxRuntime {
+    fn check_can_modify(&self) -> Result<(), RuntimeError> {
+        self.require_root()
+    }
+
     fn create_pod(&mut self, pod: &PodRequest) -> Result<(), RuntimeError> {
         self.require_root()?;
         let dir = self.pod_dir(&pod.uid);

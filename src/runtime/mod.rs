@@ -65,4 +65,9 @@ pub trait Runtime {
     fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError>;
     /// Uids of every pod the runtime holds.
     fn list_pods(&mut self) -> Result<Vec<String>, RuntimeError>;
+    /// Whether pods can be created and deleted at all (the Linux runtime needs root), checked
+    /// before a plan that touches pods runs, so nothing is half-applied.
+    fn check_can_modify(&self) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 }

@@ -404,3 +404,46 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     );
     assert_eq!(host.fake_pods().len(), 1, "pods are left running");
 }
+
+#[test]
+fn apply_without_root_explains_and_changes_nothing() {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs as root: this test must run there"
+        );
+        eprintln!("skipped: needs root to switch to an unprivileged user");
+        return;
+    }
+    let repo = Repo::new();
+    repo.write("pod.yaml", POD);
+    repo.commit("pod");
+    let host = Host::new();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(host.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    // git refuses a repository owned by another user (safe.directory): hand it over.
+    let chown = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(repo.path()).status();
+    assert!(chown.unwrap().success());
+    let run = Run::from(
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_rekon"),
+            ])
+            .args(["apply", "--yes", "--repo", repo.path().to_str().unwrap()])
+            .env("REKON_STATE_DIR", host.state_dir())
+            .env("REKON_RUNTIME", "linux")
+            .env("HOME", host.dir.path())
+            .output()
+            .unwrap(),
+    )
+    .expect(1);
+    assert!(
+        run.stderr.contains("Error: cannot apply: nothing was changed\n  caused by: the Linux runtime needs root to create namespaces and cgroups (running as uid 65534)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!host.state_dir().join("state.json").exists(), "nothing was recorded");
+}
