@@ -157,9 +157,9 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
     if let Some(s) = observed
         && !s.conditions.is_empty()
     {
-        let _ = writeln!(out, "Conditions:\n  Type              Status");
+        let _ = writeln!(out, "Conditions:\n  Type                        Status");
         for c in &s.conditions {
-            let _ = writeln!(out, "  {:<17} {}", c.type_, c.status);
+            let _ = writeln!(out, "  {:<27} {}", c.type_, c.status);
         }
     }
 }

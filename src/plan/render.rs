@@ -78,7 +78,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {} {word}",
+                "{} {word}",
                 style.action(action, &format!("{:>3}", action.symbol()))
             );
         }
