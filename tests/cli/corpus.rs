@@ -67,7 +67,10 @@ fn every_in_scope_example_validates_and_out_of_scope_ones_name_the_field() {
 #[test]
 fn bundled_examples_validate_and_plan() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut sets: Vec<_> = std::fs::read_dir(&examples).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut sets: Vec<_> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     sets.sort();
     assert!(sets.len() >= 3, "the README promises at least three example sets");
     for set in sets {
@@ -75,6 +78,10 @@ fn bundled_examples_validate_and_plan() {
         let dir = set.to_str().unwrap();
         host.run(&["validate", "-f", dir]).expect(0);
         let run = host.run(&["plan", "-f", dir, "--detailed-exitcode"]).expect(2);
-        assert!(run.stdout.contains(" to add, 0 to change, 0 to destroy."), "{dir}: {}", run.stdout);
+        assert!(
+            run.stdout.contains(" to add, 0 to change, 0 to destroy."),
+            "{dir}: {}",
+            run.stdout
+        );
     }
 }

@@ -422,7 +422,10 @@ fn apply_without_root_explains_and_changes_nothing() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(host.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     // git refuses a repository owned by another user (safe.directory): hand it over.
-    let chown = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(repo.path()).status();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(repo.path())
+        .status();
     assert!(chown.unwrap().success());
     let run = Run::from(
         std::process::Command::new("setpriv")
