@@ -128,27 +128,9 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
         );
         let cs = observed.and_then(|s| s.container_statuses.iter().find(|c| c.name == name));
         if let Some(cs) = cs {
-            match &cs.state {
-                ContainerState::Running { started_at } => {
-                    let _ = writeln!(out, "    State:          Running\n      Started:      {started_at}");
-                }
-                ContainerState::Waiting { reason, message } => {
-                    let _ = writeln!(out, "    State:          Waiting\n      Reason:       {reason}");
-                    if let Some(m) = message {
-                        let _ = writeln!(out, "      Message:      {m}");
-                    }
-                }
-                ContainerState::Terminated {
-                    exit_code,
-                    reason,
-                    finished_at,
-                    ..
-                } => {
-                    let _ = writeln!(
-                        out,
-                        "    State:          Terminated\n      Reason:       {reason}\n      Exit Code:    {exit_code}\n      Finished:     {finished_at}"
-                    );
-                }
+            write_state(out, "State:     ", &cs.state);
+            if let Some(last) = &cs.last_state {
+                write_state(out, "Last State:", last);
             }
             let _ = writeln!(out, "    Ready:          {}", if cs.ready { "True" } else { "False" });
             let _ = writeln!(out, "    Restart Count:  {}", cs.restart_count);
@@ -160,6 +142,38 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
         let _ = writeln!(out, "Conditions:\n  Type                        Status");
         for c in &s.conditions {
             let _ = writeln!(out, "  {:<27} {}", c.type_, c.status);
+        }
+    }
+}
+
+/// One container state in kubectl's layout (`describe.go` `describeContainerState`), the
+/// message included: it is where a start failure says what went wrong.
+fn write_state(out: &mut String, label: &str, state: &ContainerState) {
+    match state {
+        ContainerState::Running { started_at } => {
+            let _ = writeln!(out, "    {label}     Running\n      Started:      {started_at}");
+        }
+        ContainerState::Waiting { reason, message } => {
+            let _ = writeln!(out, "    {label}     Waiting\n      Reason:       {reason}");
+            if let Some(m) = message {
+                let _ = writeln!(out, "      Message:      {m}");
+            }
+        }
+        ContainerState::Terminated {
+            exit_code,
+            reason,
+            message,
+            finished_at,
+            ..
+        } => {
+            let _ = writeln!(out, "    {label}     Terminated\n      Reason:       {reason}");
+            if let Some(m) = message {
+                let _ = writeln!(out, "      Message:      {m}");
+            }
+            let _ = writeln!(
+                out,
+                "      Exit Code:    {exit_code}\n      Finished:     {finished_at}"
+            );
         }
     }
 }

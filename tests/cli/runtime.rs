@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::support::{Run, SHARED};
 
+mod acceptance;
+
 /// True when the test can run; panics under `CI=true` without root.
 fn require_root() -> bool {
     if nix::unistd::geteuid().is_root() {
@@ -138,6 +140,13 @@ impl LinuxHost {
         self.state_pods()
             .remove(name)
             .unwrap_or_else(|| panic!("no pod {name} in the state"))
+    }
+
+    /// The node pod `uid` was placed on, from the state.
+    fn state_node(&self, uid: &str) -> String {
+        let bytes = std::fs::read(self.state_dir().join("state.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        v["pods"][uid]["node"].as_str().unwrap().to_string()
     }
 
     fn pod_dir(&self, uid: &str) -> PathBuf {

@@ -22,7 +22,12 @@ pub fn argv(container: &Container, image: &ImageConfig, env: &Env) -> Result<Vec
         argv.extend(image.cmd.clone().unwrap_or_default());
     }
     if argv.is_empty() {
-        return Err(format!("container {}: no command specified", container.name));
+        // containerd says only "no command specified"; say where one could have come from.
+        return Err(format!(
+            "container {}: no command specified: image {:?} has no ENTRYPOINT or CMD and the container sets no command",
+            container.name,
+            container.image()
+        ));
     }
     Ok(argv)
 }
@@ -68,7 +73,7 @@ mod tests {
         assert_eq!(argv(&container(&[], &["x"]), &image(&[], &["y"]), &env).unwrap(), ["x"]);
         assert_eq!(
             argv(&container(&[], &[]), &image(&[], &[]), &env).unwrap_err(),
-            "container c: no command specified"
+            "container c: no command specified: image \"\" has no ENTRYPOINT or CMD and the container sets no command"
         );
     }
 }

@@ -1,0 +1,266 @@
+//! Acceptance points of the Linux runtime: container start failures (a missing executable, no
+//! command, a missing hostPath, a missing image), a CPU limit that holds, `rekon exec` against
+//! a real pod, and `rekon down` leaving nothing behind.
+
+use super::{LinuxHost, cgroup_dirs, eventually, get_pods, row, terminated};
+use rekon::runtime::linux::CgroupRoot;
+use rekon::runtime::linux::cgroup::DEFAULT_CGROUP_ROOT;
+use rekon::runtime::status::{ContainerState, PodPhase, PodStatus};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A one-container pod with `extra` appended to the container (indented 4 spaces).
+fn pod_with(name: &str, restart: &str, image: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: {restart}\n  terminationGracePeriodSeconds: 2\n  containers:\n  - name: main\n    image: {image}\n{extra}"
+    )
+}
+
+/// The waiting reason and message of the pod's first container.
+fn waiting(status: &PodStatus) -> Option<(String, Option<String>)> {
+    match &status.container_statuses.first()?.state {
+        ContainerState::Waiting { reason, message } => Some((reason.clone(), message.clone())),
+        _ => None,
+    }
+}
+
+fn describe(host: &LinuxHost, name: &str) -> String {
+    host.run(&["describe", &format!("pod/{name}")]).expect(0).stdout
+}
+
+#[track_caller]
+fn assert_contains(text: &str, wanted: &str) {
+    assert!(text.contains(wanted), "{wanted:?} not in\n{text}");
+}
+
+#[test]
+fn a_missing_executable_is_a_start_error() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let extra = "    command: [\"nope\"]\n";
+    let yaml = format!(
+        "{}---\n{}",
+        pod_with("nope-always", "Always", "busybox", extra),
+        pod_with("nope-never", "Never", "busybox", extra)
+    );
+    host.apply(&yaml).expect(0);
+    let message = "exec: \"nope\": executable file not found in $PATH";
+    let status = host.wait_for("nope-always", 30, |s| {
+        s.restarts() >= 1 && waiting(s).is_some_and(|(reason, _)| reason == "CrashLoopBackOff")
+    });
+    match &status.container_statuses[0].last_state {
+        Some(ContainerState::Terminated {
+            exit_code,
+            reason,
+            message: m,
+            ..
+        }) => assert_eq!(
+            (*exit_code, reason.as_str(), m.as_deref()),
+            (128, "StartError", Some(message))
+        ),
+        other => panic!("last state {other:?}"),
+    }
+    let text = describe(&host, "nope-always");
+    assert_contains(
+        &text,
+        "    State:          Waiting\n      Reason:       CrashLoopBackOff\n",
+    );
+    assert_contains(
+        &text,
+        &format!(
+            "    Last State:     Terminated\n      Reason:       StartError\n      Message:      {message}\n      Exit Code:    128\n"
+        ),
+    );
+
+    let status = host.wait_for("nope-never", 20, |s| s.phase == PodPhase::Failed);
+    assert_eq!(terminated(&status, "main"), Some((128, "StartError".into())));
+    assert_eq!(row(&get_pods(&host), "nope-never")[2], "StartError");
+    let text = describe(&host, "nope-never");
+    assert_contains(
+        &text,
+        &format!(
+            "    State:          Terminated\n      Reason:       StartError\n      Message:      {message}\n      Exit Code:    128\n"
+        ),
+    );
+    host.finish();
+}
+
+#[test]
+fn an_image_without_entrypoint_or_cmd_is_a_config_error() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.image("bare", None, None);
+    host.apply(&pod_with("bare", "Always", "bare", "")).expect(0);
+    let message = "container main: no command specified: image \"bare\" has no ENTRYPOINT or CMD and the container sets no command";
+    let status = host.wait_for("bare", 20, |s| waiting(s).is_some());
+    assert_eq!(
+        waiting(&status),
+        Some(("CreateContainerConfigError".into(), Some(message.into())))
+    );
+    assert_eq!(row(&get_pods(&host), "bare")[2], "CreateContainerConfigError");
+    assert_contains(
+        &describe(&host, "bare"),
+        &format!(
+            "    State:          Waiting\n      Reason:       CreateContainerConfigError\n      Message:      {message}\n"
+        ),
+    );
+    host.finish();
+}
+
+#[test]
+fn a_missing_host_path_directory_is_a_config_error_naming_the_path() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let missing = host.dir.path().join("no-such-dir");
+    let volume = |mount: &str| {
+        format!(
+            "    command: [\"sleep\", \"3600\"]\n    volumeMounts:\n    - name: {mount}\n      mountPath: /data\n  volumes:\n  - name: data\n    hostPath:\n      path: {}\n      type: Directory\n",
+            missing.display()
+        )
+    };
+    // A mount of an undefined volume is invalid, as the API server's validation says.
+    let dir = host.dir.path().join("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("pod.yaml"),
+        pod_with("hp", "Always", "busybox", &volume("other")),
+    )
+    .unwrap();
+    let problem = "bad/pod.yaml:13:13: spec.containers[0].volumeMounts[0].name: not found: \"other\"\nError: 1 problem in the manifests; nothing was changed\n";
+    for verb in ["validate", "plan"] {
+        let run = host.run(&[verb, "-f", "bad"]).expect(1);
+        assert_eq!(run.stderr, problem, "rekon {verb}");
+    }
+    assert!(host.state_pods().is_empty());
+
+    host.apply(&pod_with("hp", "Always", "busybox", &volume("data")))
+        .expect(0);
+    let message = format!(
+        "volume data: hostPath type check failed: {} does not exist",
+        missing.display()
+    );
+    let status = host.wait_for("hp", 20, |s| waiting(s).is_some_and(|(r, _)| r != "ContainerCreating"));
+    assert_eq!(
+        waiting(&status),
+        Some(("CreateContainerConfigError".into(), Some(message.clone())))
+    );
+    assert_contains(
+        &describe(&host, "hp"),
+        &format!("      Reason:       CreateContainerConfigError\n      Message:      {message}\n"),
+    );
+    host.finish();
+}
+
+#[test]
+fn a_missing_image_backs_off_and_starts_once_imported() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&pod_with(
+        "later",
+        "Always",
+        "later:1",
+        "    command: [\"sleep\", \"3600\"]\n",
+    ))
+    .expect(0);
+    let reason = |s: &PodStatus| waiting(s).map(|(r, _)| r);
+    let status = host.wait_for("later", 20, |s| reason(s).as_deref() == Some("ErrImagePull"));
+    assert_eq!(
+        waiting(&status).unwrap().1.as_deref(),
+        Some("image \"later:1\" is not in rekon's image store; import it with `rekon image import`")
+    );
+    assert_eq!(row(&get_pods(&host), "later")[2], "ErrImagePull");
+    let status = host.wait_for("later", 30, |s| reason(s).as_deref() == Some("ImagePullBackOff"));
+    assert_eq!(
+        waiting(&status).unwrap().1.as_deref(),
+        Some("Back-off pulling image \"later:1\"")
+    );
+    assert_eq!(row(&get_pods(&host), "later")[2], "ImagePullBackOff");
+    // The supervisor kept running through it all.
+    assert_eq!(status.phase, PodPhase::Pending);
+    host.image("later:1", None, None);
+    host.wait_for("later", 60, |s| s.phase == PodPhase::Running);
+    assert_eq!(row(&get_pods(&host), "later")[2], "Running");
+    host.finish();
+}
+
+#[test]
+fn a_cpu_limit_holds_a_busy_loop_near_its_share() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let extra =
+        "    command: [\"sh\", \"-c\", \"while :; do :; done\"]\n    resources:\n      limits:\n        cpu: 200m\n";
+    host.apply(&pod_with("busy", "Always", "busybox", extra)).expect(0);
+    host.wait_for("busy", 20, |s| s.phase == PodPhase::Running);
+    let uid = host.uid("busy");
+    let node = host.state_node(&uid);
+    let cgroup = CgroupRoot::detect(Path::new(DEFAULT_CGROUP_ROOT))
+        .unwrap()
+        .container(&node, &uid, "main")
+        .unwrap();
+    let usage = || cgroup.stats().unwrap().cpu_usage_ns;
+    // Measuring, not synchronising: two samples about 2 s apart on the monotonic clock.
+    let (start, before) = (Instant::now(), usage());
+    while start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (elapsed, after) = (start.elapsed(), usage());
+    let share = (after - before) as f64 / elapsed.as_nanos() as f64;
+    assert!((0.10..=0.30).contains(&share), "cpu share {share:.3} of one core");
+    host.finish();
+}
+
+#[test]
+fn exec_runs_in_the_container_and_names_a_missing_container() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&pod_with(
+        "execme",
+        "Always",
+        "busybox",
+        "    command: [\"sleep\", \"3600\"]\n",
+    ))
+    .expect(0);
+    host.wait_for("execme", 20, |s| s.phase == PodPhase::Running);
+    let run = host.run(&["exec", "execme", "--", "cat", "/etc/hostname"]).expect(0);
+    assert_eq!(run.stdout, "execme\n");
+    let run = host.run(&["exec", "execme", "-c", "nosuch", "--", "true"]).expect(1);
+    assert_eq!(run.stderr, "Error: container nosuch not found in pod execme\n");
+    assert_eq!(run.stdout, "");
+    host.finish();
+}
+
+#[test]
+fn down_stops_every_pod_and_leaves_nothing() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let sleeper = |name: &str| pod_with(name, "Always", "busybox", "    command: [\"sleep\", \"3600\"]\n");
+    host.apply(&format!("{}---\n{}", sleeper("one"), sleeper("two")))
+        .expect(0);
+    let mut supervisors = Vec::new();
+    for name in ["one", "two"] {
+        host.wait_for(name, 20, |s| s.phase == PodPhase::Running);
+        let text = std::fs::read_to_string(host.pod_dir(&host.uid(name)).join("supervisor.pid")).unwrap();
+        let (pid, start) = text.trim().split_once(' ').unwrap();
+        supervisors.push((pid.to_string(), start.to_string()));
+    }
+    let uids: Vec<String> = host.uids.borrow().clone();
+    assert_eq!(uids.len(), 2);
+    let run = host.run(&["down", "--yes"]).expect(0);
+    assert_contains(&run.stdout, "Destroy complete! Resources: 2 destroyed.\n");
+    assert!(host.state_pods().is_empty(), "pods left in the state");
+    for (pid, start) in &supervisors {
+        // Gone, or a recycled pid with another start time (field 22 of /proc/<pid>/stat).
+        eventually(10, &format!("supervisor {pid} to exit"), || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // After the ")", field 3 (the state) is index 0 and starttime (22) is index 19.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map_or(vec![], |(_, r)| r.split_whitespace().collect());
+            let same = fields.get(19) == Some(&start.as_str());
+            (!same || fields.first() == Some(&"Z")).then_some(())
+        });
+    }
+    for uid in &uids {
+        assert!(cgroup_dirs(uid).is_empty(), "cgroups of {uid} left");
+    }
+    host.assert_clean();
+}
