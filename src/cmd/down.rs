@@ -4,13 +4,11 @@
 use super::context::{self, Session};
 use super::logs::{grace_period, pod_spec};
 use super::{ExitError, Global, exit};
-use crate::runtime::linux::CgroupRoot;
 use crate::state::{Event, LockMode, State};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 
 #[derive(Args, Debug)]
 pub struct DownArgs {
@@ -87,9 +85,6 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
     session.state.revision = None;
     let Session { store, state, .. } = &mut session;
     store.save(state).context("failed to save the state")?;
-    if global.runtime == "linux" {
-        remove_empty_cgroups(Path::new(crate::runtime::linux::cgroup::DEFAULT_CGROUP_ROOT));
-    }
     session.events.append(&Event {
         destroy: Some(count as u32),
         exit_code: Some(exit::OK),
@@ -97,24 +92,4 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
     })?;
     super::output::print(&format!("\nDestroy complete! Resources: {count} destroyed.\n"));
     Ok(exit::OK)
-}
-
-/// Removes rekon's top cgroup (`rekon/…`) in every hierarchy where nothing is left in it;
-/// a cgroup that still holds processes refuses `rmdir` and stays.
-fn remove_empty_cgroups(root: &Path) {
-    let Ok(root) = CgroupRoot::detect(root) else { return };
-    for dir in root.top().dirs() {
-        remove_tree(&dir);
-    }
-}
-
-fn remove_tree(dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_tree(&entry.path());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir(dir);
 }
