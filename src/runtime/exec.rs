@@ -193,6 +193,7 @@ pub fn exec(target: &ExecTarget, options: &ExecOptions) -> Result<i32, ExecError
         identity,
         cgroups,
         namespaces,
+        pid,
     };
     process::run(&plan, options)
 }

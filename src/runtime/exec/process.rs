@@ -33,6 +33,8 @@ pub(super) struct Plan {
     pub identity: ProcessIdentity,
     pub cgroups: Vec<PathBuf>,
     pub namespaces: Vec<(File, CloneFlags)>,
+    /// The container process whose namespaces are joined (its devpts gives `-t` its pty).
+    pub pid: i32,
 }
 
 /// Exit code when the command exists but cannot be executed (as shells and runc use).
@@ -42,7 +44,7 @@ const NOT_FOUND: i32 = 127;
 
 /// Forks the children and waits for the command, relaying the terminal with `-t`.
 pub(super) fn run(plan: &Plan, options: &ExecOptions) -> Result<i32, ExecError> {
-    let pty = if options.tty { Some(pty::open()?) } else { None };
+    let pty = if options.tty { Some(pty::open(plan.pid)?) } else { None };
     let devnull = if options.stdin || options.tty {
         None
     } else {

@@ -4,12 +4,15 @@
 use super::ExecError;
 use super::process::{sys, try_wait, wait};
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::pty::Winsize;
+use nix::sys::stat::Mode;
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 use nix::unistd::Pid;
 use std::io::{IsTerminal, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 /// Both ends of a new pseudo-terminal.
 #[derive(Debug)]
@@ -18,18 +21,53 @@ pub(super) struct Pty {
     slave: OwnedFd,
 }
 
-/// Opens a pty sized like the local terminal (when there is one); both ends close on exec.
-pub(super) fn open() -> Result<Pty, ExecError> {
-    let size = local_size();
-    let pair = nix::pty::openpty(size.as_ref(), None).map_err(sys("open a pseudo-terminal"))?;
-    for fd in [&pair.master, &pair.slave] {
-        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
-            .map_err(sys("set close-on-exec on the pseudo-terminal"))?;
+/// Opens a pty in the container's own devpts instance (its `/dev/pts/ptmx`), sized like the
+/// local terminal. A pty from the host's devpts would work as a terminal but `tty`/`ttyname`
+/// inside the container could not name it (runc allocates inside the container too).
+/// Both ends close on exec.
+pub(super) fn open(container_pid: i32) -> Result<Pty, ExecError> {
+    let root = nix::fcntl::open(
+        format!("/proc/{container_pid}/root").as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys("open the container's root"))?;
+    // Resolved inside the container's root, so a symlink there cannot lead to a host file.
+    let path = crate::runtime::linux::mounts::resolve_in_root(&root, Path::new("dev/pts/ptmx"), None)
+        .map_err(sys("find /dev/pts/ptmx in the container"))?;
+    let master = nix::fcntl::open(
+        crate::runtime::linux::mounts::fd_path(&path).as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys("open the container's /dev/pts/ptmx"))?;
+    let stat = nix::sys::stat::fstat(&master).map_err(sys("stat the container's ptmx"))?;
+    if stat.st_mode & libc::S_IFMT != libc::S_IFCHR || nix::sys::stat::major(stat.st_rdev) != 5 {
+        return Err(ExecError::Sys {
+            op: "open the container's /dev/pts/ptmx".to_string(),
+            source: Errno::ENOTTY,
+        });
     }
-    Ok(Pty {
-        master: pair.master,
-        slave: pair.slave,
-    })
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int through the pointer, which lives across the call.
+    Errno::result(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) })
+        .map_err(sys("unlock the pseudo-terminal"))?;
+    // SAFETY: TIOCGPTPEER takes open flags by value and returns a new descriptor (or -1).
+    let peer = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    let peer = Errno::result(peer).map_err(sys("open the pseudo-terminal's peer"))?;
+    // SAFETY: the ioctl just returned this descriptor, and nothing else owns it.
+    let slave = unsafe { OwnedFd::from_raw_fd(peer) };
+    if let Some(size) = local_size() {
+        // SAFETY: TIOCSWINSZ reads a winsize through the pointer, valid across the call.
+        let _ = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    }
+    Ok(Pty { master, slave })
 }
 
 impl Pty {

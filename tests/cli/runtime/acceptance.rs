@@ -264,3 +264,33 @@ fn down_stops_every_pod_and_leaves_nothing() {
     }
     host.assert_clean();
 }
+
+#[test]
+fn exec_with_a_tty_gives_the_process_a_terminal() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&pod_with(
+        "ttyme",
+        "Always",
+        "busybox",
+        "    command: [\"sleep\", \"3600\"]\n",
+    ))
+    .expect(0);
+    host.wait_for("ttyme", 20, |s| s.phase == PodPhase::Running);
+    // `script` gives rekon a terminal of its own, as a user's shell would.
+    let inner = format!(
+        "{} exec -i -t ttyme -- sh -c 'tty; exit 7'",
+        env!("CARGO_BIN_EXE_rekon")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env("REKON_STATE_DIR", host.state_dir())
+        .env("REKON_RUNTIME", "linux")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("/dev/pts/"), "the process has a pty: {stdout:?}");
+    assert_eq!(out.status.code(), Some(7), "the exit code comes through: {stdout:?}");
+    host.finish();
+}
