@@ -70,7 +70,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             session.state.revision = Some(snapshot.revision.clone());
             session.store.save(&mut session.state)?;
         }
-        audit(&session, &plan, started, exit::OK)?;
+        session.audit("apply", &plan, started, exit::OK)?;
         return Ok(exit::OK);
     }
     if saved.is_none() {
@@ -123,12 +123,12 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
                 "\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
                 s.add, s.change, s.destroy
             ));
-            audit(&session, &plan, started, exit::OK)?;
+            session.audit("apply", &plan, started, exit::OK)?;
             Ok(exit::OK)
         }
         Err(ApplyError::InjectedCrash(_)) => std::process::abort(),
         Err(err) => {
-            audit(&session, &plan, started, exit::ERROR)?;
+            session.audit("apply", &plan, started, exit::ERROR)?;
             Err(anyhow::Error::new(err).context(
                 "apply stopped; the state records every step that completed, and the next apply continues from there",
             ))
@@ -214,19 +214,6 @@ fn check_not_stale(saved: &Plan, now: &Plan) -> Result<()> {
         None => Ok(()),
         Some(why) => Err(ExitError::new(exit::ERROR, format!("saved plan is stale\n\nThe given plan file can no longer be applied because {why}. Nothing was changed; run rekon plan again.")).into()),
     }
-}
-
-fn audit(session: &Session, plan: &Plan, started: Instant, code: i32) -> Result<()> {
-    session.events.append(&Event {
-        revision: Some(plan.source.revision.clone()),
-        add: Some(plan.summary.add),
-        change: Some(plan.summary.change),
-        destroy: Some(plan.summary.destroy),
-        duration_ms: Some(started.elapsed().as_millis() as u64),
-        exit_code: Some(code),
-        ..Event::new("apply", chrono::Utc::now())
-    })?;
-    Ok(())
 }
 
 /// `--watch`: a round every interval until SIGINT/SIGTERM. A round that fails (a commit that

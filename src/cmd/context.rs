@@ -41,6 +41,20 @@ impl Session {
         })
     }
 
+    /// Appends the audit line of a plan or apply run (commit, counts, duration, exit code).
+    pub fn audit(&self, kind: &str, plan: &Plan, started: std::time::Instant, code: i32) -> Result<()> {
+        self.events.append(&crate::state::Event {
+            revision: Some(plan.source.revision.clone()),
+            add: Some(plan.summary.add),
+            change: Some(plan.summary.change),
+            destroy: Some(plan.summary.destroy),
+            duration_ms: Some(started.elapsed().as_millis() as u64),
+            exit_code: Some(code),
+            ..crate::state::Event::new(kind, chrono::Utc::now())
+        })?;
+        Ok(())
+    }
+
     /// The keyed hash used for Secret values.
     pub fn hasher(&self) -> impl Fn(&[u8]) -> String + '_ {
         move |bytes| self.key.hash(bytes)

@@ -4,7 +4,7 @@ use super::context::{self, Session};
 use super::output::{self, PlanFormat};
 use super::{Global, SourceArgs, exit};
 use crate::plan::render;
-use crate::state::{Event, LockMode};
+use crate::state::LockMode;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -60,14 +60,6 @@ pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
     } else {
         exit::OK
     };
-    session.events.append(&Event {
-        revision: Some(plan.source.revision.clone()),
-        add: Some(plan.summary.add),
-        change: Some(plan.summary.change),
-        destroy: Some(plan.summary.destroy),
-        duration_ms: Some(started.elapsed().as_millis() as u64),
-        exit_code: Some(code),
-        ..Event::new("plan", chrono::Utc::now())
-    })?;
+    session.audit("plan", &plan, started, code)?;
     Ok(code)
 }
