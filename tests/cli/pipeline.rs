@@ -82,6 +82,21 @@ fn plan_apply_plan_then_change_and_delete() {
     );
     assert_eq!(host.fake_pods().len(), 1, "the bare Pod runs");
     assert_eq!(host.state()["revision"], c1.as_str());
+    // One audit line per plan/apply: commit, counts, duration, exit code.
+    let events = std::fs::read_to_string(host.state_dir().join("events.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<_> = lines.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["plan", "apply"]);
+    let apply = &lines[1];
+    assert_eq!(
+        (
+            apply["revision"].as_str(),
+            apply["add"].as_u64(),
+            apply["exit_code"].as_i64()
+        ),
+        (Some(c1.as_str()), Some(3), Some(0))
+    );
+    assert!(apply["duration_ms"].is_u64() && apply["time"].is_string(), "{apply}");
 
     // The source is remembered: a bare plan (as cron runs it) needs no flags.
     let run = host.run(&["plan", "--detailed-exitcode"]).expect(0);
