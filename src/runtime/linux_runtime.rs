@@ -9,7 +9,10 @@ use super::linux::mounts::unmount_host;
 use super::status::PodPhase;
 use super::supervisor::{DELETE_GRACE_FILE, PodDir, PodFile};
 use super::{PodRequest, PodStatus, Runtime, RuntimeError};
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::fs;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -20,8 +23,10 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Added to the grace period before a deletion stops waiting for the supervisor.
 const DELETE_SLACK: Duration = Duration::from_secs(10);
-/// The polling interval while waiting for a supervisor.
+/// The polling interval while waiting for a supervisor to end without a pidfd.
 const POLL: Duration = Duration::from_millis(20);
+/// The descriptor number at which a new supervisor finds its readiness pipe.
+const READY_FD: i32 = 3;
 
 /// Pods as real processes on this host, one supervisor each.
 #[derive(Debug, Clone)]
@@ -97,11 +102,26 @@ impl LinuxRuntime {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
-        // SAFETY: runs in the forked child before exec; setsid and fork are async-signal-safe,
+        let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| RuntimeError::Io {
+            context: "cannot create a pipe for the pod supervisor".into(),
+            source: e.into(),
+        })?;
+        let ready_raw = ready_w.as_raw_fd();
+        cmd.arg("--ready-fd").arg(READY_FD.to_string());
+        // SAFETY: runs in the forked child before exec; fcntl, dup2, setsid and fork are async-signal-safe,
         // and the intermediate child leaves with `_exit` without touching any lock. The double
         // fork makes init the supervisor's parent, so no zombie stays while the CLI lives.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
+                // The supervisor finds the pipe's write end at READY_FD, without close-on-exec.
+                let res = if ready_raw == READY_FD {
+                    libc::fcntl(ready_raw, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(ready_raw, READY_FD)
+                };
+                if res < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
                 nix::unistd::setsid()?;
                 match nix::unistd::fork()? {
                     nix::unistd::ForkResult::Parent { .. } => libc::_exit(0),
@@ -111,12 +131,20 @@ impl LinuxRuntime {
         }
         let mut child = cmd.spawn().map_err(io("cannot start the pod supervisor"))?;
         let _ = child.wait();
-        let deadline = Instant::now() + START_TIMEOUT;
-        while Instant::now() < deadline {
-            if dir.supervisor_alive() {
-                return Ok(());
+        drop(cmd);
+        drop(ready_w);
+        // One byte once the pid file is written; EOF when the supervisor died before that.
+        let mut fds = [PollFd::new(ready_r.as_fd(), PollFlags::POLLIN)];
+        let timeout = PollTimeout::try_from(START_TIMEOUT).expect("a short timeout");
+        let ready = loop {
+            match poll(&mut fds, timeout) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(0) | Err(_) => break false,
+                Ok(_) => break matches!(nix::unistd::read(&ready_r, &mut [0u8; 1]), Ok(1)),
             }
-            std::thread::sleep(POLL);
+        };
+        if ready && dir.supervisor_alive() {
+            return Ok(());
         }
         let log = fs::read_to_string(dir.log_file()).unwrap_or_default();
         Err(RuntimeError::Pod {
@@ -164,16 +192,39 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError
     move |source| RuntimeError::Io { context, source }
 }
 
+/// Waits until the supervisor recorded in the pod directory has ended, or `deadline`.
 fn wait_until_dead(dir: &PodDir, deadline: Instant) -> bool {
+    let Some(sup) = dir.supervisor() else {
+        return true;
+    };
+    // A pidfd becomes readable when the process ends (pidfd_open(2)); it is opened before
+    // the identity check so that a recycled pid cannot be mistaken for the supervisor.
+    let pidfd = pidfd_open(sup.pid);
     loop {
-        if !dir.supervisor_alive() {
+        if !sup.is_alive() {
             return true;
         }
-        if Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return false;
         }
-        std::thread::sleep(POLL);
+        match &pidfd {
+            Some(fd) => {
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let ms = PollTimeout::try_from(left.min(Duration::from_secs(60))).unwrap_or(PollTimeout::MAX);
+                let _ = poll(&mut fds, ms);
+            }
+            None => std::thread::sleep(POLL.min(left)),
+        }
     }
+}
+
+/// A pidfd of `pid`, or None on kernels before 5.3 or when the process is gone.
+fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: pidfd_open takes integers; the result is checked before it is owned.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a non-negative result is a fresh descriptor that nothing else owns.
+    (fd >= 0).then(|| unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
 }
 
 impl Runtime for LinuxRuntime {
