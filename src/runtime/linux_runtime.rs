@@ -3,9 +3,10 @@
 //! (`<state>/pods/<uid>/`, the contract in `supervisor::poddir`).
 #![allow(unsafe_code)]
 
-use super::linux::CgroupRoot;
+use super::NodeConfig;
 use super::linux::cgroup::{DEFAULT_CGROUP_ROOT, DEFAULT_PREFIX};
 use super::linux::mounts::unmount_host;
+use super::linux::{CgroupLimits, CgroupRoot};
 use super::status::PodPhase;
 use super::supervisor::{DELETE_GRACE_FILE, PodDir, PodFile};
 use super::{PodRequest, PodStatus, Runtime, RuntimeError};
@@ -153,6 +154,36 @@ impl LinuxRuntime {
         })
     }
 
+    /// `<state>/nodes/<name>.json`: a configured node's capacity, applied whenever its cgroup
+    /// is (re)created for a pod.
+    fn node_file(&self, name: &str) -> PathBuf {
+        self.state_dir.join("nodes").join(format!("{name}.json"))
+    }
+
+    fn cgroups(&self) -> Result<CgroupRoot, RuntimeError> {
+        CgroupRoot::detect(&self.cgroup_root)
+            .and_then(|r| r.with_prefix(&self.cgroup_prefix))
+            .map_err(cgroup_err)
+    }
+
+    /// Creates the node's cgroup with its capacity as limits, when the node was configured.
+    fn apply_node_limits(&self, name: &str) -> Result<(), RuntimeError> {
+        let text = match fs::read(self.node_file(name)) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(format!("cannot read the node file of {name}"))(e)),
+        };
+        let node: NodeConfig =
+            serde_json::from_slice(&text).map_err(|e| io(format!("bad node file of {name}"))(e.into()))?;
+        let cgroup = self.cgroups()?.node(name).map_err(cgroup_err)?;
+        cgroup.create().map_err(cgroup_err)?;
+        if let (Some(cpu), Some(memory)) = (node.cpu_millis, node.memory_bytes) {
+            let limits = CgroupLimits::node(cpu.max(0) as u64, memory.max(0) as u64, None);
+            cgroup.set_limits(&limits).map_err(cgroup_err)?;
+        }
+        Ok(())
+    }
+
     /// Removes what a dead supervisor left: processes and cgroups, mounts, the directory.
     fn clean_up(&self, uid: &str, dir: &PodDir) -> Result<(), RuntimeError> {
         let file = dir.read_pod().ok();
@@ -184,6 +215,13 @@ impl LinuxRuntime {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io(format!("cannot remove {}", dir.root().display()))(e)),
         }
+    }
+}
+
+fn cgroup_err(e: super::linux::CgroupError) -> RuntimeError {
+    RuntimeError::Io {
+        context: "cannot set up the node's cgroup".into(),
+        source: std::io::Error::other(e),
     }
 }
 
@@ -242,6 +280,7 @@ impl Runtime for LinuxRuntime {
             // A directory without a status: a create that crashed before its supervisor ran.
             self.clean_up(&pod.uid, &dir)?;
         }
+        self.apply_node_limits(&pod.node)?;
         fs::create_dir_all(self.pods_dir()).map_err(io("cannot create the pods directory"))?;
         fs::DirBuilder::new()
             .mode(0o700)
@@ -256,6 +295,28 @@ impl Runtime for LinuxRuntime {
         let json = serde_json::to_vec_pretty(&file).map_err(|e| io("cannot encode pod.json")(e.into()))?;
         super::supervisor::write_atomic(&dir.pod_file(), &json).map_err(io("cannot write pod.json"))?;
         self.start_supervisor(&dir, &pod.uid)
+    }
+
+    fn configure_node(&mut self, node: &NodeConfig) -> Result<(), RuntimeError> {
+        self.require_root()?;
+        let file = self.node_file(&node.name);
+        fs::create_dir_all(file.parent().expect("nodes dir")).map_err(io("cannot create the nodes directory"))?;
+        let json = serde_json::to_vec_pretty(node).map_err(|e| io("cannot encode the node")(e.into()))?;
+        super::supervisor::write_atomic(&file, &json).map_err(io(format!("cannot write {}", file.display())))?;
+        self.apply_node_limits(&node.name)
+    }
+
+    fn remove_node(&mut self, name: &str) -> Result<(), RuntimeError> {
+        self.require_root()?;
+        match fs::remove_file(self.node_file(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(format!("cannot remove the node file of {name}"))(e)),
+        }
+        let cgroups = self.cgroups()?;
+        cgroups.node(name).map_err(cgroup_err)?.remove_if_unused();
+        cgroups.top().remove_if_unused();
+        Ok(())
     }
 
     fn delete_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {
