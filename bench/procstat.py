@@ -35,7 +35,8 @@ def rekon(state):
         if not p.isdigit():
             continue
         args = cmdline(p)
-        if b"__supervise" in args and any(a.startswith(prefix) for a in args):
+        supervisor = b"__supervise" in args or (args and args[0].endswith(b"rekon-shim"))
+        if supervisor and any(a.startswith(prefix) for a in args):
             pids.append(int(p))
     mine = set(pids)
     for p in sorted(pids):

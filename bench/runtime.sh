@@ -46,7 +46,7 @@ check_leaks() {
     -printf '%f\n' 2>/dev/null | grep -cFxf "$uids" || true)
   mounts=$( (grep -F -- "$work" /proc/self/mountinfo || true) | wc -l)
   pods=$(podman_pods | wc -l)
-  echo "Leak check: $procs rekon __supervise processes of this run, $cgroups rekon cgroups" \
+  echo "Leak check: $procs rekon supervisor processes of this run, $cgroups rekon cgroups" \
     "of its $(sort -u "$uids" | wc -l) pods, $mounts mounts under $work, $pods podman rkb-* pods left."
   local others
   others=$(find /sys/fs/cgroup -mindepth 4 -maxdepth 4 -type d -path '/sys/fs/cgroup/*/rekon*/*/*' \

@@ -1,5 +1,5 @@
 //! [`LinuxRuntime`]: the [`Runtime`] that runs each pod under its own supervisor process
-//! (`rekon __supervise`), and observes pods by reading their directories
+//! (`rekon-shim`, or `rekon __supervise`), and observes pods by reading their directories
 //! (`<state>/pods/<uid>/`, the contract in `supervisor::poddir`).
 #![allow(unsafe_code)]
 
@@ -26,6 +26,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 const DELETE_SLACK: Duration = Duration::from_secs(10);
 /// The polling interval while waiting for a supervisor to end without a pidfd.
 const POLL: Duration = Duration::from_millis(20);
+/// The small supervisor binary installed next to `rekon` (src/bin/rekon-shim.rs).
+const SHIM: &str = "rekon-shim";
 /// The descriptor number at which a new supervisor finds its readiness pipe.
 const READY_FD: i32 = 3;
 
@@ -89,14 +91,11 @@ impl LinuxRuntime {
     }
 
     fn start_supervisor(&self, dir: &PodDir, uid: &str) -> Result<(), RuntimeError> {
-        let exe = match &self.supervisor_exe {
-            Some(e) => e.clone(),
-            None => std::env::current_exe().map_err(io("cannot find the rekon executable"))?,
-        };
+        let (exe, subcommand) = self.supervisor_command()?;
         let log = fs::File::create(dir.log_file()).map_err(io("cannot create supervisor.log"))?;
         let log2 = log.try_clone().map_err(io("cannot create supervisor.log"))?;
         let mut cmd = Command::new(exe);
-        cmd.arg("__supervise")
+        cmd.args(subcommand)
             .arg("--pod-dir")
             .arg(dir.root())
             .current_dir("/")
@@ -152,6 +151,20 @@ impl LinuxRuntime {
             uid: uid.to_string(),
             message: format!("the supervisor did not start within {START_TIMEOUT:?}: {}", log.trim()),
         })
+    }
+
+    /// The supervisor to start: the configured executable's `__supervise`, else `rekon-shim`
+    /// next to the running executable, else the running executable's `__supervise`.
+    fn supervisor_command(&self) -> Result<(PathBuf, Option<&'static str>), RuntimeError> {
+        if let Some(exe) = &self.supervisor_exe {
+            return Ok((exe.clone(), Some("__supervise")));
+        }
+        let exe = std::env::current_exe().map_err(io("cannot find the rekon executable"))?;
+        let shim = exe.with_file_name(SHIM);
+        if shim.is_file() {
+            return Ok((shim, None));
+        }
+        Ok((exe, Some("__supervise")))
     }
 
     /// `<state>/nodes/<name>.json`: a configured node's capacity, applied whenever its cgroup
