@@ -81,6 +81,22 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
             store.save(state).context("failed to save the state")?;
         }
     }
+    // Node cgroups and their recorded capacity go with the pods (the default node too).
+    let mut nodes: BTreeSet<String> = session
+        .state
+        .objects
+        .values()
+        .filter(|r| r.id.kind == "Node")
+        .map(|r| r.id.name.clone())
+        .collect();
+    nodes.insert(crate::runtime::host::hostname());
+    if runtime.check_can_modify().is_ok() {
+        for node in &nodes {
+            runtime
+                .remove_node(node)
+                .with_context(|| format!("failed to remove node {node}"))?;
+        }
+    }
     session.state.objects.clear();
     session.state.revision = None;
     let Session { store, state, .. } = &mut session;

@@ -427,4 +427,46 @@ mod tests {
         let err = rt.delete_pod("u", Duration::ZERO).unwrap_err();
         assert!(matches!(err, RuntimeError::NotRoot { .. }));
     }
+
+    #[test]
+    fn node_capacity_becomes_the_node_cgroup_limits() {
+        if !crate::runtime::linux::testutil::require_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = format!("rekon-test-node-{}", std::process::id());
+        let mut rt = LinuxRuntime::new(dir.path())
+            .unwrap()
+            .with_cgroups(DEFAULT_CGROUP_ROOT, &prefix);
+        let node = NodeConfig {
+            name: "n1".into(),
+            cpu_millis: Some(1500),
+            memory_bytes: Some(1 << 30),
+            pods: Some(110),
+        };
+        rt.configure_node(&node).unwrap();
+        let cgroup = rt.cgroups().unwrap().node("n1").unwrap();
+        let read = |file: &str| -> String {
+            let dir = cgroup.dirs().into_iter().find(|d| d.join(file).exists()).unwrap();
+            fs::read_to_string(dir.join(file)).unwrap().trim().to_string()
+        };
+        match rt.cgroups().unwrap().version() {
+            super::super::linux::CgroupVersion::V1 => {
+                assert_eq!(read("cpu.cfs_quota_us"), "150000");
+                assert_eq!(read("memory.limit_in_bytes"), (1u64 << 30).to_string());
+            }
+            super::super::linux::CgroupVersion::V2 => {
+                assert_eq!(read("cpu.max"), "150000 100000");
+                assert_eq!(read("memory.max"), (1u64 << 30).to_string());
+            }
+        }
+        // Recorded, so a node cgroup removed with its last pod gets its limits back.
+        let file: NodeConfig = serde_json::from_slice(&fs::read(rt.node_file("n1")).unwrap()).unwrap();
+        assert_eq!(file, node);
+        rt.remove_node("n1").unwrap();
+        assert!(!rt.node_file("n1").exists());
+        for d in rt.cgroups().unwrap().top().dirs() {
+            assert!(!d.exists(), "{} was left behind", d.display());
+        }
+    }
 }

@@ -33,4 +33,4 @@ pub use sandbox::{PidNamespace, PodNamespaces, Sandbox, SandboxConfig};
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
