@@ -26,7 +26,7 @@ for tool in hyperfine podman python3; do
 done
 [[ -f $tar ]] && podman image exists "$image" ||
   { echo "runtime.sh: $image or $tar missing: run $setup" >&2; exit 1; }
-cargo build --release --quiet
+scripts/setup >/dev/null # the release build, with the static rekon-shim
 rekon=$(pwd)/target/release/rekon
 
 work=$(mktemp -d /tmp/rekon-bench-runtime.XXXXXX)
@@ -181,6 +181,8 @@ start_many() { # start_many DIR N
 stop_many() {
   "$rekon" down --yes >/dev/null
   podman kube down "$1.yaml" >/dev/null 2>&1 || true
+  local p
+  for p in $(podman_pods); do podman pod rm -f -t 0 "$p" >/dev/null 2>&1; done
 }
 memrows=() split=()
 start_many "$work/m10" 10
