@@ -7,6 +7,7 @@ pub mod compute;
 pub mod desired;
 pub mod diff;
 pub mod render;
+pub mod scheduler;
 
 use crate::manifest::ObjectId;
 use crate::state::SourceSpec;
