@@ -9,9 +9,16 @@ pub struct SuperviseArgs {
     /// The pod directory (`<state>/pods/<uid>`) holding pod.json.
     #[arg(long)]
     pub pod_dir: PathBuf,
+    /// A descriptor to write one byte to, then close, once the pid file is written.
+    #[arg(long)]
+    pub ready_fd: Option<i32>,
 }
 
 /// Runs the supervisor until the pod is gone; returns its exit code.
 pub fn run(args: &SuperviseArgs) -> anyhow::Result<i32> {
-    Ok(crate::runtime::supervisor::run(&args.pod_dir))
+    let ready = args
+        .ready_fd
+        .map(crate::runtime::supervisor::ReadyPipe::adopt)
+        .transpose()?;
+    Ok(crate::runtime::supervisor::run(&args.pod_dir, ready))
 }

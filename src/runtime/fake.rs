@@ -14,6 +14,8 @@ use std::time::Duration;
 pub enum Call {
     Create(String),
     Delete(String),
+    ConfigureNode(String),
+    RemoveNode(String),
 }
 
 /// A runtime that only remembers pods.
@@ -21,6 +23,8 @@ pub enum Call {
 pub struct FakeRuntime {
     /// Pods by uid, with the request that made them.
     pub pods: BTreeMap<String, (PodRequest, PodStatus)>,
+    /// Configured nodes by name.
+    pub nodes: BTreeMap<String, super::NodeConfig>,
     /// Every create/delete call in order (including idempotent repeats).
     pub calls: Vec<Call>,
     /// Fail the n-th (0-based) create call.
@@ -84,6 +88,18 @@ impl FakeRuntime {
 }
 
 impl Runtime for FakeRuntime {
+    fn configure_node(&mut self, node: &super::NodeConfig) -> Result<(), RuntimeError> {
+        self.calls.push(Call::ConfigureNode(node.name.clone()));
+        self.nodes.insert(node.name.clone(), node.clone());
+        Ok(())
+    }
+
+    fn remove_node(&mut self, name: &str) -> Result<(), RuntimeError> {
+        self.calls.push(Call::RemoveNode(name.to_string()));
+        self.nodes.remove(name);
+        Ok(())
+    }
+
     fn create_pod(&mut self, pod: &PodRequest) -> Result<(), RuntimeError> {
         self.calls.push(Call::Create(pod.uid.clone()));
         let n = self.creates;

@@ -3,13 +3,17 @@
 //! (`<state>/pods/<uid>/`, the contract in `supervisor::poddir`).
 #![allow(unsafe_code)]
 
-use super::linux::CgroupRoot;
+use super::NodeConfig;
 use super::linux::cgroup::{DEFAULT_CGROUP_ROOT, DEFAULT_PREFIX};
 use super::linux::mounts::unmount_host;
+use super::linux::{CgroupLimits, CgroupRoot};
 use super::status::PodPhase;
 use super::supervisor::{DELETE_GRACE_FILE, PodDir, PodFile};
 use super::{PodRequest, PodStatus, Runtime, RuntimeError};
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::fs;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -20,8 +24,10 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Added to the grace period before a deletion stops waiting for the supervisor.
 const DELETE_SLACK: Duration = Duration::from_secs(10);
-/// The polling interval while waiting for a supervisor.
+/// The polling interval while waiting for a supervisor to end without a pidfd.
 const POLL: Duration = Duration::from_millis(20);
+/// The descriptor number at which a new supervisor finds its readiness pipe.
+const READY_FD: i32 = 3;
 
 /// Pods as real processes on this host, one supervisor each.
 #[derive(Debug, Clone)]
@@ -97,11 +103,26 @@ impl LinuxRuntime {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
-        // SAFETY: runs in the forked child before exec; setsid and fork are async-signal-safe,
+        let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| RuntimeError::Io {
+            context: "cannot create a pipe for the pod supervisor".into(),
+            source: e.into(),
+        })?;
+        let ready_raw = ready_w.as_raw_fd();
+        cmd.arg("--ready-fd").arg(READY_FD.to_string());
+        // SAFETY: runs in the forked child before exec; fcntl, dup2, setsid and fork are async-signal-safe,
         // and the intermediate child leaves with `_exit` without touching any lock. The double
         // fork makes init the supervisor's parent, so no zombie stays while the CLI lives.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
+                // The supervisor finds the pipe's write end at READY_FD, without close-on-exec.
+                let res = if ready_raw == READY_FD {
+                    libc::fcntl(ready_raw, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(ready_raw, READY_FD)
+                };
+                if res < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
                 nix::unistd::setsid()?;
                 match nix::unistd::fork()? {
                     nix::unistd::ForkResult::Parent { .. } => libc::_exit(0),
@@ -111,18 +132,56 @@ impl LinuxRuntime {
         }
         let mut child = cmd.spawn().map_err(io("cannot start the pod supervisor"))?;
         let _ = child.wait();
-        let deadline = Instant::now() + START_TIMEOUT;
-        while Instant::now() < deadline {
-            if dir.supervisor_alive() {
-                return Ok(());
+        drop(cmd);
+        drop(ready_w);
+        // One byte once the pid file is written; EOF when the supervisor died before that.
+        let mut fds = [PollFd::new(ready_r.as_fd(), PollFlags::POLLIN)];
+        let timeout = PollTimeout::try_from(START_TIMEOUT).expect("a short timeout");
+        let ready = loop {
+            match poll(&mut fds, timeout) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(0) | Err(_) => break false,
+                Ok(_) => break matches!(nix::unistd::read(&ready_r, &mut [0u8; 1]), Ok(1)),
             }
-            std::thread::sleep(POLL);
+        };
+        if ready && dir.supervisor_alive() {
+            return Ok(());
         }
         let log = fs::read_to_string(dir.log_file()).unwrap_or_default();
         Err(RuntimeError::Pod {
             uid: uid.to_string(),
             message: format!("the supervisor did not start within {START_TIMEOUT:?}: {}", log.trim()),
         })
+    }
+
+    /// `<state>/nodes/<name>.json`: a configured node's capacity, applied whenever its cgroup
+    /// is (re)created for a pod.
+    fn node_file(&self, name: &str) -> PathBuf {
+        self.state_dir.join("nodes").join(format!("{name}.json"))
+    }
+
+    fn cgroups(&self) -> Result<CgroupRoot, RuntimeError> {
+        CgroupRoot::detect(&self.cgroup_root)
+            .and_then(|r| r.with_prefix(&self.cgroup_prefix))
+            .map_err(cgroup_err)
+    }
+
+    /// Creates the node's cgroup with its capacity as limits, when the node was configured.
+    fn apply_node_limits(&self, name: &str) -> Result<(), RuntimeError> {
+        let text = match fs::read(self.node_file(name)) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(format!("cannot read the node file of {name}"))(e)),
+        };
+        let node: NodeConfig =
+            serde_json::from_slice(&text).map_err(|e| io(format!("bad node file of {name}"))(e.into()))?;
+        let cgroup = self.cgroups()?.node(name).map_err(cgroup_err)?;
+        cgroup.create().map_err(cgroup_err)?;
+        if let (Some(cpu), Some(memory)) = (node.cpu_millis, node.memory_bytes) {
+            let limits = CgroupLimits::node(cpu.max(0) as u64, memory.max(0) as u64, None);
+            cgroup.set_limits(&limits).map_err(cgroup_err)?;
+        }
+        Ok(())
     }
 
     /// Removes what a dead supervisor left: processes and cgroups, mounts, the directory.
@@ -159,21 +218,51 @@ impl LinuxRuntime {
     }
 }
 
+fn cgroup_err(e: super::linux::CgroupError) -> RuntimeError {
+    RuntimeError::Io {
+        context: "cannot set up the node's cgroup".into(),
+        source: std::io::Error::other(e),
+    }
+}
+
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
     let context = context.into();
     move |source| RuntimeError::Io { context, source }
 }
 
+/// Waits until the supervisor recorded in the pod directory has ended, or `deadline`.
 fn wait_until_dead(dir: &PodDir, deadline: Instant) -> bool {
+    let Some(sup) = dir.supervisor() else {
+        return true;
+    };
+    // A pidfd becomes readable when the process ends (pidfd_open(2)); it is opened before
+    // the identity check so that a recycled pid cannot be mistaken for the supervisor.
+    let pidfd = pidfd_open(sup.pid);
     loop {
-        if !dir.supervisor_alive() {
+        if !sup.is_alive() {
             return true;
         }
-        if Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return false;
         }
-        std::thread::sleep(POLL);
+        match &pidfd {
+            Some(fd) => {
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let ms = PollTimeout::try_from(left.min(Duration::from_secs(60))).unwrap_or(PollTimeout::MAX);
+                let _ = poll(&mut fds, ms);
+            }
+            None => std::thread::sleep(POLL.min(left)),
+        }
     }
+}
+
+/// A pidfd of `pid`, or None on kernels before 5.3 or when the process is gone.
+fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: pidfd_open takes integers; the result is checked before it is owned.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a non-negative result is a fresh descriptor that nothing else owns.
+    (fd >= 0).then(|| unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
 }
 
 impl Runtime for LinuxRuntime {
@@ -191,6 +280,7 @@ impl Runtime for LinuxRuntime {
             // A directory without a status: a create that crashed before its supervisor ran.
             self.clean_up(&pod.uid, &dir)?;
         }
+        self.apply_node_limits(&pod.node)?;
         fs::create_dir_all(self.pods_dir()).map_err(io("cannot create the pods directory"))?;
         fs::DirBuilder::new()
             .mode(0o700)
@@ -205,6 +295,28 @@ impl Runtime for LinuxRuntime {
         let json = serde_json::to_vec_pretty(&file).map_err(|e| io("cannot encode pod.json")(e.into()))?;
         super::supervisor::write_atomic(&dir.pod_file(), &json).map_err(io("cannot write pod.json"))?;
         self.start_supervisor(&dir, &pod.uid)
+    }
+
+    fn configure_node(&mut self, node: &NodeConfig) -> Result<(), RuntimeError> {
+        self.require_root()?;
+        let file = self.node_file(&node.name);
+        fs::create_dir_all(file.parent().expect("nodes dir")).map_err(io("cannot create the nodes directory"))?;
+        let json = serde_json::to_vec_pretty(node).map_err(|e| io("cannot encode the node")(e.into()))?;
+        super::supervisor::write_atomic(&file, &json).map_err(io(format!("cannot write {}", file.display())))?;
+        self.apply_node_limits(&node.name)
+    }
+
+    fn remove_node(&mut self, name: &str) -> Result<(), RuntimeError> {
+        self.require_root()?;
+        match fs::remove_file(self.node_file(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(format!("cannot remove the node file of {name}"))(e)),
+        }
+        let cgroups = self.cgroups()?;
+        cgroups.node(name).map_err(cgroup_err)?.remove_if_unused();
+        cgroups.top().remove_if_unused();
+        Ok(())
     }
 
     fn delete_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {

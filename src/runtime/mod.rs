@@ -70,4 +70,22 @@ pub trait Runtime {
     fn check_can_modify(&self) -> Result<(), RuntimeError> {
         Ok(())
     }
+    /// Creates or updates the node's cgroup so that its capacity is enforced as limits on
+    /// all its pods together. Idempotent; pods may be created on a node never configured
+    /// (it then has no limits).
+    fn configure_node(&mut self, node: &NodeConfig) -> Result<(), RuntimeError>;
+    /// Removes the node's cgroup; its pods must have been deleted first.
+    fn remove_node(&mut self, name: &str) -> Result<(), RuntimeError>;
+}
+
+/// A node's capacity as the runtime enforces it (`status.capacity` of a Node; `None`: no
+/// limit).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeConfig {
+    pub name: String,
+    /// CPU in millicores.
+    pub cpu_millis: Option<i64>,
+    pub memory_bytes: Option<i64>,
+    /// The `pods` capacity is a scheduling limit, not a cgroup one; kept for describe.
+    pub pods: Option<i64>,
 }

@@ -277,7 +277,7 @@ fn intermediate(
         for file in cgroup_files {
             // "0" moves the writer; the container process inherits the cgroup when cloned.
             std::fs::write(file, "0").map_err(|e| ChildFailure::Setup {
-                step: format!("join cgroup {}", file.display()),
+                step: format!("join cgroup {}", file.display()).into(),
                 errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
             })?;
         }

@@ -6,6 +6,7 @@
 //! 4 little-endian bytes, then UTF-8 text (the failed step, or the executable's name).
 
 use nix::errno::Errno;
+use std::borrow::Cow;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Why a sandbox or container could not be started or waited for.
@@ -77,31 +78,42 @@ const KIND_SETUP: u8 = 1;
 const KIND_NOT_FOUND: u8 = 2;
 const KIND_EXEC: u8 = 3;
 
-/// A failure found in the child, before it is written to the report pipe.
+/// The longest record a child sends; longer text is cut.
+const MAX_RECORD: usize = 1024;
+
+/// A failure found in the child, before it is written to the report pipe. A step given as a
+/// `&'static str` costs no allocation, which a child cloned from a multi-threaded process
+/// must avoid (see `sys`).
 #[derive(Debug)]
 pub(crate) enum ChildFailure {
-    Setup { step: String, errno: Errno },
+    Setup { step: Cow<'static, str>, errno: Errno },
     NotFound { name: String },
     Exec { path: String, errno: Errno },
 }
 
 impl ChildFailure {
-    pub(crate) fn setup(step: impl Into<String>) -> impl FnOnce(Errno) -> ChildFailure {
+    pub(crate) fn setup(step: impl Into<Cow<'static, str>>) -> impl FnOnce(Errno) -> ChildFailure {
         let step = step.into();
         move |errno| ChildFailure::Setup { step, errno }
     }
 
-    /// Writes the record; errors are ignored because the child exits right after.
+    /// Writes the record (from a stack buffer: no allocation); errors are ignored because
+    /// the child exits right after.
     pub(crate) fn send(&self, pipe: impl AsFd) {
         let (kind, errno, text) = match self {
-            ChildFailure::Setup { step, errno } => (KIND_SETUP, *errno as i32, step.as_str()),
+            ChildFailure::Setup { step, errno } => (KIND_SETUP, *errno as i32, step.as_ref()),
             ChildFailure::NotFound { name } => (KIND_NOT_FOUND, 0, name.as_str()),
             ChildFailure::Exec { path, errno } => (KIND_EXEC, *errno as i32, path.as_str()),
         };
-        let mut buf = vec![kind];
-        buf.extend_from_slice(&errno.to_le_bytes());
-        buf.extend_from_slice(text.as_bytes());
-        let _ = nix::unistd::write(pipe, &buf);
+        let mut buf = [0u8; MAX_RECORD];
+        buf[0] = kind;
+        buf[1..5].copy_from_slice(&errno.to_le_bytes());
+        let mut len = text.len().min(MAX_RECORD - 5);
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
+        buf[5..5 + len].copy_from_slice(&text.as_bytes()[..len]);
+        let _ = nix::unistd::write(pipe, &buf[..5 + len]);
     }
 }
 

@@ -139,7 +139,7 @@ fn setup_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible, ChildFail
 
 fn io_failure(step: String, e: std::io::Error) -> ChildFailure {
     ChildFailure::Setup {
-        step,
+        step: step.into(),
         errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
     }
 }

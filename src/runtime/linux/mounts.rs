@@ -65,11 +65,26 @@ fn components(path: &Path) -> Vec<String> {
     out
 }
 
+/// How often `openat2` is retried when the kernel reports a concurrent rename or mount.
+const RESOLVE_RETRIES: usize = 128;
+
 fn open_in_root(root: &OwnedFd, rel: &str) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    openat2(root, if rel.is_empty() { "." } else { rel }, how)
+    let how = || {
+        OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+    };
+    let rel = if rel.is_empty() { "." } else { rel };
+    // With RESOLVE_IN_ROOT the kernel fails with EAGAIN when a rename or mount anywhere on
+    // the host raced with the lookup (openat2(2)); other pods starting in parallel do that.
+    let mut result = openat2(root, rel, how());
+    for _ in 0..RESOLVE_RETRIES {
+        if !matches!(result, Err(Errno::EAGAIN)) {
+            break;
+        }
+        result = openat2(root, rel, how());
+    }
+    result
 }
 
 /// Resolves `path` inside `root`, creating what is missing (directories on the way, then

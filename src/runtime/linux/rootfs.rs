@@ -62,10 +62,6 @@ impl RootfsDirs {
     }
 }
 
-fn setup(step: &str) -> impl FnOnce(Errno) -> ChildFailure {
-    ChildFailure::setup(step)
-}
-
 /// Makes every mount of the (new) mount namespace private, so that nothing done in the
 /// container propagates to the host, then mounts the overlay and returns its root.
 pub(crate) fn mount_overlay(lower: &[PathBuf], dirs: &RootfsDirs) -> Result<OwnedFd, ChildFailure> {
@@ -76,7 +72,7 @@ pub(crate) fn mount_overlay(lower: &[PathBuf], dirs: &RootfsDirs) -> Result<Owne
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(setup("make / private"))?;
+    .map_err(ChildFailure::setup("make / private"))?;
     let lower: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
     let data = format!(
         "lowerdir={},upperdir={},workdir={}",
@@ -92,20 +88,24 @@ pub(crate) fn mount_overlay(lower: &[PathBuf], dirs: &RootfsDirs) -> Result<Owne
         MsFlags::empty(),
         Some(data.as_str()),
     )
-    .map_err(setup(&format!("mount overlay at {} ({data})", merged.display())))?;
+    .map_err(ChildFailure::setup(format!(
+        "mount overlay at {} ({data})",
+        merged.display()
+    )))?;
     nix::fcntl::open(
         &merged,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .map_err(setup(&format!("open {}", merged.display())))
+    .map_err(ChildFailure::setup(format!("open {}", merged.display())))
 }
 
 /// Mounts a filesystem of type `fstype` at `path` inside `root`, creating the directory.
 fn mount_fs(root: &OwnedFd, path: &str, fstype: &str, flags: MsFlags, data: Option<&str>) -> Result<(), ChildFailure> {
     let step = format!("mount {fstype} at {path}");
-    let target = resolve_in_root(root, Path::new(path), Some(Create::Dir)).map_err(setup(&step))?;
-    mount(Some(fstype), fd_path(&target).as_str(), Some(fstype), flags, data).map_err(setup(&step))
+    let target =
+        resolve_in_root(root, Path::new(path), Some(Create::Dir)).map_err(ChildFailure::setup(step.clone()))?;
+    mount(Some(fstype), fd_path(&target).as_str(), Some(fstype), flags, data).map_err(ChildFailure::setup(step.clone()))
 }
 
 /// `/proc` of the container's PID namespace and a read-only `/sys`.
@@ -135,7 +135,7 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
         Some("mode=755,size=65536k"),
     )?;
-    let dev = resolve_in_root(root, Path::new("/dev"), None).map_err(setup("open /dev"))?;
+    let dev = resolve_in_root(root, Path::new("/dev"), None).map_err(ChildFailure::setup("open /dev"))?;
     for (name, major, minor) in DEVICES {
         let made = mknodat(
             &dev,
@@ -147,7 +147,7 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
         if made == Err(Errno::EPERM) {
             bind_host_device(root, name)?;
         } else {
-            made.map_err(setup(&format!("mknod /dev/{name}")))?;
+            made.map_err(ChildFailure::setup(format!("mknod /dev/{name}")))?;
         }
     }
     let links = [
@@ -158,10 +158,11 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
         ("pts/ptmx", "ptmx"),
     ];
     for (target, name) in links {
-        nix::unistd::symlinkat(target, &dev, name).map_err(setup(&format!("symlink /dev/{name}")))?;
+        nix::unistd::symlinkat(target, &dev, name).map_err(ChildFailure::setup(format!("symlink /dev/{name}")))?;
     }
     for (name, mode) in [("pts", 0o755), ("shm", 0o1777)] {
-        mkdirat(&dev, name, Mode::from_bits_truncate(mode)).map_err(setup(&format!("mkdir /dev/{name}")))?;
+        mkdirat(&dev, name, Mode::from_bits_truncate(mode))
+            .map_err(ChildFailure::setup(format!("mkdir /dev/{name}")))?;
     }
     mount_fs(
         root,
@@ -182,7 +183,8 @@ pub(crate) fn mount_dev(root: &OwnedFd) -> Result<(), ChildFailure> {
 /// Where `mknod` is not allowed, bind-mounts the host's device node instead.
 fn bind_host_device(root: &OwnedFd, name: &str) -> Result<(), ChildFailure> {
     let step = format!("bind /dev/{name} from the host");
-    let target = resolve_in_root(root, &Path::new("/dev").join(name), Some(Create::File)).map_err(setup(&step))?;
+    let target = resolve_in_root(root, &Path::new("/dev").join(name), Some(Create::File))
+        .map_err(ChildFailure::setup(step.clone()))?;
     let source = format!("/dev/{name}");
     mount(
         Some(source.as_str()),
@@ -191,16 +193,16 @@ fn bind_host_device(root: &OwnedFd, name: &str) -> Result<(), ChildFailure> {
         MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(setup(&step))
+    .map_err(ChildFailure::setup(step.clone()))
 }
 
 /// Makes `merged` the root of the mount namespace and detaches the old root
 /// (runc's `pivot_root(".", ".")` without a put-old directory).
 pub(crate) fn pivot(merged: &Path) -> Result<(), ChildFailure> {
-    nix::unistd::chdir(merged).map_err(setup(&format!("chdir {}", merged.display())))?;
-    nix::unistd::pivot_root(".", ".").map_err(setup(&format!("pivot_root {}", merged.display())))?;
-    umount2(".", MntFlags::MNT_DETACH).map_err(setup("unmount the old root"))?;
-    nix::unistd::chdir("/").map_err(setup("chdir /"))
+    nix::unistd::chdir(merged).map_err(ChildFailure::setup(format!("chdir {}", merged.display())))?;
+    nix::unistd::pivot_root(".", ".").map_err(ChildFailure::setup(format!("pivot_root {}", merged.display())))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(ChildFailure::setup("unmount the old root"))?;
+    nix::unistd::chdir("/").map_err(ChildFailure::setup("chdir /"))
 }
 
 /// Remounts the new root read-only (`readOnlyRootFilesystem`); after [`pivot`].
@@ -212,7 +214,7 @@ pub(crate) fn remount_root_read_only() -> Result<(), ChildFailure> {
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
         None::<&str>,
     )
-    .map_err(setup("remount / read-only"))
+    .map_err(ChildFailure::setup("remount / read-only"))
 }
 
 #[cfg(test)]

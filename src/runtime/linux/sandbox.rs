@@ -104,8 +104,21 @@ impl Sandbox {
             namespaces: PodNamespaces::default(),
             reaped: false,
         };
-        if let Some(error) = receive(report_r)? {
+        if let Some(mut error) = receive(report_r)? {
+            if let (ProcessError::Setup { step, .. }, Some(name)) = (&mut error, &config.hostname)
+                && step == SET_HOSTNAME
+            {
+                *step = format!("set hostname {name:?}");
+            }
             return Err(error);
+        }
+        if let Some(cgroup) = &config.cgroup {
+            for file in cgroup.procs_files() {
+                std::fs::write(&file, pid.as_raw().to_string()).map_err(|e| ProcessError::Setup {
+                    step: format!("move the sandbox into cgroup {}", file.display()),
+                    source: e,
+                })?;
+            }
         }
         let ns = |name: &str| Some(PathBuf::from(format!("/proc/{pid}/ns/{name}")));
         sandbox.namespaces = PodNamespaces {
@@ -189,23 +202,21 @@ fn drop_fd(fd: &OwnedFd) {
     let _ = nix::unistd::close(fd.as_raw_fd());
 }
 
-/// Runs in the child: cgroup, session, host name, loopback, signal handling.
+/// The step name the child reports when the host name cannot be set; the parent adds the name.
+const SET_HOSTNAME: &str = "set the host name";
+
+/// Runs in the child: session, host name, loopback, signal handling. The child is a `clone`
+/// of a possibly multi-threaded process, which glibc does not prepare for allocation the way
+/// it prepares a `fork` child (a malloc lock held by another thread stays locked), so this
+/// code must not allocate: every step name is static, and the parent joins the cgroup.
 fn setup(config: &SandboxConfig, report: &OwnedFd) -> Result<(), ChildFailure> {
     // Descriptors of the parent (other pods' report pipes among them) must not be held open
     // for the lifetime of the pod.
     sys::close_all_except(3, report.as_raw_fd()).map_err(ChildFailure::setup("close inherited descriptors"))?;
-    if let Some(cgroup) = &config.cgroup {
-        for file in cgroup.procs_files() {
-            std::fs::write(&file, "0").map_err(|e| ChildFailure::Setup {
-                step: format!("join cgroup {}", file.display()),
-                errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-            })?;
-        }
-    }
     nix::unistd::setsid().map_err(ChildFailure::setup("setsid"))?;
     if !config.host_network {
         if let Some(name) = &config.hostname {
-            nix::unistd::sethostname(name).map_err(ChildFailure::setup(format!("set hostname {name:?}")))?;
+            nix::unistd::sethostname(name).map_err(ChildFailure::setup(SET_HOSTNAME))?;
         }
         sys::set_link_up("lo").map_err(ChildFailure::setup("bring lo up"))?;
     }

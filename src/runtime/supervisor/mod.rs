@@ -26,9 +26,35 @@ use wait::Waiter;
 /// The name of the file holding the grace period of a pending deletion, in seconds.
 pub const DELETE_GRACE_FILE: &str = "delete-grace";
 
+/// The write end of the pipe through which `create_pod` learns that the supervisor is up.
+#[derive(Debug)]
+pub struct ReadyPipe(std::os::fd::OwnedFd);
+
+impl ReadyPipe {
+    /// Takes ownership of descriptor `fd`, inherited from the CLI; it must be a pipe.
+    #[allow(unsafe_code)]
+    pub fn adopt(fd: i32) -> std::io::Result<ReadyPipe> {
+        use std::os::fd::{BorrowedFd, FromRawFd};
+        use std::os::unix::fs::FileTypeExt;
+        // SAFETY: only borrowed for the check; ownership is taken below once it is known
+        // to be an open pipe.
+        let meta = std::fs::File::from(unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?).metadata()?;
+        if !meta.file_type().is_fifo() {
+            return Err(std::io::Error::other(format!("--ready-fd {fd} is not a pipe")));
+        }
+        // SAFETY: the descriptor is open (checked above) and nothing else in this process owns it.
+        Ok(ReadyPipe(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    fn signal(self) {
+        let _ = nix::unistd::write(&self.0, b"r");
+    }
+}
+
 /// Runs the supervisor of the pod in `pod_dir` until the pod is gone; returns the exit code
-/// (0 after a clean end, 1 when the pod could not be supervised at all).
-pub fn run(pod_dir: &Path) -> i32 {
+/// (0 after a clean end, 1 when the pod could not be supervised at all). `ready` is told
+/// once the pid file is written.
+pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
     let dir = PodDir::new(pod_dir);
     let me = std::process::id() as i32;
     let Some(id) = ProcessId::of(me) else {
@@ -47,6 +73,9 @@ pub fn run(pod_dir: &Path) -> i32 {
     if let Err(e) = write_atomic(&dir.pid_file(), id.render().as_bytes()) {
         eprintln!("cannot write {}: {e}", dir.pid_file().display());
         return 1;
+    }
+    if let Some(ready) = ready {
+        ready.signal();
     }
     let file = match dir.read_pod() {
         Ok(f) => f,
