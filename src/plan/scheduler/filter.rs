@@ -83,7 +83,11 @@ pub(crate) fn filter(node: &NodeState, pod: &PodFacts<'_>) -> Vec<&'static str> 
     if !pod.node_selector.iter().all(|(k, v)| info.labels.get(k) == Some(v)) {
         return vec![REASON_NODE_SELECTOR];
     }
-    if pod.host_ports.iter().any(|p| node.host_ports.iter().any(|used| p.conflicts(used))) {
+    if pod
+        .host_ports
+        .iter()
+        .any(|p| node.host_ports.iter().any(|used| p.conflicts(used)))
+    {
         return vec![REASON_PORTS];
     }
     fits_request(node, pod.requests)
@@ -151,7 +155,10 @@ mod tests {
     }
 
     fn req(cpu: i64, mem: i64) -> Requests {
-        Requests { cpu_milli: cpu, memory_bytes: mem }
+        Requests {
+            cpu_milli: cpu,
+            memory_bytes: mem,
+        }
     }
 
     fn tol(key: Option<&str>, op: Option<&str>, effect: Option<&str>) -> Toleration {
@@ -168,31 +175,101 @@ mod tests {
         let ssd = BTreeMap::from([("disktype".to_string(), "ssd".to_string())]);
         let hdd = BTreeMap::from([("disktype".to_string(), "hdd".to_string())]);
         let none = BTreeMap::new();
-        let port = HostPort { ip: "0.0.0.0".into(), protocol: "TCP".into(), port: 80 };
+        let port = HostPort {
+            ip: "0.0.0.0".into(),
+            protocol: "TCP".into(),
+            port: 80,
+        };
         let mut busy = state(false, 1000, 1000, 2);
         busy.add(req(600, 600), req(600, 600), std::slice::from_ref(&port), None);
         let cordoned = state(true, 1000, 1000, 2);
         let unsched_tol = [tol(Some(TAINT_UNSCHEDULABLE), Some("Exists"), Some("NoSchedule"))];
 
-        let cases: Vec<(&str, &NodeState, Requests, &[HostPort], &BTreeMap<_, _>, &[Toleration], Vec<&str>)> = vec![
+        let cases: Vec<(
+            &str,
+            &NodeState,
+            Requests,
+            &[HostPort],
+            &BTreeMap<_, _>,
+            &[Toleration],
+            Vec<&str>,
+        )> = vec![
             ("fits", &busy, req(400, 400), &[], &ssd, &[], vec![]),
-            ("cordoned", &cordoned, req(0, 0), &[], &none, &[], vec![REASON_UNSCHEDULABLE]),
-            ("cordoned but tolerated", &cordoned, req(0, 0), &[], &none, &unsched_tol, vec![]),
-            ("cordoned beats selector", &cordoned, req(0, 0), &[], &hdd, &[], vec![REASON_UNSCHEDULABLE]),
+            (
+                "cordoned",
+                &cordoned,
+                req(0, 0),
+                &[],
+                &none,
+                &[],
+                vec![REASON_UNSCHEDULABLE],
+            ),
+            (
+                "cordoned but tolerated",
+                &cordoned,
+                req(0, 0),
+                &[],
+                &none,
+                &unsched_tol,
+                vec![],
+            ),
+            (
+                "cordoned beats selector",
+                &cordoned,
+                req(0, 0),
+                &[],
+                &hdd,
+                &[],
+                vec![REASON_UNSCHEDULABLE],
+            ),
             ("selector", &busy, req(0, 0), &[], &hdd, &[], vec![REASON_NODE_SELECTOR]),
-            ("ports", &busy, req(0, 0), std::slice::from_ref(&port), &ssd, &[], vec![REASON_PORTS]),
+            (
+                "ports",
+                &busy,
+                req(0, 0),
+                std::slice::from_ref(&port),
+                &ssd,
+                &[],
+                vec![REASON_PORTS],
+            ),
             ("cpu", &busy, req(401, 0), &[], &none, &[], vec![REASON_CPU]),
-            ("cpu and memory", &busy, req(401, 401), &[], &none, &[], vec![REASON_CPU, REASON_MEMORY]),
-            ("zero request fits a full node", &busy, req(0, 0), &[], &none, &[], vec![]),
+            (
+                "cpu and memory",
+                &busy,
+                req(401, 401),
+                &[],
+                &none,
+                &[],
+                vec![REASON_CPU, REASON_MEMORY],
+            ),
+            (
+                "zero request fits a full node",
+                &busy,
+                req(0, 0),
+                &[],
+                &none,
+                &[],
+                vec![],
+            ),
         ];
         for (name, node, requests, ports, selector, tolerations, want) in cases {
-            let pod = PodFacts { requests, host_ports: ports, node_selector: selector, tolerations };
+            let pod = PodFacts {
+                requests,
+                host_ports: ports,
+                node_selector: selector,
+                tolerations,
+            };
             assert_eq!(filter(node, &pod), want, "{name}");
         }
 
         let mut full = state(false, 1000, 1000, 1);
         full.add(req(0, 0), req(100, 100), &[], None);
-        let pod = PodFacts { requests: req(2000, 0), host_ports: &[], node_selector: &none, tolerations: &[] };
+        let pod = PodFacts {
+            requests: req(2000, 0),
+            host_ports: &[],
+            node_selector: &none,
+            tolerations: &[],
+        };
         assert_eq!(filter(&full, &pod), vec![REASON_TOO_MANY_PODS, REASON_CPU]);
     }
 

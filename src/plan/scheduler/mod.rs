@@ -85,7 +85,12 @@ impl Scheduler {
         };
         for pod in placed {
             if let Some(node) = scheduler.node_mut(&pod.node) {
-                node.add(pod.requests, pod.nonzero_requests, &pod.host_ports, pod.owner.as_deref());
+                node.add(
+                    pod.requests,
+                    pod.nonzero_requests,
+                    &pod.host_ports,
+                    pod.owner.as_deref(),
+                );
             }
         }
         scheduler
@@ -181,7 +186,9 @@ mod tests {
     }
 
     fn unschedulable(message: &str) -> Placement {
-        Placement::Unschedulable { message: message.to_string() }
+        Placement::Unschedulable {
+            message: message.to_string(),
+        }
     }
 
     #[test]
@@ -222,7 +229,9 @@ mod tests {
         three[1].labels.remove("disktype");
         assert_eq!(
             schedule(three, &[], &pods[..1]),
-            vec![unschedulable("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.")]
+            vec![unschedulable(
+                "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+            )]
         );
     }
 
@@ -233,13 +242,17 @@ mod tests {
         let s = spec("containers: [{name: c, resources: {requests: {memory: 2Gi}}}]");
         assert_eq!(
             schedule(three, &[], &pending(&s, None, 1)),
-            vec![unschedulable("0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient memory.")]
+            vec![unschedulable(
+                "0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient memory."
+            )]
         );
         // A node short of both counts in both entries.
         let s = spec("containers: [{name: c, resources: {requests: {cpu: '8', memory: 2Gi}}}]");
         assert_eq!(
             schedule(nodes(&["a"], 4, GI), &[], &pending(&s, None, 1)),
-            vec![unschedulable("0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.")]
+            vec![unschedulable(
+                "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory."
+            )]
         );
     }
 
@@ -259,7 +272,11 @@ mod tests {
         let s = spec("containers: [{name: c}]");
         assert_eq!(
             schedule(small, &[], &pending(&s, None, 3)),
-            vec![on("a"), on("a"), unschedulable("0/1 nodes are available: 1 Too many pods.")]
+            vec![
+                on("a"),
+                on("a"),
+                unschedulable("0/1 nodes are available: 1 Too many pods.")
+            ]
         );
     }
 
@@ -273,7 +290,11 @@ mod tests {
         let s = spec("containers: [{name: c, resources: {requests: {cpu: 500m}}}]");
         assert_eq!(
             schedule(nodes(&["a", "b"], 1, GI), &placed, &pending(&s, None, 3)),
-            vec![on("b"), unschedulable("0/2 nodes are available: 2 Insufficient cpu."), unschedulable("0/2 nodes are available: 2 Insufficient cpu.")]
+            vec![
+                on("b"),
+                on("b"),
+                unschedulable("0/2 nodes are available: 2 Insufficient cpu.")
+            ]
         );
     }
 
@@ -281,18 +302,38 @@ mod tests {
     fn node_name_bypasses_the_filters() {
         let mut two = nodes(&["a", "b"], 1, GI);
         two[0].unschedulable = true;
-        let pinned = spec("nodeName: a\nnodeSelector: {disktype: ssd}\ncontainers: [{name: c, resources: {requests: {cpu: '2'}}}]");
+        let pinned = spec(
+            "nodeName: a\nnodeSelector: {disktype: ssd}\ncontainers: [{name: c, resources: {requests: {cpu: '2'}}}]",
+        );
         let missing = spec("nodeName: nope\ncontainers: [{name: c}]");
         let other = spec("containers: [{name: c, resources: {requests: {cpu: 100m}}}]");
         let pods = [
-            PendingPod { name: "pinned", owner: None, spec: &pinned },
-            PendingPod { name: "missing", owner: None, spec: &missing },
-            PendingPod { name: "other", owner: None, spec: &other },
+            PendingPod {
+                name: "pinned",
+                owner: None,
+                spec: &pinned,
+            },
+            PendingPod {
+                name: "missing",
+                owner: None,
+                spec: &missing,
+            },
+            PendingPod {
+                name: "other",
+                owner: None,
+                spec: &other,
+            },
         ];
         let mut scheduler = Scheduler::new(two, &[]);
         let got: Vec<_> = pods.iter().map(|p| scheduler.place(p)).collect();
-        assert_eq!(got, vec![on("a"), Placement::MissingNode { node: "nope".into() }, on("b")]);
-        assert_eq!(scheduler.nodes[0].requested.cpu_milli, 2000, "a pinned pod counts on its node");
+        assert_eq!(
+            got,
+            vec![on("a"), Placement::MissingNode { node: "nope".into() }, on("b")]
+        );
+        assert_eq!(
+            scheduler.nodes[0].requested.cpu_milli, 2000,
+            "a pinned pod counts on its node"
+        );
     }
 
     #[test]
@@ -317,8 +358,13 @@ mod tests {
             "containers: [{name: c, resources: {requests: {cpu: 100m, memory: 128Mi}}, ports: [{containerPort: 80}]}]",
         );
         let owners: Vec<String> = (0..10).map(|i| format!("rs-{i}")).collect();
-        let pods: Vec<PendingPod<'_>> =
-            (0..1000).map(|i| PendingPod { name: "p", owner: Some(&owners[i % 10]), spec: &s }).collect();
+        let pods: Vec<PendingPod<'_>> = (0..1000)
+            .map(|i| PendingPod {
+                name: "p",
+                owner: Some(&owners[i % 10]),
+                spec: &s,
+            })
+            .collect();
         let start = std::time::Instant::now();
         let got = schedule(all, &[], &pods);
         let elapsed = start.elapsed();

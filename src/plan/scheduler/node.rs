@@ -73,7 +73,10 @@ impl NodeInfo {
         use crate::manifest::quantity::Format;
         ResourceList::from([
             ("cpu".to_string(), Quantity::from_milli(self.cpu_milli)),
-            ("memory".to_string(), Quantity::from_units(self.memory_bytes, Format::BinarySI)),
+            (
+                "memory".to_string(),
+                Quantity::from_units(self.memory_bytes, Format::BinarySI),
+            ),
             ("pods".to_string(), Quantity::from_units(self.pods, Format::DecimalSI)),
         ])
     }

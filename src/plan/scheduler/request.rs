@@ -1,7 +1,7 @@
 //! What a pod asks of a node: effective cpu/memory requests and host ports.
 
-use crate::manifest::types::container::{Container, ResourceList};
 use crate::manifest::types::PodSpec;
+use crate::manifest::types::container::{Container, ResourceList};
 
 /// Cpu and memory a pod requests, as the scheduler adds them up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -138,8 +138,16 @@ pub fn host_ports(spec: &PodSpec) -> Vec<HostPort> {
                 _ => return None,
             };
             Some(HostPort {
-                ip: p.host_ip.clone().filter(|ip| !ip.is_empty()).unwrap_or_else(|| BIND_ALL.into()),
-                protocol: p.protocol.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "TCP".into()),
+                ip: p
+                    .host_ip
+                    .clone()
+                    .filter(|ip| !ip.is_empty())
+                    .unwrap_or_else(|| BIND_ALL.into()),
+                protocol: p
+                    .protocol
+                    .clone()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "TCP".into()),
                 port,
             })
         })
@@ -150,8 +158,21 @@ pub fn host_ports(spec: &PodSpec) -> Vec<HostPort> {
 mod tests {
     use super::*;
 
+    /// Parses a spec written over several indented lines: keys go to column 0, flow
+    /// continuation lines stay indented.
     fn spec(yaml: &str) -> PodSpec {
-        serde_yaml::from_str(yaml).unwrap()
+        let text: Vec<String> = yaml
+            .lines()
+            .map(|l| {
+                let l = l.trim();
+                if l.starts_with('{') {
+                    format!("  {l}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        serde_yaml::from_str(&text.join("\n")).unwrap()
     }
 
     const MI: i64 = 1024 * 1024;
@@ -167,7 +188,11 @@ mod tests {
                 (300, 264 * MI),
             ),
             // Limits stand in for missing requests.
-            ("containers: [{name: a, resources: {limits: {cpu: '1', memory: 1Gi}}}]", (1000, 1024 * MI), (1000, 1024 * MI)),
+            (
+                "containers: [{name: a, resources: {limits: {cpu: '1', memory: 1Gi}}}]",
+                (1000, 1024 * MI),
+                (1000, 1024 * MI),
+            ),
             // An init container bigger than the app containers sets the cpu; memory stays the sum.
             (
                 "initContainers: [{name: i, resources: {requests: {cpu: '2', memory: 10Mi}}}]
@@ -209,10 +234,18 @@ mod tests {
                                             {containerPort: 53, hostPort: 5353, protocol: UDP, hostIP: 127.0.0.1}]}]",
         );
         let ports = host_ports(&s);
-        let hp = |ip: &str, proto: &str, port| HostPort { ip: ip.into(), protocol: proto.into(), port };
+        let hp = |ip: &str, proto: &str, port| HostPort {
+            ip: ip.into(),
+            protocol: proto.into(),
+            port,
+        };
         assert_eq!(
             ports,
-            vec![hp("0.0.0.0", "TCP", 80), hp("127.0.0.1", "UDP", 5353), hp("0.0.0.0", "TCP", 9000)]
+            vec![
+                hp("0.0.0.0", "TCP", 80),
+                hp("127.0.0.1", "UDP", 5353),
+                hp("0.0.0.0", "TCP", 9000)
+            ]
         );
         assert!(host_ports(&spec("containers: [{name: a, ports: [{containerPort: 80}]}]")).is_empty());
 

@@ -20,7 +20,11 @@ pub const MAX_NODE_SCORE: i64 = 100;
 /// the non-zero defaults) and a resource with no allocatable or over-requested scores 0.
 pub(crate) fn least_allocated(node: &NodeState, pod: Requests) -> i64 {
     let score = |alloc: i64, requested: i64| {
-        if alloc == 0 || requested > alloc { 0 } else { (alloc - requested) * MAX_NODE_SCORE / alloc }
+        if alloc == 0 || requested > alloc {
+            0
+        } else {
+            (alloc - requested) * MAX_NODE_SCORE / alloc
+        }
     };
     let used = &node.nonzero_requested;
     let cpu = score(node.info.cpu_milli, used.cpu_milli + pod.cpu_milli);
@@ -35,11 +39,20 @@ pub(crate) fn spread(nodes: &[&NodeState], owner: Option<&str>) -> Vec<i64> {
     let Some(owner) = owner else {
         return vec![0; nodes.len()];
     };
-    let counts: Vec<i64> = nodes.iter().map(|n| n.owners.get(owner).copied().unwrap_or(0) as i64).collect();
+    let counts: Vec<i64> = nodes
+        .iter()
+        .map(|n| n.owners.get(owner).copied().unwrap_or(0) as i64)
+        .collect();
     let max = counts.iter().copied().max().unwrap_or(0);
     counts
         .iter()
-        .map(|&c| if max == 0 { MAX_NODE_SCORE } else { MAX_NODE_SCORE * (max - c) / max })
+        .map(|&c| {
+            if max == 0 {
+                MAX_NODE_SCORE
+            } else {
+                MAX_NODE_SCORE * (max - c) / max
+            }
+        })
         .collect()
 }
 
@@ -68,7 +81,10 @@ mod tests {
     }
 
     fn req(cpu: i64, mem: i64) -> Requests {
-        Requests { cpu_milli: cpu, memory_bytes: mem }
+        Requests {
+            cpu_milli: cpu,
+            memory_bytes: mem,
+        }
     }
 
     #[test]
@@ -107,12 +123,24 @@ mod tests {
     #[test]
     fn select_takes_the_best_score_then_the_smallest_name() {
         let (b, a, c) = (node("b", 1, GI), node("a", 1, GI), node("c", 1, GI));
-        assert_eq!(select(&[&b, &a, &c], req(100, 0), None), Some(1), "tie goes to the smallest name");
+        assert_eq!(
+            select(&[&b, &a, &c], req(100, 0), None),
+            Some(1),
+            "tie goes to the smallest name"
+        );
         let big = node("z", 4, 4 * GI);
-        assert_eq!(select(&[&a, &big], req(100, 0), None), Some(1), "more room wins over the name");
+        assert_eq!(
+            select(&[&a, &big], req(100, 0), None),
+            Some(1),
+            "more room wins over the name"
+        );
         let mut a_used = a.clone();
         a_used.add(req(0, 0), req(0, 0), &[], Some("rs"));
-        assert_eq!(select(&[&a_used, &b], req(0, 0), Some("rs")), Some(1), "spreading wins over the name");
+        assert_eq!(
+            select(&[&a_used, &b], req(0, 0), Some("rs")),
+            Some(1),
+            "spreading wins over the name"
+        );
         assert_eq!(select(&[], req(0, 0), None), None);
     }
 }
