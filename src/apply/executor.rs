@@ -1,9 +1,9 @@
 //! The step executor.
 
 use crate::manifest::ObjectId;
-use crate::plan::{Action, DesiredObject, Plan, Step, Summary};
-use crate::runtime::{PodRequest, Runtime, RuntimeError};
-use crate::state::{ObjectRecord, PodRecord, State, StateError, StateStore};
+use crate::plan::{Action, DesiredObject, Plan, PodPlacement, Step, Summary};
+use crate::runtime::{NodeConfig, PodRequest, Runtime, RuntimeError};
+use crate::state::{ObjectRecord, PodRecord, Scheduling, State, StateError, StateStore};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -20,6 +20,8 @@ pub enum ApplyError {
     },
     #[error("{0}: the plan names an object the manifests do not have")]
     MissingDesired(String),
+    #[error("Node {0}: the plan gives no size for this node (a plan older than format 1.1); run rekon plan again")]
+    NodeNotInPlan(String),
     /// A test hook: stop as if killed right after a state save.
     #[error("injected crash after {0} state saves")]
     InjectedCrash(u32),
@@ -83,20 +85,24 @@ impl<'a> Executor<'a> {
                 return Err(ApplyError::Interrupted);
             }
             match step.action {
+                Action::Delete if step.id.kind == "Node" => self.remove_node(&step.id, state)?,
                 Action::Delete => self.delete(&step.id, state)?,
                 _ => {
                     let d = *by_id
                         .get(&step.id)
                         .ok_or_else(|| ApplyError::MissingDesired(step.id.to_string()))?;
                     if step.id.kind == "Pod" && step.action != Action::Update {
-                        self.stop_pods_of(&step.id, state)?;
-                        self.start_pod(d, step.node.as_deref().unwrap_or(&plan.host), state)?;
+                        self.rebuild_pod(plan, step, d, state)?;
+                    }
+                    if step.id.kind == "Node" {
+                        self.configure_node(plan, &step.id)?;
                     }
                     self.record(d, state)?;
                 }
             }
             (self.on_step)(step);
         }
+        refresh_pending(plan, state);
         state.revision = Some(plan.source.revision.clone());
         self.save(state)?;
         Ok(plan.summary)
@@ -172,28 +178,121 @@ impl<'a> Executor<'a> {
     }
 
     fn stop_pods_of(&mut self, owner: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
+        let uids: Vec<String> = state.pods_of(owner).map(|p| p.uid.clone()).collect();
+        self.stop_pods(owner, &uids, state)
+    }
+
+    /// Deletes pods gracefully (a Pending one has nothing in the runtime) and their records.
+    fn stop_pods(&mut self, owner: &ObjectId, uids: &[String], state: &mut State) -> Result<(), ApplyError> {
         let grace = state
             .objects
             .get(&owner.to_string())
             .and_then(|r| r.spec.pointer("/spec/terminationGracePeriodSeconds"))
             .and_then(|v| v.as_u64())
             .unwrap_or(30);
-        let uids: Vec<String> = state.pods_of(owner).map(|p| p.uid.clone()).collect();
         for uid in uids {
-            self.runtime
-                .delete_pod(&uid, Duration::from_secs(grace))
-                .map_err(|source| ApplyError::Runtime {
-                    id: owner.to_string(),
-                    source,
-                })?;
+            if state.pods.get(uid).is_some_and(|p| !p.is_pending()) {
+                self.runtime
+                    .delete_pod(uid, Duration::from_secs(grace))
+                    .map_err(|source| ApplyError::Runtime {
+                        id: owner.to_string(),
+                        source,
+                    })?;
+            }
             // Deleting is idempotent: if this is lost, the next run deletes the gone pod again.
-            state.pods.remove(&uid);
+            state.pods.remove(uid);
             self.dirty = true;
         }
         Ok(())
     }
 
-    fn start_pod(&mut self, d: &DesiredObject, node: &str, state: &mut State) -> Result<(), ApplyError> {
+    /// Replaces the pods of `step`'s object by one on the planned node, or by a Pending record
+    /// when the plan found no node. A Pending pod keeps its uid when it is finally placed, as
+    /// a Kubernetes pod stays the same object when it is bound.
+    fn rebuild_pod(&mut self, plan: &Plan, step: &Step, d: &DesiredObject, state: &mut State) -> Result<(), ApplyError> {
+        let pending_uid = state.pods_of(&step.id).find(|p| p.is_pending()).map(|p| p.uid.clone());
+        self.stop_pods_of(&step.id, state)?;
+        let uid = pending_uid.unwrap_or_else(|| (self.new_uid)());
+        match &step.node {
+            Some(node) => self.start_pod(d, node, uid, state),
+            None => {
+                let placement = plan.placements.iter().find(|p| p.owner == step.id);
+                let mut rec = self.pod_record(d, uid.clone());
+                rec.scheduling = placement.and_then(scheduling_of).or_else(|| {
+                    step.unschedulable.as_ref().map(|message| Scheduling {
+                        reason: crate::plan::placement::REASON_UNSCHEDULABLE.into(),
+                        message: message.clone(),
+                    })
+                });
+                state.pods.insert(uid, rec);
+                self.record(d, state)?;
+                self.save(state)
+            }
+        }
+    }
+
+    /// Creates or resizes a Node's cgroup from the capacity the plan computed.
+    fn configure_node(&mut self, plan: &Plan, id: &ObjectId) -> Result<(), ApplyError> {
+        let node = plan
+            .nodes
+            .iter()
+            .find(|n| n.name == id.name)
+            .ok_or_else(|| ApplyError::NodeNotInPlan(id.name.clone()))?;
+        let config = NodeConfig {
+            name: node.name.clone(),
+            cpu_millis: Some(node.cpu_milli),
+            memory_bytes: Some(node.memory_bytes),
+            pods: Some(node.pods),
+        };
+        self.runtime
+            .configure_node(&config)
+            .map_err(|source| ApplyError::Runtime {
+                id: id.to_string(),
+                source,
+            })
+    }
+
+    /// Drains a Node removed from git (its pods were normally moved by earlier steps; any left
+    /// are deleted gracefully) and removes its cgroup.
+    fn remove_node(&mut self, id: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
+        let mut left: Vec<(ObjectId, String)> = state
+            .pods
+            .values()
+            .filter(|p| p.node.as_deref() == Some(id.name.as_str()))
+            .map(|p| (p.owner.clone(), p.uid.clone()))
+            .collect();
+        left.sort();
+        for (owner, uid) in left {
+            self.stop_pods(&owner, &[uid], state)?;
+        }
+        if self.dirty {
+            self.save(state)?;
+        }
+        self.runtime.remove_node(&id.name).map_err(|source| ApplyError::Runtime {
+            id: id.to_string(),
+            source,
+        })?;
+        state.objects.remove(&id.to_string());
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// A new, unconfirmed and unbound record for the pod of `d`.
+    fn pod_record(&self, d: &DesiredObject, uid: String) -> PodRecord {
+        PodRecord {
+            uid,
+            namespace: d.id.namespace.clone().unwrap_or_default(),
+            name: d.id.name.clone(),
+            node: None,
+            scheduling: None,
+            owner: d.id.clone(),
+            spec_hash: d.hash.clone(),
+            created_at: (self.now)(),
+            created: false,
+        }
+    }
+
+    fn start_pod(&mut self, d: &DesiredObject, node: &str, uid: String, state: &mut State) -> Result<(), ApplyError> {
         let resource = d
             .resource
             .as_ref()
@@ -202,23 +301,12 @@ impl<'a> Executor<'a> {
             .pod_spec()
             .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
         let meta = resource.metadata();
-        let uid = (self.new_uid)();
         // Record the intent first (with any pending records): a crash after the runtime call
         // but before the next save leaves an unconfirmed record whose uid the runtime creates
         // idempotently, never an unknown pod.
-        state.pods.insert(
-            uid.clone(),
-            PodRecord {
-                uid: uid.clone(),
-                namespace: d.id.namespace.clone().unwrap_or_default(),
-                name: d.id.name.clone(),
-                node: node.to_string(),
-                owner: d.id.clone(),
-                spec_hash: d.hash.clone(),
-                created_at: (self.now)(),
-                created: false,
-            },
-        );
+        let mut rec = self.pod_record(d, uid.clone());
+        rec.node = Some(node.to_string());
+        state.pods.insert(uid.clone(), rec);
         self.save(state)?;
         let request = PodRequest {
             uid: uid.clone(),
@@ -242,6 +330,30 @@ impl<'a> Executor<'a> {
         self.record(d, state)?;
         self.save(state)
     }
+}
+
+/// The condition a Pending pod records for `placement`; None when it has no node.
+fn scheduling_of(placement: &PodPlacement) -> Option<Scheduling> {
+    Some(Scheduling {
+        reason: placement.reason.clone()?,
+        message: placement.unschedulable.clone()?,
+    })
+}
+
+/// Writes the latest scheduler message onto the records of pods that stay Pending (no step
+/// touches them); returns whether any record changed.
+pub fn refresh_pending(plan: &Plan, state: &mut State) -> bool {
+    let mut changed = false;
+    for p in plan.placements.iter().filter(|p| p.still_pending) {
+        let want = scheduling_of(p);
+        for rec in state.pods.values_mut().filter(|r| r.owner == p.owner && r.is_pending()) {
+            if rec.scheduling != want {
+                rec.scheduling = want.clone();
+                changed = true;
+            }
+        }
+    }
+    changed
 }
 
 #[cfg(test)]
@@ -278,9 +390,13 @@ mod tests {
                 revision: "r1".into(),
                 description: "test".into(),
             },
-            host: "h".into(),
+            host: crate::plan::HostFacts {
+                hostname: "h".into(),
+                cpus: 2,
+                memory_bytes: 1 << 30,
+                arch: "x86_64".into(),
+            },
             now: "2026-01-01T00:00:00Z".into(),
-            node: "h".into(),
         })
     }
 
