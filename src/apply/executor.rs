@@ -210,20 +210,25 @@ impl<'a> Executor<'a> {
     /// when the plan found no node. A Pending pod keeps its uid when it is finally placed, as
     /// a Kubernetes pod stays the same object when it is bound.
     fn rebuild_pod(&mut self, plan: &Plan, step: &Step, d: &DesiredObject, state: &mut State) -> Result<(), ApplyError> {
-        let pending_uid = state.pods_of(&step.id).find(|p| p.is_pending()).map(|p| p.uid.clone());
+        let pending = state.pods_of(&step.id).find(|p| p.is_pending());
+        let pending = pending.map(|p| (p.uid.clone(), p.created_at.clone()));
         self.stop_pods_of(&step.id, state)?;
-        let uid = pending_uid.unwrap_or_else(|| (self.new_uid)());
+        let mut rec = match pending {
+            Some((uid, created_at)) => PodRecord {
+                created_at,
+                ..self.pod_record(d, uid)
+            },
+            None => {
+                let uid = (self.new_uid)();
+                self.pod_record(d, uid)
+            }
+        };
         match &step.node {
-            Some(node) => self.start_pod(d, node, uid, state),
+            Some(node) => self.start_pod(d, node, rec, state),
             None => {
                 let placement = plan.placements.iter().find(|p| p.owner == step.id);
-                let mut rec = self.pod_record(d, uid.clone());
-                rec.scheduling = placement.and_then(scheduling_of).or_else(|| {
-                    step.unschedulable.as_ref().map(|message| Scheduling {
-                        reason: crate::plan::placement::REASON_UNSCHEDULABLE.into(),
-                        message: message.clone(),
-                    })
-                });
+                let uid = rec.uid.clone();
+                rec.scheduling = placement.and_then(scheduling_of);
                 state.pods.insert(uid, rec);
                 self.record(d, state)?;
                 self.save(state)
@@ -292,7 +297,7 @@ impl<'a> Executor<'a> {
         }
     }
 
-    fn start_pod(&mut self, d: &DesiredObject, node: &str, uid: String, state: &mut State) -> Result<(), ApplyError> {
+    fn start_pod(&mut self, d: &DesiredObject, node: &str, mut rec: PodRecord, state: &mut State) -> Result<(), ApplyError> {
         let resource = d
             .resource
             .as_ref()
@@ -304,7 +309,7 @@ impl<'a> Executor<'a> {
         // Record the intent first (with any pending records): a crash after the runtime call
         // but before the next save leaves an unconfirmed record whose uid the runtime creates
         // idempotently, never an unknown pod.
-        let mut rec = self.pod_record(d, uid.clone());
+        let uid = rec.uid.clone();
         rec.node = Some(node.to_string());
         state.pods.insert(uid.clone(), rec);
         self.save(state)?;
@@ -531,5 +536,96 @@ mod tests {
         run(&store, &mut rt, &d, None).unwrap();
         assert_eq!(rt.pods.len(), 1);
         assert_ne!(rt.pods.keys().next().unwrap(), &uid);
+    }
+
+    fn node(name: &str, cpu: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\nstatus:\n  capacity: {{cpu: '{cpu}', memory: 1Gi}}\n---\n"
+        )
+    }
+
+    fn big_pods(names: &[&str]) -> String {
+        pods(names).replace("image: busybox\n", "image: busybox\n    resources: {requests: {cpu: 600m}}\n")
+    }
+
+    fn node_of(rt: &FakeRuntime, name: &str) -> Option<String> {
+        rt.pods.values().find(|(r, _)| r.name == name).map(|(r, _)| r.node.clone())
+    }
+
+    #[test]
+    fn nodes_are_configured_and_pods_go_where_the_plan_said_or_stay_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        let d = desired(&(node("n1", "1") + &node("n2", "1") + &big_pods(&["a", "b", "c"])));
+        run(&store, &mut rt, &d, None).unwrap();
+        let config = &rt.nodes["n1"];
+        assert_eq!(
+            (config.cpu_millis, config.memory_bytes, config.pods),
+            (Some(1000), Some(1 << 30), Some(110))
+        );
+        assert_eq!((node_of(&rt, "a"), node_of(&rt, "b")), (Some("n1".into()), Some("n2".into())));
+        assert_eq!(rt.pods.len(), 2, "the pod that fits nowhere is not created");
+        let state = store.load().unwrap();
+        let c = state.pods.values().find(|p| p.name == "c").unwrap();
+        assert_eq!(c.node, None);
+        assert_eq!(
+            c.scheduling,
+            Some(Scheduling {
+                reason: "Unschedulable".into(),
+                message: "0/2 nodes are available: 2 Insufficient cpu.".into(),
+            })
+        );
+        assert!(state.objects.contains_key("Pod default/c"));
+
+        // A bigger n2: the Pending pod is created there, with the uid it had.
+        let pending_uid = c.uid.clone();
+        rt.calls.clear();
+        let d = desired(&(node("n1", "1") + &node("n2", "2") + &big_pods(&["a", "b", "c"])));
+        run(&store, &mut rt, &d, None).unwrap();
+        assert_eq!(
+            rt.calls,
+            vec![Call::ConfigureNode("n2".into()), Call::Create(pending_uid.clone())]
+        );
+        assert_eq!(rt.pods[&pending_uid].0.node, "n2");
+        let state = store.load().unwrap();
+        assert!(state.pods.values().all(|p| p.node.is_some() && p.scheduling.is_none()));
+    }
+
+    #[test]
+    fn removing_a_node_moves_its_pods_then_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        run(&store, &mut rt, &desired(&(node("n1", "2") + &node("n2", "2") + &pods(&["a", "b"]))), None).unwrap();
+        let b_uid = rt.pods.iter().find(|(_, (r, _))| r.name == "b").unwrap().0.clone();
+        assert_eq!(node_of(&rt, "b").as_deref(), Some("n2"));
+        rt.calls.clear();
+        run(&store, &mut rt, &desired(&(node("n1", "2") + &pods(&["a", "b"]))), None).unwrap();
+        assert_eq!(rt.calls.len(), 3, "{:?}", rt.calls);
+        assert_eq!(rt.calls[0], Call::Delete(b_uid));
+        assert!(matches!(&rt.calls[1], Call::Create(_)));
+        assert_eq!(rt.calls[2], Call::RemoveNode("n2".into()));
+        assert_eq!(node_of(&rt, "b").as_deref(), Some("n1"));
+        assert!(!store.load().unwrap().objects.contains_key("Node n2"));
+    }
+
+    #[test]
+    fn a_still_pending_pod_gets_the_latest_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        run(&store, &mut rt, &desired(&(node("n1", "1") + &big_pods(&["a", "b"]))), None).unwrap();
+        let mut state = store.load().unwrap();
+        let d = desired(&(node("n1", "1") + &big_pods(&["a", "b"])).replace("  name: n1\n", "  name: n1\nspec:\n  unschedulable: true\n"));
+        let p = make_plan(&d, &state, &Observed::new());
+        assert!(p.placements.iter().all(|pl| pl.still_pending || pl.node.is_some()));
+        assert!(refresh_pending(&p, &mut state));
+        let b = state.pods.values().find(|p| p.name == "b").unwrap();
+        assert_eq!(
+            b.scheduling.as_ref().map(|s| s.message.as_str()),
+            Some("0/1 nodes are available: 1 node(s) were unschedulable.")
+        );
+        assert!(!refresh_pending(&p, &mut state), "nothing changes twice");
     }
 }
