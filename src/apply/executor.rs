@@ -209,7 +209,13 @@ impl<'a> Executor<'a> {
     /// Replaces the pods of `step`'s object by one on the planned node, or by a Pending record
     /// when the plan found no node. A Pending pod keeps its uid when it is finally placed, as
     /// a Kubernetes pod stays the same object when it is bound.
-    fn rebuild_pod(&mut self, plan: &Plan, step: &Step, d: &DesiredObject, state: &mut State) -> Result<(), ApplyError> {
+    fn rebuild_pod(
+        &mut self,
+        plan: &Plan,
+        step: &Step,
+        d: &DesiredObject,
+        state: &mut State,
+    ) -> Result<(), ApplyError> {
         let pending = state.pods_of(&step.id).find(|p| p.is_pending());
         let pending = pending.map(|p| (p.uid.clone(), p.created_at.clone()));
         self.stop_pods_of(&step.id, state)?;
@@ -273,10 +279,12 @@ impl<'a> Executor<'a> {
         if self.dirty {
             self.save(state)?;
         }
-        self.runtime.remove_node(&id.name).map_err(|source| ApplyError::Runtime {
-            id: id.to_string(),
-            source,
-        })?;
+        self.runtime
+            .remove_node(&id.name)
+            .map_err(|source| ApplyError::Runtime {
+                id: id.to_string(),
+                source,
+            })?;
         state.objects.remove(&id.to_string());
         self.dirty = true;
         Ok(())
@@ -297,7 +305,13 @@ impl<'a> Executor<'a> {
         }
     }
 
-    fn start_pod(&mut self, d: &DesiredObject, node: &str, mut rec: PodRecord, state: &mut State) -> Result<(), ApplyError> {
+    fn start_pod(
+        &mut self,
+        d: &DesiredObject,
+        node: &str,
+        mut rec: PodRecord,
+        state: &mut State,
+    ) -> Result<(), ApplyError> {
         let resource = d
             .resource
             .as_ref()
@@ -545,11 +559,17 @@ mod tests {
     }
 
     fn big_pods(names: &[&str]) -> String {
-        pods(names).replace("image: busybox\n", "image: busybox\n    resources: {requests: {cpu: 600m}}\n")
+        pods(names).replace(
+            "image: busybox\n",
+            "image: busybox\n    resources: {requests: {cpu: 600m}}\n",
+        )
     }
 
     fn node_of(rt: &FakeRuntime, name: &str) -> Option<String> {
-        rt.pods.values().find(|(r, _)| r.name == name).map(|(r, _)| r.node.clone())
+        rt.pods
+            .values()
+            .find(|(r, _)| r.name == name)
+            .map(|(r, _)| r.node.clone())
     }
 
     #[test]
@@ -564,7 +584,10 @@ mod tests {
             (config.cpu_millis, config.memory_bytes, config.pods),
             (Some(1000), Some(1 << 30), Some(110))
         );
-        assert_eq!((node_of(&rt, "a"), node_of(&rt, "b")), (Some("n1".into()), Some("n2".into())));
+        assert_eq!(
+            (node_of(&rt, "a"), node_of(&rt, "b")),
+            (Some("n1".into()), Some("n2".into()))
+        );
         assert_eq!(rt.pods.len(), 2, "the pod that fits nowhere is not created");
         let state = store.load().unwrap();
         let c = state.pods.values().find(|p| p.name == "c").unwrap();
@@ -597,7 +620,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
         let mut rt = FakeRuntime::new();
-        run(&store, &mut rt, &desired(&(node("n1", "2") + &node("n2", "2") + &pods(&["a", "b"]))), None).unwrap();
+        run(
+            &store,
+            &mut rt,
+            &desired(&(node("n1", "2") + &node("n2", "2") + &pods(&["a", "b"]))),
+            None,
+        )
+        .unwrap();
         let b_uid = rt.pods.iter().find(|(_, (r, _))| r.name == "b").unwrap().0.clone();
         assert_eq!(node_of(&rt, "b").as_deref(), Some("n2"));
         rt.calls.clear();
@@ -615,9 +644,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
         let mut rt = FakeRuntime::new();
-        run(&store, &mut rt, &desired(&(node("n1", "1") + &big_pods(&["a", "b"]))), None).unwrap();
+        run(
+            &store,
+            &mut rt,
+            &desired(&(node("n1", "1") + &big_pods(&["a", "b"]))),
+            None,
+        )
+        .unwrap();
         let mut state = store.load().unwrap();
-        let d = desired(&(node("n1", "1") + &big_pods(&["a", "b"])).replace("  name: n1\n", "  name: n1\nspec:\n  unschedulable: true\n"));
+        let d = desired(
+            &(node("n1", "1") + &big_pods(&["a", "b"]))
+                .replace("  name: n1\n", "  name: n1\nspec:\n  unschedulable: true\n"),
+        );
         let p = make_plan(&d, &state, &Observed::new());
         assert!(p.placements.iter().all(|pl| pl.still_pending || pl.node.is_some()));
         assert!(refresh_pending(&p, &mut state));

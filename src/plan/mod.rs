@@ -16,8 +16,8 @@ use crate::state::SourceSpec;
 use serde::{Deserialize, Serialize};
 
 pub use compute::{Observed, PlanInput, plan};
-pub use placement::pod_spec_of;
 pub use desired::{DesiredObject, desired_objects};
+pub use placement::pod_spec_of;
 
 /// Version of the plan JSON schema (saved plans and `-o json`); a major bump breaks readers.
 /// 1.1 added `nodes`, `placements` and `steps[].unschedulable`.

@@ -100,9 +100,15 @@ mod tests {
         );
         let names: Vec<&str> = infos.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["n1", "n2"]);
-        assert_eq!((infos[0].cpu_milli, infos[0].memory_bytes, infos[0].pods), (1500, 1 << 30, 5));
+        assert_eq!(
+            (infos[0].cpu_milli, infos[0].memory_bytes, infos[0].pods),
+            (1500, 1 << 30, 5)
+        );
         assert_eq!(infos[0].labels["disktype"], "ssd");
-        assert_eq!((plan[0].cpu_milli, plan[0].memory_bytes, plan[0].pods), (2000, 1 << 30, 5));
+        assert_eq!(
+            (plan[0].cpu_milli, plan[0].memory_bytes, plan[0].pods),
+            (2000, 1 << 30, 5)
+        );
         assert!(!plan[0].implicit);
         assert_eq!((plan[1].cpu_milli, plan[1].memory_bytes), (4000, 8 << 30));
         assert!(plan[1].unschedulable && infos[1].unschedulable);

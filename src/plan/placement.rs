@@ -17,9 +17,7 @@ pub const REASON_UNSCHEDULABLE: &str = "Unschedulable";
 
 /// The pod spec an object makes pods from: a bare Pod's spec or a controller's template.
 pub fn pod_spec_of(resource: &Resource) -> Option<&PodSpec> {
-    resource
-        .pod_spec()
-        .or_else(|| resource.pod_template().map(|t| &t.spec))
+    resource.pod_spec().or_else(|| resource.pod_template().map(|t| &t.spec))
 }
 
 /// One pod waiting for a node in this plan.
@@ -45,7 +43,9 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
 
     for rec in input.state.pods.values() {
         let Some(&d) = desired.get(&rec.owner) else { continue };
-        let Some(spec) = d.resource.as_ref().and_then(pod_spec_of) else { continue };
+        let Some(spec) = d.resource.as_ref().and_then(pod_spec_of) else {
+            continue;
+        };
         let step = step_of.get(&rec.owner).copied();
         if step.is_some_and(|i| steps[i].action != Action::Update) {
             continue; // the step deletes or rebuilds this pod
@@ -88,7 +88,11 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
     let mut fresh: Vec<&Step> = steps
         .iter()
         .filter(|s| matches!(s.action, Action::Create | Action::Replace))
-        .filter(|s| desired.get(&s.id).is_some_and(|d| d.resource.as_ref().and_then(|r| r.pod_spec()).is_some()))
+        .filter(|s| {
+            desired
+                .get(&s.id)
+                .is_some_and(|d| d.resource.as_ref().and_then(|r| r.pod_spec()).is_some())
+        })
         .collect();
     fresh.sort_by(|a, b| a.id.cmp(&b.id));
     queue.extend(fresh.into_iter().map(|s| Queued {
@@ -102,7 +106,9 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
     let mut placements = Vec::new();
     let mut new_steps = Vec::new();
     for q in queue {
-        let Some(spec) = q.desired.resource.as_ref().and_then(pod_spec_of) else { continue };
+        let Some(spec) = q.desired.resource.as_ref().and_then(pod_spec_of) else {
+            continue;
+        };
         let key = spread_key(&q.owner);
         let pending = PendingPod {
             name: &q.desired.id.name,
@@ -114,7 +120,9 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
             Placement::Unschedulable { message } => (None, Some(message), Some(REASON_UNSCHEDULABLE.to_string())),
             Placement::MissingNode { node } => (
                 None,
-                Some(format!("spec.nodeName is {node}, which is not a node: the pod stays Pending")),
+                Some(format!(
+                    "spec.nodeName is {node}, which is not a node: the pod stays Pending"
+                )),
                 None,
             ),
         };
@@ -150,8 +158,14 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
 
 /// Lists, on the delete step of each Node, the pods that leave it and where they go.
 fn note_drains(steps: &mut [Step], placements: &[PodPlacement]) {
-    for step in steps.iter_mut().filter(|s| s.id.kind == "Node" && s.action == Action::Delete) {
-        for p in placements.iter().filter(|p| p.from.as_deref() == Some(step.id.name.as_str())) {
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.id.kind == "Node" && s.action == Action::Delete)
+    {
+        for p in placements
+            .iter()
+            .filter(|p| p.from.as_deref() == Some(step.id.name.as_str()))
+        {
             step.notes.push(match (&p.node, &p.unschedulable) {
                 (Some(node), _) => format!("drain: {} moves to node {node}", p.pod),
                 (None, message) => format!(
@@ -209,7 +223,11 @@ mod tests {
         plan(&PlanInput {
             desired: d,
             state,
-            observed: &state.pods.keys().map(|u| (u.clone(), Some(Default::default()))).collect::<Observed>(),
+            observed: &state
+                .pods
+                .keys()
+                .map(|u| (u.clone(), Some(Default::default())))
+                .collect::<Observed>(),
             source: PlanSource {
                 spec: SourceSpec::default(),
                 revision: "r".into(),
@@ -273,7 +291,10 @@ mod tests {
     }
 
     fn nodes_of(p: &Plan) -> Vec<(String, Option<String>)> {
-        p.placements.iter().map(|pl| (pl.pod.name.clone(), pl.node.clone())).collect()
+        p.placements
+            .iter()
+            .map(|pl| (pl.pod.name.clone(), pl.node.clone()))
+            .collect()
     }
 
     const FULL: &str = "0/2 nodes are available: 2 Insufficient cpu.";
@@ -295,11 +316,12 @@ mod tests {
         let d = desired(&yaml);
         let p = plan_of(&d, &State::new("l".into()));
         let on = |n: &str| Some(n.to_string());
-        let want: Vec<(String, Option<String>)> = [on("n1"), on("n2"), on("n1"), on("n2"), on("n1"), on("n2"), None, None]
-            .into_iter()
-            .enumerate()
-            .map(|(i, n)| (format!("p{}", i + 1), n))
-            .collect();
+        let want: Vec<(String, Option<String>)> =
+            [on("n1"), on("n2"), on("n1"), on("n2"), on("n1"), on("n2"), None, None]
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| (format!("p{}", i + 1), n))
+                .collect();
         assert_eq!(nodes_of(&p), want);
         let p7 = p.steps.iter().find(|s| s.id.name == "p7").unwrap();
         assert_eq!((p7.action, p7.node.as_deref()), (Action::Create, None));
@@ -312,7 +334,11 @@ mod tests {
         let state = applied(&d, &p);
         let again = plan_of(&d, &state);
         assert!(!again.has_changes(), "{:?}", again.steps);
-        let still: Vec<_> = again.placements.iter().map(|pl| (pl.pod.name.as_str(), pl.still_pending)).collect();
+        let still: Vec<_> = again
+            .placements
+            .iter()
+            .map(|pl| (pl.pod.name.as_str(), pl.still_pending))
+            .collect();
         assert_eq!(still, [("p7", true), ("p8", true)]);
         assert_eq!(again.placements[0].unschedulable.as_deref(), Some(FULL));
 
@@ -350,7 +376,11 @@ mod tests {
                 + &pod("c", "100m")),
         );
         let p = plan_of(&cordoned, &state);
-        let steps: Vec<_> = p.steps.iter().map(|s| (s.id.to_string(), s.action, s.node.clone())).collect();
+        let steps: Vec<_> = p
+            .steps
+            .iter()
+            .map(|s| (s.id.to_string(), s.action, s.node.clone()))
+            .collect();
         assert_eq!(
             steps,
             [
@@ -367,11 +397,18 @@ mod tests {
         let state = applied(&d, &plan_of(&d, &State::new("l".into())));
         assert_eq!(
             nodes_of(&plan_of(&d, &State::new("l".into()))),
-            [("a".to_string(), Some("n1".to_string())), ("b".to_string(), Some("n2".to_string()))]
+            [
+                ("a".to_string(), Some("n1".to_string())),
+                ("b".to_string(), Some("n2".to_string()))
+            ]
         );
         let without_n2 = desired(&(node("n1", "") + &node("n3", "") + &pod("a", "600m") + &pod("b", "600m")));
         let p = plan_of(&without_n2, &state);
-        let steps: Vec<_> = p.steps.iter().map(|s| (s.id.to_string(), s.action, s.node.clone())).collect();
+        let steps: Vec<_> = p
+            .steps
+            .iter()
+            .map(|s| (s.id.to_string(), s.action, s.node.clone()))
+            .collect();
         assert_eq!(
             steps,
             [
@@ -405,10 +442,20 @@ mod tests {
                 + &pod("b", "100m").replace("  containers:", "  nodeName: gone\n  containers:")),
         );
         let p = plan_of(&d, &State::new("l".into()));
-        assert_eq!(p.placements[0].node.as_deref(), Some("n1"), "nodeName bypasses the cordon");
         assert_eq!(
-            (p.placements[1].unschedulable.as_deref(), p.placements[1].reason.as_deref()),
-            (Some("spec.nodeName is gone, which is not a node: the pod stays Pending"), None)
+            p.placements[0].node.as_deref(),
+            Some("n1"),
+            "nodeName bypasses the cordon"
+        );
+        assert_eq!(
+            (
+                p.placements[1].unschedulable.as_deref(),
+                p.placements[1].reason.as_deref()
+            ),
+            (
+                Some("spec.nodeName is gone, which is not a node: the pod stays Pending"),
+                None
+            )
         );
     }
 }

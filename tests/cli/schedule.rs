@@ -5,7 +5,9 @@ use crate::support::{Host, Repo, SHARED};
 use std::collections::BTreeMap;
 
 fn node(name: &str, labels: &str, capacity: &str) -> String {
-    format!("apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels: {{{labels}}}\nstatus:\n  capacity: {{{capacity}}}\n")
+    format!(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels: {{{labels}}}\nstatus:\n  capacity: {{{capacity}}}\n"
+    )
 }
 
 fn pod(name: &str) -> String {
@@ -36,7 +38,10 @@ fn nginx_repo(ssd: &str) -> Repo {
     let repo = Repo::new();
     repo.write("nodes/node-1.yaml", &node("node-1", "", "cpu: '2', memory: 4Gi"));
     repo.write("nodes/node-2.yaml", &node("node-2", ssd, "cpu: '2', memory: 4Gi"));
-    repo.write("nodes/node-3.yaml", &node("node-3", "disktype: hdd", "cpu: '2', memory: 4Gi"));
+    repo.write(
+        "nodes/node-3.yaml",
+        &node("node-3", "disktype: hdd", "cpu: '2', memory: 4Gi"),
+    );
     let nginx = std::fs::read_to_string(format!("{SHARED}/k8s-examples/pods/pod-nginx.yaml")).unwrap();
     repo.write("pod-nginx.yaml", &nginx);
     repo.commit("three nodes and nginx");
@@ -50,13 +55,22 @@ fn nginx_lands_on_the_ssd_node() {
     let url = repo.path().to_str().unwrap();
     let run = host.run(&["plan", "--repo", url]).expect(0);
     assert!(
-        run.stdout.contains("  # Pod default/nginx will be created on node node-2\n"),
+        run.stdout
+            .contains("  # Pod default/nginx will be created on node node-2\n"),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("Scheduler dry-run:\n- All pods successfully placed (1).\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Scheduler dry-run:\n- All pods successfully placed (1).\n"),
+        "{}",
+        run.stdout
+    );
     host.run(&["apply", "--repo", url]).expect(0);
-    assert_eq!(runtime_nodes(&host), BTreeMap::from([("nginx".into(), "node-2".into())]));
+    assert_eq!(
+        runtime_nodes(&host),
+        BTreeMap::from([("nginx".into(), "node-2".into())])
+    );
     let run = host.run(&["get", "pods", "-o", "wide"]).expect(0);
     assert!(run.stdout.lines().nth(1).unwrap().ends_with("node-2"), "{}", run.stdout);
 }
@@ -90,10 +104,20 @@ fn nginx_stays_pending_without_an_ssd_node_and_plan_says_so_first() {
     );
     assert!(runtime_nodes(&host).is_empty(), "nothing runs for a Pending pod");
     let run = host.run(&["get", "pods"]).expect(0);
-    assert!(run.stdout.lines().nth(1).unwrap().starts_with("nginx   0/1     Pending"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("nginx   0/1     Pending"),
+        "{}",
+        run.stdout
+    );
     let run = host.run(&["describe", "pod/nginx"]).expect(0);
     assert!(
-        run.stdout.contains(&format!("  PodScheduled                False   Unschedulable   {message}\n")),
+        run.stdout.contains(&format!(
+            "  PodScheduled                False   Unschedulable   {message}\n"
+        )),
         "{}",
         run.stdout
     );
@@ -104,7 +128,10 @@ fn nginx_stays_pending_without_an_ssd_node_and_plan_says_so_first() {
 
     // Retried on every run; labelling a node places it.
     host.run(&["plan", "--detailed-exitcode"]).expect(0);
-    repo.write("nodes/node-2.yaml", &node("node-2", "disktype: ssd", "cpu: '2', memory: 4Gi"));
+    repo.write(
+        "nodes/node-2.yaml",
+        &node("node-2", "disktype: ssd", "cpu: '2', memory: 4Gi"),
+    );
     repo.commit("label node-2");
     let run = host.run(&["plan", "--repo", url]).expect(0);
     assert!(
@@ -113,7 +140,10 @@ fn nginx_stays_pending_without_an_ssd_node_and_plan_says_so_first() {
         run.stdout
     );
     host.run(&["apply", "--repo", url]).expect(0);
-    assert_eq!(runtime_nodes(&host), BTreeMap::from([("nginx".into(), "node-2".into())]));
+    assert_eq!(
+        runtime_nodes(&host),
+        BTreeMap::from([("nginx".into(), "node-2".into())])
+    );
 }
 
 #[test]
@@ -133,7 +163,11 @@ fn eight_pods_on_two_small_nodes_plan_equals_apply() {
     let mut planned = BTreeMap::new();
     let mut pending = Vec::new();
     for p in plan["placements"].as_array().unwrap() {
-        let name = p["pod"].as_str().unwrap().trim_start_matches("Pod default/").to_string();
+        let name = p["pod"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("Pod default/")
+            .to_string();
         match p["node"].as_str() {
             Some(node) => drop(planned.insert(name, node.to_string())),
             None => pending.push((name, p["unschedulable"].as_str().unwrap().to_string())),
@@ -145,7 +179,11 @@ fn eight_pods_on_two_small_nodes_plan_equals_apply() {
     assert_eq!((per_node(&planned, "n1"), per_node(&planned, "n2")), (3, 3));
 
     host.run(&["apply", "--repo", url]).expect(3);
-    assert_eq!(runtime_nodes(&host), planned, "apply placed exactly what plan predicted");
+    assert_eq!(
+        runtime_nodes(&host),
+        planned,
+        "apply placed exactly what plan predicted"
+    );
     let run = host.run(&["get", "pods"]).expect(0);
     assert_eq!(run.stdout.matches("Pending").count(), 2, "{}", run.stdout);
 }
@@ -162,12 +200,22 @@ fn cordon_keeps_pods_and_removing_a_node_moves_them() {
     let url = repo.path().to_str().unwrap();
     host.run(&["apply", "--repo", url]).expect(0);
     let before = runtime_nodes(&host);
-    assert_eq!(before, BTreeMap::from([("a".into(), "n1".into()), ("b".into(), "n2".into())]));
+    assert_eq!(
+        before,
+        BTreeMap::from([("a".into(), "n1".into()), ("b".into(), "n2".into())])
+    );
 
-    repo.write("n1.yaml", &(node("n1", "", "cpu: '2', memory: 2Gi") + "spec:\n  unschedulable: true\n"));
+    repo.write(
+        "n1.yaml",
+        &(node("n1", "", "cpu: '2', memory: 2Gi") + "spec:\n  unschedulable: true\n"),
+    );
     repo.commit("cordon n1");
     let run = host.run(&["apply", "--repo", url]).expect(0);
-    assert!(run.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        run.stdout
+    );
     assert_eq!(runtime_nodes(&host), before, "a cordon keeps the pods where they are");
     let run = host.run(&["get", "nodes"]).expect(0);
     assert!(run.stdout.contains("Ready,SchedulingDisabled"), "{}", run.stdout);
@@ -180,7 +228,12 @@ fn cordon_keeps_pods_and_removing_a_node_moves_them() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("      note: drain: Pod default/a moves to node n2\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("      note: drain: Pod default/a moves to node n2\n"),
+        "{}",
+        run.stdout
+    );
     host.run(&["apply"]).expect(0);
     assert_eq!(
         runtime_nodes(&host),

@@ -185,15 +185,17 @@ mod tests {
         let cordoned = state(true, 1000, 1000, 2);
         let unsched_tol = [tol(Some(TAINT_UNSCHEDULABLE), Some("Exists"), Some("NoSchedule"))];
 
-        let cases: Vec<(
-            &str,
-            &NodeState,
+        /// Name, node, pod requests, host ports, nodeSelector, tolerations, expected reasons.
+        type Case<'a> = (
+            &'a str,
+            &'a NodeState,
             Requests,
-            &[HostPort],
-            &BTreeMap<_, _>,
-            &[Toleration],
-            Vec<&str>,
-        )> = vec![
+            &'a [HostPort],
+            &'a BTreeMap<String, String>,
+            &'a [Toleration],
+            Vec<&'a str>,
+        );
+        let cases: Vec<Case<'_>> = vec![
             ("fits", &busy, req(400, 400), &[], &ssd, &[], vec![]),
             (
                 "cordoned",

@@ -146,7 +146,10 @@ mod tests {
             ),
             // No size at all: the host's CPUs and memory.
             ("metadata: {name: c}", (8000, 16 << 30, 110, false)),
-            ("metadata: {name: d}\nstatus: {capacity: {memory: 1Gi}}", (8000, 1 << 30, 110, false)),
+            (
+                "metadata: {name: d}\nstatus: {capacity: {memory: 1Gi}}",
+                (8000, 1 << 30, 110, false),
+            ),
         ];
         for (yaml, (cpu, mem, pods, cordoned)) in cases {
             let info = NodeInfo::from_node(&node(yaml), &host());
@@ -160,9 +163,10 @@ mod tests {
 
     #[test]
     fn from_node_adds_well_known_labels_without_overriding() {
-        let info = NodeInfo::from_node(&node(
-            "metadata: {name: n1, labels: {disktype: ssd, kubernetes.io/os: custom}}",
-        ), &host());
+        let info = NodeInfo::from_node(
+            &node("metadata: {name: n1, labels: {disktype: ssd, kubernetes.io/os: custom}}"),
+            &host(),
+        );
         assert_eq!(info.labels["disktype"], "ssd");
         assert_eq!(info.labels[LABEL_HOSTNAME], "n1");
         assert_eq!(info.labels[LABEL_OS], "custom");

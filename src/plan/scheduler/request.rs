@@ -179,7 +179,9 @@ mod tests {
 
     #[test]
     fn requests_follow_the_upstream_aggregation() {
-        let cases: &[(&str, (i64, i64), (i64, i64))] = &[
+        /// Spec, (cpu, memory) for the fit filter, (cpu, memory) for the scores.
+        type Case<'a> = (&'a str, (i64, i64), (i64, i64));
+        let cases: &[Case<'_>] = &[
             ("containers: [{name: a}]", (0, 0), (100, 200 * MI)),
             (
                 "containers: [{name: a, resources: {requests: {cpu: 100m, memory: 64Mi}}},
