@@ -1,9 +1,9 @@
 //! The step executor.
 
 use crate::manifest::ObjectId;
-use crate::plan::{Action, DesiredObject, Plan, Step, Summary};
-use crate::runtime::{PodRequest, Runtime, RuntimeError};
-use crate::state::{ObjectRecord, PodRecord, State, StateError, StateStore};
+use crate::plan::{Action, DesiredObject, Plan, PodPlacement, Step, Summary};
+use crate::runtime::{NodeConfig, PodRequest, Runtime, RuntimeError};
+use crate::state::{ObjectRecord, PodRecord, Scheduling, State, StateError, StateStore};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -20,6 +20,8 @@ pub enum ApplyError {
     },
     #[error("{0}: the plan names an object the manifests do not have")]
     MissingDesired(String),
+    #[error("Node {0}: the plan gives no size for this node (a plan older than format 1.1); run rekon plan again")]
+    NodeNotInPlan(String),
     /// A test hook: stop as if killed right after a state save.
     #[error("injected crash after {0} state saves")]
     InjectedCrash(u32),
@@ -83,20 +85,24 @@ impl<'a> Executor<'a> {
                 return Err(ApplyError::Interrupted);
             }
             match step.action {
+                Action::Delete if step.id.kind == "Node" => self.remove_node(&step.id, state)?,
                 Action::Delete => self.delete(&step.id, state)?,
                 _ => {
                     let d = *by_id
                         .get(&step.id)
                         .ok_or_else(|| ApplyError::MissingDesired(step.id.to_string()))?;
                     if step.id.kind == "Pod" && step.action != Action::Update {
-                        self.stop_pods_of(&step.id, state)?;
-                        self.start_pod(d, step.node.as_deref().unwrap_or(&plan.host), state)?;
+                        self.rebuild_pod(plan, step, d, state)?;
+                    }
+                    if step.id.kind == "Node" {
+                        self.configure_node(plan, &step.id)?;
                     }
                     self.record(d, state)?;
                 }
             }
             (self.on_step)(step);
         }
+        refresh_pending(plan, state);
         state.revision = Some(plan.source.revision.clone());
         self.save(state)?;
         Ok(plan.summary)
@@ -172,28 +178,140 @@ impl<'a> Executor<'a> {
     }
 
     fn stop_pods_of(&mut self, owner: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
+        let uids: Vec<String> = state.pods_of(owner).map(|p| p.uid.clone()).collect();
+        self.stop_pods(owner, &uids, state)
+    }
+
+    /// Deletes pods gracefully (a Pending one has nothing in the runtime) and their records.
+    fn stop_pods(&mut self, owner: &ObjectId, uids: &[String], state: &mut State) -> Result<(), ApplyError> {
         let grace = state
             .objects
             .get(&owner.to_string())
             .and_then(|r| r.spec.pointer("/spec/terminationGracePeriodSeconds"))
             .and_then(|v| v.as_u64())
             .unwrap_or(30);
-        let uids: Vec<String> = state.pods_of(owner).map(|p| p.uid.clone()).collect();
         for uid in uids {
-            self.runtime
-                .delete_pod(&uid, Duration::from_secs(grace))
-                .map_err(|source| ApplyError::Runtime {
-                    id: owner.to_string(),
-                    source,
-                })?;
+            if state.pods.get(uid).is_some_and(|p| !p.is_pending()) {
+                self.runtime
+                    .delete_pod(uid, Duration::from_secs(grace))
+                    .map_err(|source| ApplyError::Runtime {
+                        id: owner.to_string(),
+                        source,
+                    })?;
+            }
             // Deleting is idempotent: if this is lost, the next run deletes the gone pod again.
-            state.pods.remove(&uid);
+            state.pods.remove(uid);
             self.dirty = true;
         }
         Ok(())
     }
 
-    fn start_pod(&mut self, d: &DesiredObject, node: &str, state: &mut State) -> Result<(), ApplyError> {
+    /// Replaces the pods of `step`'s object by one on the planned node, or by a Pending record
+    /// when the plan found no node. A Pending pod keeps its uid when it is finally placed, as
+    /// a Kubernetes pod stays the same object when it is bound.
+    fn rebuild_pod(
+        &mut self,
+        plan: &Plan,
+        step: &Step,
+        d: &DesiredObject,
+        state: &mut State,
+    ) -> Result<(), ApplyError> {
+        let pending = state.pods_of(&step.id).find(|p| p.is_pending());
+        let pending = pending.map(|p| (p.uid.clone(), p.created_at.clone()));
+        self.stop_pods_of(&step.id, state)?;
+        let mut rec = match pending {
+            Some((uid, created_at)) => PodRecord {
+                created_at,
+                ..self.pod_record(d, uid)
+            },
+            None => {
+                let uid = (self.new_uid)();
+                self.pod_record(d, uid)
+            }
+        };
+        match &step.node {
+            Some(node) => self.start_pod(d, node, rec, state),
+            None => {
+                let placement = plan.placements.iter().find(|p| p.owner == step.id);
+                let uid = rec.uid.clone();
+                rec.scheduling = placement.and_then(scheduling_of);
+                state.pods.insert(uid, rec);
+                self.record(d, state)?;
+                self.save(state)
+            }
+        }
+    }
+
+    /// Creates or resizes a Node's cgroup from the capacity the plan computed.
+    fn configure_node(&mut self, plan: &Plan, id: &ObjectId) -> Result<(), ApplyError> {
+        let node = plan
+            .nodes
+            .iter()
+            .find(|n| n.name == id.name)
+            .ok_or_else(|| ApplyError::NodeNotInPlan(id.name.clone()))?;
+        let config = NodeConfig {
+            name: node.name.clone(),
+            cpu_millis: Some(node.cpu_milli),
+            memory_bytes: Some(node.memory_bytes),
+            pods: Some(node.pods),
+        };
+        self.runtime
+            .configure_node(&config)
+            .map_err(|source| ApplyError::Runtime {
+                id: id.to_string(),
+                source,
+            })
+    }
+
+    /// Drains a Node removed from git (its pods were normally moved by earlier steps; any left
+    /// are deleted gracefully) and removes its cgroup.
+    fn remove_node(&mut self, id: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
+        let mut left: Vec<(ObjectId, String)> = state
+            .pods
+            .values()
+            .filter(|p| p.node.as_deref() == Some(id.name.as_str()))
+            .map(|p| (p.owner.clone(), p.uid.clone()))
+            .collect();
+        left.sort();
+        for (owner, uid) in left {
+            self.stop_pods(&owner, &[uid], state)?;
+        }
+        if self.dirty {
+            self.save(state)?;
+        }
+        self.runtime
+            .remove_node(&id.name)
+            .map_err(|source| ApplyError::Runtime {
+                id: id.to_string(),
+                source,
+            })?;
+        state.objects.remove(&id.to_string());
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// A new, unconfirmed and unbound record for the pod of `d`.
+    fn pod_record(&self, d: &DesiredObject, uid: String) -> PodRecord {
+        PodRecord {
+            uid,
+            namespace: d.id.namespace.clone().unwrap_or_default(),
+            name: d.id.name.clone(),
+            node: None,
+            scheduling: None,
+            owner: d.id.clone(),
+            spec_hash: d.hash.clone(),
+            created_at: (self.now)(),
+            created: false,
+        }
+    }
+
+    fn start_pod(
+        &mut self,
+        d: &DesiredObject,
+        node: &str,
+        mut rec: PodRecord,
+        state: &mut State,
+    ) -> Result<(), ApplyError> {
         let resource = d
             .resource
             .as_ref()
@@ -202,23 +320,12 @@ impl<'a> Executor<'a> {
             .pod_spec()
             .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
         let meta = resource.metadata();
-        let uid = (self.new_uid)();
         // Record the intent first (with any pending records): a crash after the runtime call
         // but before the next save leaves an unconfirmed record whose uid the runtime creates
         // idempotently, never an unknown pod.
-        state.pods.insert(
-            uid.clone(),
-            PodRecord {
-                uid: uid.clone(),
-                namespace: d.id.namespace.clone().unwrap_or_default(),
-                name: d.id.name.clone(),
-                node: node.to_string(),
-                owner: d.id.clone(),
-                spec_hash: d.hash.clone(),
-                created_at: (self.now)(),
-                created: false,
-            },
-        );
+        let uid = rec.uid.clone();
+        rec.node = Some(node.to_string());
+        state.pods.insert(uid.clone(), rec);
         self.save(state)?;
         let request = PodRequest {
             uid: uid.clone(),
@@ -242,6 +349,30 @@ impl<'a> Executor<'a> {
         self.record(d, state)?;
         self.save(state)
     }
+}
+
+/// The condition a Pending pod records for `placement`; None when it has no node.
+fn scheduling_of(placement: &PodPlacement) -> Option<Scheduling> {
+    Some(Scheduling {
+        reason: placement.reason.clone()?,
+        message: placement.unschedulable.clone()?,
+    })
+}
+
+/// Writes the latest scheduler message onto the records of pods that stay Pending (no step
+/// touches them); returns whether any record changed.
+pub fn refresh_pending(plan: &Plan, state: &mut State) -> bool {
+    let mut changed = false;
+    for p in plan.placements.iter().filter(|p| p.still_pending) {
+        let want = scheduling_of(p);
+        for rec in state.pods.values_mut().filter(|r| r.owner == p.owner && r.is_pending()) {
+            if rec.scheduling != want {
+                rec.scheduling = want.clone();
+                changed = true;
+            }
+        }
+    }
+    changed
 }
 
 #[cfg(test)]
@@ -278,9 +409,13 @@ mod tests {
                 revision: "r1".into(),
                 description: "test".into(),
             },
-            host: "h".into(),
+            host: crate::plan::HostFacts {
+                hostname: "h".into(),
+                cpus: 2,
+                memory_bytes: 1 << 30,
+                arch: "x86_64".into(),
+            },
             now: "2026-01-01T00:00:00Z".into(),
-            node: "h".into(),
         })
     }
 
@@ -415,5 +550,120 @@ mod tests {
         run(&store, &mut rt, &d, None).unwrap();
         assert_eq!(rt.pods.len(), 1);
         assert_ne!(rt.pods.keys().next().unwrap(), &uid);
+    }
+
+    fn node(name: &str, cpu: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\nstatus:\n  capacity: {{cpu: '{cpu}', memory: 1Gi}}\n---\n"
+        )
+    }
+
+    fn big_pods(names: &[&str]) -> String {
+        pods(names).replace(
+            "image: busybox\n",
+            "image: busybox\n    resources: {requests: {cpu: 600m}}\n",
+        )
+    }
+
+    fn node_of(rt: &FakeRuntime, name: &str) -> Option<String> {
+        rt.pods
+            .values()
+            .find(|(r, _)| r.name == name)
+            .map(|(r, _)| r.node.clone())
+    }
+
+    #[test]
+    fn nodes_are_configured_and_pods_go_where_the_plan_said_or_stay_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        let d = desired(&(node("n1", "1") + &node("n2", "1") + &big_pods(&["a", "b", "c"])));
+        run(&store, &mut rt, &d, None).unwrap();
+        let config = &rt.nodes["n1"];
+        assert_eq!(
+            (config.cpu_millis, config.memory_bytes, config.pods),
+            (Some(1000), Some(1 << 30), Some(110))
+        );
+        assert_eq!(
+            (node_of(&rt, "a"), node_of(&rt, "b")),
+            (Some("n1".into()), Some("n2".into()))
+        );
+        assert_eq!(rt.pods.len(), 2, "the pod that fits nowhere is not created");
+        let state = store.load().unwrap();
+        let c = state.pods.values().find(|p| p.name == "c").unwrap();
+        assert_eq!(c.node, None);
+        assert_eq!(
+            c.scheduling,
+            Some(Scheduling {
+                reason: "Unschedulable".into(),
+                message: "0/2 nodes are available: 2 Insufficient cpu.".into(),
+            })
+        );
+        assert!(state.objects.contains_key("Pod default/c"));
+
+        // A bigger n2: the Pending pod is created there, with the uid it had.
+        let pending_uid = c.uid.clone();
+        rt.calls.clear();
+        let d = desired(&(node("n1", "1") + &node("n2", "2") + &big_pods(&["a", "b", "c"])));
+        run(&store, &mut rt, &d, None).unwrap();
+        assert_eq!(
+            rt.calls,
+            vec![Call::ConfigureNode("n2".into()), Call::Create(pending_uid.clone())]
+        );
+        assert_eq!(rt.pods[&pending_uid].0.node, "n2");
+        let state = store.load().unwrap();
+        assert!(state.pods.values().all(|p| p.node.is_some() && p.scheduling.is_none()));
+    }
+
+    #[test]
+    fn removing_a_node_moves_its_pods_then_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        run(
+            &store,
+            &mut rt,
+            &desired(&(node("n1", "2") + &node("n2", "2") + &pods(&["a", "b"]))),
+            None,
+        )
+        .unwrap();
+        let b_uid = rt.pods.iter().find(|(_, (r, _))| r.name == "b").unwrap().0.clone();
+        assert_eq!(node_of(&rt, "b").as_deref(), Some("n2"));
+        rt.calls.clear();
+        run(&store, &mut rt, &desired(&(node("n1", "2") + &pods(&["a", "b"]))), None).unwrap();
+        assert_eq!(rt.calls.len(), 3, "{:?}", rt.calls);
+        assert_eq!(rt.calls[0], Call::Delete(b_uid));
+        assert!(matches!(&rt.calls[1], Call::Create(_)));
+        assert_eq!(rt.calls[2], Call::RemoveNode("n2".into()));
+        assert_eq!(node_of(&rt, "b").as_deref(), Some("n1"));
+        assert!(!store.load().unwrap().objects.contains_key("Node n2"));
+    }
+
+    #[test]
+    fn a_still_pending_pod_gets_the_latest_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        run(
+            &store,
+            &mut rt,
+            &desired(&(node("n1", "1") + &big_pods(&["a", "b"]))),
+            None,
+        )
+        .unwrap();
+        let mut state = store.load().unwrap();
+        let d = desired(
+            &(node("n1", "1") + &big_pods(&["a", "b"]))
+                .replace("  name: n1\n", "  name: n1\nspec:\n  unschedulable: true\n"),
+        );
+        let p = make_plan(&d, &state, &Observed::new());
+        assert!(p.placements.iter().all(|pl| pl.still_pending || pl.node.is_some()));
+        assert!(refresh_pending(&p, &mut state));
+        let b = state.pods.values().find(|p| p.name == "b").unwrap();
+        assert_eq!(
+            b.scheduling.as_ref().map(|s| s.message.as_str()),
+            Some("0/1 nodes are available: 1 node(s) were unschedulable.")
+        );
+        assert!(!refresh_pending(&p, &mut state), "nothing changes twice");
     }
 }

@@ -3,4 +3,4 @@
 
 pub mod executor;
 
-pub use executor::{ApplyError, Executor};
+pub use executor::{ApplyError, Executor, refresh_pending};

@@ -65,18 +65,23 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     let style = output::stdout_style();
     if !plan.has_changes() {
         output::print(&render::text(&plan, style));
-        if session.state.source.as_ref() != Some(&spec) || session.state.revision.as_ref() != Some(&snapshot.revision) {
+        let rescheduled = crate::apply::refresh_pending(&plan, &mut session.state);
+        if rescheduled
+            || session.state.source.as_ref() != Some(&spec)
+            || session.state.revision.as_ref() != Some(&snapshot.revision)
+        {
             session.state.source = Some(spec);
             session.state.revision = Some(snapshot.revision.clone());
             session.store.save(&mut session.state)?;
         }
-        session.audit("apply", &plan, started, exit::OK)?;
-        return Ok(exit::OK);
+        let code = converged_code(&plan);
+        session.audit("apply", &plan, started, code)?;
+        return Ok(code);
     }
     if saved.is_none() {
         output::print(&render::text(&plan, style));
     }
-    if plan.steps.iter().any(|s| s.id.kind == "Pod") {
+    if plan.steps.iter().any(|s| s.id.kind == "Pod" || s.id.kind == "Node") {
         runtime
             .check_can_modify()
             .context("cannot apply: nothing was changed")?;
@@ -123,8 +128,10 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
                 "\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
                 s.add, s.change, s.destroy
             ));
-            session.audit("apply", &plan, started, exit::OK)?;
-            Ok(exit::OK)
+            record_scheduling_events(&session, &plan)?;
+            let code = converged_code(&plan);
+            session.audit("apply", &plan, started, code)?;
+            Ok(code)
         }
         Err(ApplyError::InjectedCrash(_)) => std::process::abort(),
         Err(err) => {
@@ -134,6 +141,46 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             ))
         }
     }
+}
+
+/// Exit code 3 when pods stay Pending (README: applied but not converged), with a warning.
+fn converged_code(plan: &Plan) -> i32 {
+    let pending = plan.unschedulable().count();
+    if pending == 0 {
+        return exit::OK;
+    }
+    eprintln!(
+        "Warning: {pending} pod{} could not be scheduled and stay{} Pending; every apply retries {}.",
+        if pending == 1 { "" } else { "s" },
+        if pending == 1 { "s" } else { "" },
+        if pending == 1 { "it" } else { "them" }
+    );
+    exit::NOT_CONVERGED
+}
+
+/// The scheduler's events, as kube-scheduler records them: `Scheduled` for a pod bound to a
+/// node, `FailedScheduling` (Warning) for one that stays Pending. A pod already Pending
+/// before this apply gets no new event, so cron does not repeat it every round.
+fn record_scheduling_events(session: &Session, plan: &Plan) -> Result<()> {
+    for p in plan.placements.iter().filter(|p| !p.still_pending) {
+        let (kind, message) = match (&p.node, &p.unschedulable) {
+            (Some(node), _) => (
+                "Scheduled",
+                format!(
+                    "Successfully assigned {}/{} to {node}",
+                    p.pod.namespace.as_deref().unwrap_or_default(),
+                    p.pod.name
+                ),
+            ),
+            (None, message) => ("FailedScheduling", message.clone().unwrap_or_default()),
+        };
+        session.events.append(&Event {
+            object: Some(p.owner.to_string()),
+            message: Some(message),
+            ..Event::new(kind, chrono::Utc::now())
+        })?;
+    }
+    Ok(())
 }
 
 fn done_word(step: &Step) -> &'static str {
@@ -204,7 +251,7 @@ fn check_not_stale(saved: &Plan, now: &Plan) -> Result<()> {
         let key = |p: &Plan| {
             p.steps
                 .iter()
-                .map(|s| (s.id.clone(), s.action, s.after_hash.clone()))
+                .map(|s| (s.id.clone(), s.action, s.after_hash.clone(), s.node.clone()))
                 .collect::<Vec<_>>()
         };
         (key(saved) != key(now))

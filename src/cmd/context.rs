@@ -3,7 +3,7 @@
 
 use super::{ExitError, Global, SourceArgs, exit};
 use crate::manifest::{self, Manifests};
-use crate::plan::{self, DesiredObject, Observed, Plan, PlanInput, PlanSource};
+use crate::plan::{self, DesiredObject, HostFacts, Observed, Plan, PlanInput, PlanSource};
 use crate::runtime::fake::FakeRuntime;
 use crate::runtime::{self, Runtime};
 use crate::source::{self, Snapshot};
@@ -136,10 +136,11 @@ pub fn runtime(global: &Global) -> Result<Box<dyn Runtime>> {
     }
 }
 
-/// What the runtime says about every pod of the state.
+/// What the runtime says about every pod of the state that is bound to a node (a Pending
+/// pod has nothing in the runtime).
 pub fn observe(runtime: &mut dyn Runtime, state: &State) -> Result<Observed> {
     let mut observed = Observed::new();
-    for uid in state.pods.keys() {
+    for uid in state.pods.values().filter(|p| !p.is_pending()).map(|p| &p.uid) {
         observed.insert(
             uid.clone(),
             runtime
@@ -153,10 +154,30 @@ pub fn observe(runtime: &mut dyn Runtime, state: &State) -> Result<Observed> {
 /// What the runtime says about the state's pods; needs no runtime when there are none, so a
 /// first `plan` works anywhere (CI, no root).
 pub fn observe_state(global: &Global, state: &State) -> Result<Observed> {
-    if state.pods.is_empty() {
+    if state.pods.values().all(|p| p.is_pending()) {
         return Ok(Observed::new());
     }
     observe(runtime(global)?.as_mut(), state)
+}
+
+/// This host's name, online CPUs, memory and architecture: the size of the node pods run on
+/// when git defines no Node, and of a Node that gives no capacity.
+pub fn host_facts() -> HostFacts {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    HostFacts {
+        hostname: runtime::host::hostname(),
+        cpus,
+        memory_bytes: mem_total(&meminfo).unwrap_or(0),
+        arch: std::env::consts::ARCH.to_string(),
+    }
+}
+
+/// `MemTotal` of `/proc/meminfo`, in bytes.
+fn mem_total(meminfo: &str) -> Option<i64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: i64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The time now, RFC 3339 in UTC.
@@ -174,7 +195,6 @@ pub fn make_plan(
 ) -> (Plan, Vec<DesiredObject>) {
     let hasher = session.hasher();
     let desired = plan::desired_objects(manifests, &hasher);
-    let host = runtime::host::hostname();
     let input = PlanInput {
         desired: &desired,
         state: &session.state,
@@ -184,9 +204,20 @@ pub fn make_plan(
             revision: snapshot.revision.clone(),
             description: snapshot.description.clone(),
         },
-        node: host.clone(),
-        host,
+        host: host_facts(),
         now: now(),
     };
     (plan::plan(&input), desired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_total_reads_kib() {
+        let meminfo = "MemTotal:        8037560 kB\nMemFree:          123 kB\n";
+        assert_eq!(mem_total(meminfo), Some(8037560 * 1024));
+        assert_eq!(mem_total("MemFree: 1 kB\n"), None);
+    }
 }

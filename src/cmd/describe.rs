@@ -96,7 +96,8 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
     let statuses = pod_statuses(global, state);
     let pod = state.pods_of(&rec.id).next();
     let status = pod.and_then(|p| statuses.get(&p.uid));
-    let _ = writeln!(out, "Node:         {}", pod.map_or("<none>", |p| p.node.as_str()));
+    let node = pod.and_then(|p| p.node.as_deref());
+    let _ = writeln!(out, "Node:         {}", node.unwrap_or("<none>"));
     let _ = writeln!(out, "Status:       {}", pod_status_word(pod, status));
     let observed = status.and_then(|s| s.as_ref());
     if let Some(s) = observed {
@@ -135,6 +136,14 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
             let _ = writeln!(out, "    Ready:          {}", if cs.ready { "True" } else { "False" });
             let _ = writeln!(out, "    Restart Count:  {}", cs.restart_count);
         }
+    }
+    // kubectl shows the scheduler's verdict as the PodScheduled condition of a Pending pod.
+    if let Some(sched) = pod.and_then(|p| p.scheduling.as_ref()) {
+        let _ = writeln!(
+            out,
+            "Conditions:\n  Type                        Status  Reason          Message\n  {:<27} {:<7} {:<15} {}",
+            "PodScheduled", "False", sched.reason, sched.message
+        );
     }
     if let Some(s) = observed
         && !s.conditions.is_empty()

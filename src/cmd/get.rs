@@ -145,19 +145,41 @@ fn with_status(
     statuses: &std::collections::BTreeMap<String, Option<PodStatus>>,
 ) -> Value {
     let mut v = displayable(&r.id.kind, &r.spec, None);
-    if let Some(pod) = pod_of(state, r)
-        && let Some(Some(status)) = statuses.get(&pod.uid)
-    {
+    let Some(pod) = pod_of(state, r) else { return v };
+    if pod.is_pending() {
         v["metadata"]["uid"] = Value::String(pod.uid.clone());
-        v["spec"]["nodeName"] = Value::String(pod.node.clone());
+        v["status"] = pending_status(pod);
+    } else if let Some(Some(status)) = statuses.get(&pod.uid) {
+        v["metadata"]["uid"] = Value::String(pod.uid.clone());
+        v["spec"]["nodeName"] = Value::String(pod.node.clone().unwrap_or_default());
         v["status"] = serde_json::to_value(status).unwrap_or(Value::Null);
     }
     v
 }
 
+/// The status of a pod no node took, as the scheduler leaves it in Kubernetes.
+fn pending_status(pod: &PodRecord) -> Value {
+    let conditions: Vec<Value> = pod
+        .scheduling
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": s.reason,
+                "message": s.message,
+            })
+        })
+        .collect();
+    serde_json::json!({"phase": "Pending", "conditions": conditions})
+}
+
 /// kubectl's STATUS column for a pod.
 pub fn pod_status_word(record: Option<&PodRecord>, status: Option<&Option<PodStatus>>) -> String {
     let Some(record) = record else { return "Pending".into() };
+    if record.is_pending() {
+        return "Pending".into();
+    }
     let status = match status {
         Some(Some(s)) => s,
         Some(None) => return "Missing".into(),
@@ -278,7 +300,7 @@ fn table(
                         _ => None,
                     };
                     cells.push(ip.unwrap_or_else(|| "<none>".into()));
-                    cells.push(pod.map_or("<none>".into(), |p| p.node.clone()));
+                    cells.push(pod.and_then(|p| p.node.clone()).unwrap_or_else(|| "<none>".into()));
                 }
                 cells
             }

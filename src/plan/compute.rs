@@ -2,7 +2,7 @@
 
 use super::desired::DesiredObject;
 use super::diff::{replace_reason, yaml_diff};
-use super::{Action, PLAN_FORMAT_VERSION, Plan, PlanSource, Step, Summary};
+use super::{Action, HostFacts, PLAN_FORMAT_VERSION, Plan, PlanSource, Step, Summary, nodes, placement};
 use crate::manifest::ObjectId;
 use crate::runtime::status::{PodPhase, PodStatus};
 use crate::state::{PodRecord, State};
@@ -18,11 +18,10 @@ pub struct PlanInput<'a> {
     pub state: &'a State,
     pub observed: &'a Observed,
     pub source: PlanSource,
-    pub host: String,
+    /// The host: its name is recorded in the plan; its size is the default node's.
+    pub host: HostFacts,
     /// RFC 3339 time stamped into the plan.
     pub now: String,
-    /// The node pods land on (one node until the scheduler places pods).
-    pub node: String,
 }
 
 /// Apply order of kinds: what others depend on comes first; deletes go in reverse.
@@ -76,7 +75,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 reason: None,
                 after_hash: Some(d.hash.clone()),
                 diff: yaml_diff(&d.id.kind, None, Some(&d.value)),
-                node: is_pod.then(|| input.node.clone()),
+                node: None,
+                unschedulable: None,
                 notes: no_controller_note(&d.id.kind).into_iter().collect(),
                 origin: Some(d.origin.clone()),
             }),
@@ -92,7 +92,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     reason,
                     after_hash: Some(d.hash.clone()),
                     diff: yaml_diff(&d.id.kind, Some(&rec.spec), Some(&d.value)),
-                    node: is_pod.then(|| input.node.clone()),
+                    node: None,
+                    unschedulable: None,
                     notes: Vec::new(),
                     origin: Some(d.origin.clone()),
                 })
@@ -111,13 +112,18 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 after_hash: None,
                 diff: String::new(),
                 node: None,
+                unschedulable: None,
                 notes: Vec::new(),
                 origin: None,
             });
         }
     }
-    // Deletes first (dependents before what they depend on), then the rest in kind order.
+    let (node_infos, plan_nodes) = nodes::plan_nodes(input.desired, &input.host);
+    let placements = placement::place(input, &mut steps, node_infos);
+    // Deletes first (dependents before what they depend on), then the rest in kind order;
+    // a Node goes last, once the pods it drains run elsewhere.
     steps.sort_by_key(|s| match s.action {
+        Action::Delete if s.id.kind == "Node" => (2, 0, s.id.clone()),
         Action::Delete => (0, usize::MAX - kind_rank(&s.id.kind), s.id.clone()),
         _ => (1, kind_rank(&s.id.kind), s.id.clone()),
     });
@@ -133,10 +139,12 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         source: input.source.clone(),
         lineage: input.state.lineage.clone(),
         serial: input.state.serial,
-        host: input.host.clone(),
+        host: input.host.hostname.clone(),
         created_at: input.now.clone(),
         summary: Summary::of(&steps),
         steps,
+        nodes: plan_nodes,
+        placements,
         notes,
     }
 }
@@ -145,6 +153,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 fn pod_drift(input: &PlanInput<'_>, d: &DesiredObject, pods: &[&PodRecord]) -> Option<Step> {
     let reason = match pods.first() {
         None => Some("because its pod is not on the host"),
+        // A Pending pod is retried by the scheduler dry-run, not rebuilt.
+        Some(p) if p.node.is_none() => None,
         Some(p) if !p.created => Some("because a previous apply stopped before the pod was confirmed"),
         Some(p) => match input.observed.get(&p.uid) {
             Some(None) => Some("because its pod was deleted outside rekon"),
@@ -160,7 +170,8 @@ fn pod_drift(input: &PlanInput<'_>, d: &DesiredObject, pods: &[&PodRecord]) -> O
         reason: Some(reason.to_string()),
         after_hash: Some(d.hash.clone()),
         diff: String::new(),
-        node: Some(input.node.clone()),
+        node: None,
+        unschedulable: None,
         notes: Vec::new(),
         origin: Some(d.origin.clone()),
     })
@@ -192,9 +203,13 @@ mod tests {
                 revision: "r".into(),
                 description: "d".into(),
             },
-            host: "h".into(),
+            host: HostFacts {
+                hostname: "h".into(),
+                cpus: 2,
+                memory_bytes: 1 << 30,
+                arch: "x86_64".into(),
+            },
             now: "t".into(),
-            node: "n".into(),
         })
     }
 

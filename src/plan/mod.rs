@@ -6,7 +6,10 @@
 pub mod compute;
 pub mod desired;
 pub mod diff;
+pub mod nodes;
+pub mod placement;
 pub mod render;
+pub mod scheduler;
 
 use crate::manifest::ObjectId;
 use crate::state::SourceSpec;
@@ -14,9 +17,67 @@ use serde::{Deserialize, Serialize};
 
 pub use compute::{Observed, PlanInput, plan};
 pub use desired::{DesiredObject, desired_objects};
+pub use placement::pod_spec_of;
 
 /// Version of the plan JSON schema (saved plans and `-o json`); a major bump breaks readers.
-pub const PLAN_FORMAT_VERSION: &str = "1.0";
+/// 1.1 added `nodes`, `placements` and `steps[].unschedulable`.
+pub const PLAN_FORMAT_VERSION: &str = "1.1";
+
+/// Facts about the host that the plan needs, gathered by the caller (the plan reads nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// The host's name: recorded in the plan, and the name of the node when git defines none.
+    pub hostname: String,
+    /// Online CPUs.
+    pub cpus: u32,
+    /// Total memory (`MemTotal`).
+    pub memory_bytes: i64,
+    /// Architecture in Rust's spelling (`std::env::consts::ARCH`, e.g. `x86_64`).
+    pub arch: String,
+}
+
+/// A node the plan schedules onto, with the capacity apply gives its cgroup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanNode {
+    pub name: String,
+    /// Capacity in millicores (`status.capacity.cpu`, else the host's CPUs).
+    pub cpu_milli: i64,
+    /// Capacity in bytes (`status.capacity.memory`, else the host's memory).
+    pub memory_bytes: i64,
+    /// How many pods it takes (`status.capacity.pods`, else 110).
+    pub pods: i64,
+    /// `spec.unschedulable`: cordoned, keeps its pods, takes no new ones.
+    #[serde(default)]
+    pub unschedulable: bool,
+    /// The node named after the host that exists when git defines no Node (never configured).
+    #[serde(default)]
+    pub implicit: bool,
+}
+
+/// Where the plan puts one pod it schedules (Nomad's "scheduler dry-run").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodPlacement {
+    /// The pod (`Pod namespace/name`).
+    pub pod: ObjectId,
+    /// The object that makes it (the Pod itself for a bare Pod).
+    pub owner: ObjectId,
+    /// The node it lands on; None when it stays Pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The node it leaves (a drained node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Why it stays Pending: the scheduler's message (`0/2 nodes are available: …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unschedulable: Option<String>,
+    /// The reason of its `PodScheduled=False` condition (`Unschedulable`); None when the pod
+    /// names a missing node, which upstream leaves without a condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// True for a pod that was Pending before this plan and still is: no step, nothing runs.
+    #[serde(default)]
+    pub still_pending: bool,
+}
 
 /// What one step does to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +138,9 @@ pub struct Step {
     /// For pods: the node the pod is placed on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// For pods no node can take: the scheduler's message; the pod is recorded Pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unschedulable: Option<String>,
     /// Extra facts shown under the step (`no controller yet …`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -128,6 +192,12 @@ pub struct Plan {
     pub created_at: String,
     pub steps: Vec<Step>,
     pub summary: Summary,
+    /// The nodes pods are scheduled onto after this plan.
+    #[serde(default)]
+    pub nodes: Vec<PlanNode>,
+    /// Every pod this plan schedules: created, moved, or (still) Pending.
+    #[serde(default)]
+    pub placements: Vec<PodPlacement>,
     /// Warnings about the configuration as a whole.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -136,5 +206,10 @@ pub struct Plan {
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+    }
+
+    /// The placements of pods that stay Pending.
+    pub fn unschedulable(&self) -> impl Iterator<Item = &PodPlacement> {
+        self.placements.iter().filter(|p| p.node.is_none())
     }
 }

@@ -1,6 +1,6 @@
 //! Rendering a plan for people (Terraform's words) and for machines (versioned JSON).
 
-use super::{Action, Plan};
+use super::{Action, Plan, Step};
 use serde_json::json;
 use std::fmt::Write;
 
@@ -30,13 +30,48 @@ impl Style {
     }
 }
 
-fn headline(action: Action) -> &'static str {
-    match action {
+fn headline(step: &Step) -> String {
+    let word = match step.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in-place",
         Action::Replace => "must be replaced",
         Action::Delete => "will be destroyed",
+    };
+    match (step.action, &step.node, &step.unschedulable) {
+        (Action::Create, Some(node), _) => format!("{word} on node {node}"),
+        (Action::Replace, Some(node), _) => format!("{word}, the new pod on node {node}"),
+        (Action::Create | Action::Replace, None, Some(_)) => format!("{word} but stays Pending"),
+        _ => word.to_string(),
     }
+}
+
+/// Nomad's "Scheduler dry-run": whether every pod the plan schedules found a node, and the
+/// scheduler's message for each one that did not. Empty when the plan schedules no pod.
+pub fn dry_run(plan: &Plan) -> String {
+    if plan.placements.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Scheduler dry-run:\n");
+    let placed = plan.placements.iter().filter(|p| p.node.is_some()).count();
+    let failed: Vec<_> = plan.unschedulable().collect();
+    if failed.is_empty() {
+        let _ = writeln!(out, "- All pods successfully placed ({placed}).");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "- WARNING: Failed to place {} pod{}; {} Pending:",
+        failed.len(),
+        if failed.len() == 1 { "" } else { "s" },
+        if failed.len() == 1 { "it stays" } else { "they stay" }
+    );
+    for p in failed {
+        let _ = writeln!(out, "    {}: {}", p.pod, p.unschedulable.as_deref().unwrap_or_default());
+    }
+    if placed > 0 {
+        let _ = writeln!(out, "- {placed} pod{} placed.", if placed == 1 { "" } else { "s" });
+    }
+    out
 }
 
 /// The summary line, exactly Terraform's (a stable interface for scripts).
@@ -61,6 +96,10 @@ pub fn text(plan: &Plan, style: Style) -> String {
     }
     out.push('\n');
     if !plan.has_changes() {
+        let dry = dry_run(plan);
+        if !dry.is_empty() {
+            let _ = writeln!(out, "{dry}");
+        }
         let _ = writeln!(out, "{}", style.paint("1", &summary_line(plan)));
         out.push_str(
             "\nrekon has compared your host against the manifests and found no differences, so no changes are needed.\n",
@@ -85,9 +124,12 @@ pub fn text(plan: &Plan, style: Style) -> String {
     }
     out.push('\n');
     for step in &plan.steps {
-        let _ = writeln!(out, "  # {} {}", step.id, headline(step.action));
+        let _ = writeln!(out, "  # {} {}", step.id, headline(step));
         if let Some(reason) = &step.reason {
             let _ = writeln!(out, "  # ({reason})");
+        }
+        if let Some(message) = &step.unschedulable {
+            let _ = writeln!(out, "  # (no node can take it: {message})");
         }
         let mut line = format!(
             "{} {}",
@@ -111,6 +153,10 @@ pub fn text(plan: &Plan, style: Style) -> String {
         }
         out.push('\n');
     }
+    let dry = dry_run(plan);
+    if !dry.is_empty() {
+        let _ = writeln!(out, "{dry}");
+    }
     let _ = writeln!(out, "{}", style.paint("1", &summary_line(plan)));
     out
 }
@@ -129,6 +175,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 "actions": s.action.json_actions(),
                 "reason": s.reason,
                 "node": s.node,
+                "unschedulable": s.unschedulable,
                 "origin": s.origin,
                 "notes": s.notes,
                 "after_hash": s.after_hash,
@@ -149,6 +196,16 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         "host": plan.host,
         "created_at": plan.created_at,
         "resource_changes": changes,
+        "nodes": plan.nodes,
+        "placements": plan.placements.iter().map(|p| json!({
+            "pod": p.pod.to_string(),
+            "owner": p.owner.to_string(),
+            "node": p.node,
+            "from": p.from,
+            "unschedulable": p.unschedulable,
+            "reason": p.reason,
+            "still_pending": p.still_pending,
+        })).collect::<Vec<_>>(),
         "change_summary": {"add": plan.summary.add, "change": plan.summary.change, "remove": plan.summary.destroy},
         "notes": plan.notes,
     })

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the state format this rekon writes; a newer one is refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Where desired state comes from, remembered so a bare `rekon apply` reuses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -46,7 +46,12 @@ pub struct PodRecord {
     pub uid: String,
     pub namespace: String,
     pub name: String,
-    pub node: String,
+    /// The node it is bound to; None while it is Pending (no node could take it).
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Why it is not bound yet (`PodScheduled=False`); None once it is placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<Scheduling>,
     /// The object that made this pod: itself for a bare Pod, or a ReplicaSet/StatefulSet/….
     pub owner: ObjectId,
     /// Hash of the pod spec it was created from.
@@ -55,6 +60,22 @@ pub struct PodRecord {
     /// False between "decided to create" and "runtime confirmed": a crash there is adopted
     /// or retried by the next apply, never duplicated.
     pub created: bool,
+}
+
+/// The `PodScheduled=False` condition of a Pending pod, as the scheduler writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scheduling {
+    /// `Unschedulable`.
+    pub reason: String,
+    /// The scheduler's message (`0/2 nodes are available: 2 Insufficient cpu.`).
+    pub message: String,
+}
+
+impl PodRecord {
+    /// Whether the pod waits for a node (it then has no pod in the runtime).
+    pub fn is_pending(&self) -> bool {
+        self.node.is_none()
+    }
 }
 
 /// The whole state file.

@@ -154,10 +154,24 @@ enum Migration {
 /// One migration step: a state value of format `n` to format `n + 1`.
 type Step = fn(serde_json::Value) -> Result<serde_json::Value, String>;
 
-/// `MIGRATIONS[i]` turns format `i + 1` into format `i + 2`. Format 1 is the first format, so
-/// there is no step yet; each new format adds its step here, tested with a saved older file.
-const MIGRATIONS: &[Step] = &[];
+/// `MIGRATIONS[i]` turns format `i + 1` into format `i + 2`; each new format adds its step
+/// here, tested with a saved older file.
+const MIGRATIONS: &[Step] = &[v1_to_v2];
 const _: () = assert!(MIGRATIONS.len() as u32 + 1 == FORMAT_VERSION);
+
+/// Format 2 lets a pod record have no `node` (a Pending pod) and adds `scheduling`. Every
+/// format-1 pod was bound to a node, so the data stays as it is; only a node that is not a
+/// string could not be read.
+fn v1_to_v2(value: serde_json::Value) -> Result<serde_json::Value, String> {
+    if let Some(pods) = value.get("pods").and_then(|p| p.as_object()) {
+        for (uid, pod) in pods {
+            if !pod.get("node").is_some_and(serde_json::Value::is_string) {
+                return Err(format!("pod {uid} has no node"));
+            }
+        }
+    }
+    Ok(value)
+}
 
 /// Brings a state value of any older format to the newest one `steps` know, step by step.
 fn migrate(path: &Path, mut value: serde_json::Value, steps: &[Step]) -> Result<serde_json::Value, Migration> {
@@ -304,14 +318,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = StateStore::open(tmp.path()).unwrap();
         let mut value = serde_json::to_value(sample()).unwrap();
-        value["format_version"] = 2.into();
+        value["format_version"] = 3.into();
         fs::write(store.path(), value.to_string()).unwrap();
         let err = store.load().unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
-                "state at {} was written by a newer rekon (format 2); \
-                 this rekon reads format 1 and older: upgrade rekon",
+                "state at {} was written by a newer rekon (format 3); \
+                 this rekon reads format 2 and older: upgrade rekon",
                 store.path().display()
             )
         );
@@ -383,6 +397,35 @@ mod tests {
                 ..
             }))
         ));
+    }
+
+    #[test]
+    fn a_format_1_state_is_migrated_and_saved_as_format_2() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        // A state as rekon 0.1 wrote it (format 1): every pod bound to a node.
+        let v1 = r#"{"format_version": 1, "lineage": "0123456789abcdef0123456789abcdef", "serial": 3,
+            "rekon_version": "0.1.0", "objects": {}, "pods": {"u1": {"uid": "u1", "namespace": "default",
+            "name": "web", "node": "box", "owner": {"kind": "Pod", "namespace": "default", "name": "web"},
+            "spec_hash": "h", "created_at": "2026-01-01T00:00:00Z", "created": true}}}"#;
+        fs::write(store.path(), v1).unwrap();
+        let mut state = store.load().unwrap();
+        let pod = &state.pods["u1"];
+        assert_eq!((pod.node.as_deref(), &pod.scheduling), (Some("box"), &None));
+        store.save(&mut state).unwrap();
+        let saved: serde_json::Value = serde_json::from_slice(&fs::read(store.path()).unwrap()).unwrap();
+        assert_eq!(saved["format_version"], 2);
+        assert_eq!(saved["pods"]["u1"]["node"], "box");
+
+        let broken = v1.replace(r#""node": "box","#, "");
+        fs::write(store.path(), broken).unwrap();
+        assert_eq!(
+            store.load().unwrap_err().to_string(),
+            format!(
+                "state at {} has format 1, which this rekon cannot migrate: pod u1 has no node",
+                store.path().display()
+            )
+        );
     }
 
     #[test]

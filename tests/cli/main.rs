@@ -3,5 +3,6 @@
 mod corpus;
 mod pipeline;
 mod runtime;
+mod schedule;
 mod support;
 mod verbs;

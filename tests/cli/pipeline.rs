@@ -86,8 +86,17 @@ fn plan_apply_plan_then_change_and_delete() {
     let events = std::fs::read_to_string(host.state_dir().join("events.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let kinds: Vec<_> = lines.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["plan", "apply"]);
-    let apply = &lines[1];
+    // Between them, the scheduler's event for the pod it placed.
+    assert_eq!(kinds, ["plan", "Scheduled", "apply"]);
+    assert!(
+        lines[1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Successfully assigned default/web to "),
+        "{}",
+        lines[1]
+    );
+    let apply = &lines[2];
     assert_eq!(
         (
             apply["revision"].as_str(),
@@ -143,7 +152,7 @@ fn json_plan_has_a_versioned_schema_and_counts() {
         .run(&["plan", "--repo", repo.path().to_str().unwrap(), "-o", "json"])
         .expect(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["format_version"], "1.1");
     assert_eq!(v["source"]["revision"], c1.as_str());
     assert_eq!(
         v["change_summary"],
