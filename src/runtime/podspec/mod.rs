@@ -25,8 +25,8 @@ pub fn lifecycle_input(req: &PodRequest) -> PodInput {
             sidecar: false,
             has_post_start: hooks.is_some_and(|l| l.post_start.is_some()),
             has_pre_stop: hooks.is_some_and(|l| l.pre_stop.is_some()),
-            has_readiness_probe: false,
-            has_startup_probe: false,
+            has_readiness_probe: c.readiness_probe.is_some(),
+            has_startup_probe: c.startup_probe.is_some(),
         }
     };
     let restart_policy = match spec.restart_policy.as_deref() {
