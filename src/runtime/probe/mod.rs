@@ -3,8 +3,10 @@
 //! means, and the executors that run exec, httpGet and tcpSocket probes in forked children
 //! so that the supervisor's loop never blocks on them.
 
+pub mod net;
 pub mod prober;
 pub mod worker;
 
+pub use net::NetCheck;
 pub use prober::{Due, ProbeId, Prober, Ticked, kind_word};
 pub use worker::{Outcome, Tick, Timing, Worker};
