@@ -71,7 +71,11 @@ impl NetCheck {
             } else {
                 format!("/{path}")
             },
-            headers: g.http_headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+            headers: g
+                .http_headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
         }))
     }
 
@@ -92,7 +96,9 @@ impl NetCheck {
                 Err(e) => (false, e),
             },
             NetCheck::Http(req) => match get(req, deadline) {
-                Ok(code) if (200..400).contains(&code) => (true, format!("HTTP probe succeeded with statuscode: {code}")),
+                Ok(code) if (200..400).contains(&code) => {
+                    (true, format!("HTTP probe succeeded with statuscode: {code}"))
+                }
                 Ok(code) => (false, format!("HTTP probe failed with statuscode: {code}")),
                 Err(e) => (false, format!("Get \"{}\": {e}", req.url())),
             },
@@ -330,10 +336,26 @@ mod tests {
     #[test]
     fn http_success_is_200_to_399() {
         let table = [
-            ("HTTP/1.1 200 OK\r\n\r\n", true, "HTTP probe succeeded with statuscode: 200"),
-            ("HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n", true, "HTTP probe succeeded with statuscode: 302"),
-            ("HTTP/1.1 404 Not Found\r\n\r\n", false, "HTTP probe failed with statuscode: 404"),
-            ("HTTP/1.1 500 Oops\r\n\r\n", false, "HTTP probe failed with statuscode: 500"),
+            (
+                "HTTP/1.1 200 OK\r\n\r\n",
+                true,
+                "HTTP probe succeeded with statuscode: 200",
+            ),
+            (
+                "HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n",
+                true,
+                "HTTP probe succeeded with statuscode: 302",
+            ),
+            (
+                "HTTP/1.1 404 Not Found\r\n\r\n",
+                false,
+                "HTTP probe failed with statuscode: 404",
+            ),
+            (
+                "HTTP/1.1 500 Oops\r\n\r\n",
+                false,
+                "HTTP probe failed with statuscode: 500",
+            ),
         ];
         for (response, ok, message) in table {
             let (port, server) = serve_once(response);

@@ -259,7 +259,10 @@ mod tests {
     fn running(instance: u32, since: f64, started: bool) -> Option<ContainerView> {
         Some(ContainerView {
             instance,
-            run: ContainerRun::Running { since: t(since), started },
+            run: ContainerRun::Running {
+                since: t(since),
+                started,
+            },
         })
     }
 
@@ -305,13 +308,31 @@ mod tests {
         type Row = (ProbeKind, u32, u32, &'static [bool], &'static [(f64, bool)]);
         let table: [Row; 6] = [
             // Readiness flips to Success at the first success, back after 3 failures.
-            (ProbeKind::Readiness, 1, 3, &[true, false, false, false], &[(0.0, true), (3.0, false)]),
+            (
+                ProbeKind::Readiness,
+                1,
+                3,
+                &[true, false, false, false],
+                &[(0.0, true), (3.0, false)],
+            ),
             // Two successes needed: a failure in between restarts the count.
             (ProbeKind::Readiness, 2, 3, &[true, false, true, true], &[(3.0, true)]),
             // Interrupted failures never reach the threshold.
-            (ProbeKind::Readiness, 1, 2, &[true, false, true, false, true], &[(0.0, true)]),
+            (
+                ProbeKind::Readiness,
+                1,
+                2,
+                &[true, false, true, false, true],
+                &[(0.0, true)],
+            ),
             // Liveness starts as Success: only the third failure changes it.
-            (ProbeKind::Liveness, 1, 3, &[false, false, true, false, false, false], &[(5.0, false)]),
+            (
+                ProbeKind::Liveness,
+                1,
+                3,
+                &[false, false, true, false, false, false],
+                &[(5.0, false)],
+            ),
             // Startup goes from Unknown to Success at once.
             (ProbeKind::Startup, 1, 3, &[true], &[(0.0, true)]),
             (ProbeKind::Startup, 1, 1, &[false], &[(0.0, false)]),
@@ -377,7 +398,10 @@ mod tests {
         assert_eq!(w.tick(t(6.0), POD, exited), Tick::default());
         // The restarted container is probed again, from Success.
         let tick = w.tick(t(7.0), POD, running(2, 7.0, true));
-        assert_eq!((tick.probe, tick.changed, w.result()), (Some(2), None, Outcome::Success));
+        assert_eq!(
+            (tick.probe, tick.changed, w.result()),
+            (Some(2), None, Outcome::Success)
+        );
         // A late result for the old instance is dropped.
         assert_eq!(w.record(1, false), None);
         assert_eq!(w.record(2, false), Some(false));

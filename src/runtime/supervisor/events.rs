@@ -46,10 +46,7 @@ impl PodEvents {
         });
         let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
         bytes.push(b'\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
         // One write per line: O_APPEND keeps lines whole for a concurrent reader.
         file.write_all(&bytes)
     }
@@ -66,7 +63,11 @@ mod tests {
         let path = dir.path().join("events.jsonl");
         let log = PodEvents::new(path.clone(), "web");
         let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        log.record(at, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500");
+        log.record(
+            at,
+            "Unhealthy",
+            "Liveness probe failed: HTTP probe failed with statuscode: 500",
+        );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\"kind\":\"Unhealthy\",\"message\":\"Liveness probe failed: HTTP probe failed with statuscode: 500\",\"object\":\"pod/web\",\"time\":\"2023-11-14T22:13:20.000Z\"}\n"
@@ -78,7 +79,10 @@ mod tests {
         assert_eq!(kept.lines().count(), 1);
         assert!(kept.contains("\"Killing\""));
         assert_eq!(
-            std::fs::read_to_string(dir.path().join("events.jsonl.1")).unwrap().lines().count(),
+            std::fs::read_to_string(dir.path().join("events.jsonl.1"))
+                .unwrap()
+                .lines()
+                .count(),
             2
         );
     }

@@ -20,7 +20,7 @@ mod wait;
 
 pub use poddir::{PodDir, PodFile, ProcessId, write_atomic};
 
-use crate::runtime::lifecycle::{ContainerRun, Event, PodMachine, ProbeKind, RestartPolicy, Time};
+use crate::runtime::lifecycle::{Action, ContainerRun, Event, PodMachine, ProbeKind, RestartPolicy, Time};
 use crate::runtime::probe::{Prober, kind_word};
 use events::PodEvents;
 use pod::Pod;
@@ -150,6 +150,10 @@ impl Supervisor {
                 }
             }
             for action in self.machine.next_actions(now) {
+                if action == Action::DestroySandbox {
+                    // Exec probes run inside the containers' cgroups, which teardown removes.
+                    self.probes.kill_all();
+                }
                 match self.pod.perform(action, now) {
                     Ok(events) => self.events.extend(events),
                     Err(e) => {
@@ -184,13 +188,7 @@ impl Supervisor {
             .flatten()
             .min();
             let n_pipes = self.pod.pipes.len();
-            let fds: Vec<BorrowedFd<'_>> = self
-                .pod
-                .pipes
-                .iter()
-                .map(|p| p.fd())
-                .chain(self.probes.fds())
-                .collect();
+            let fds: Vec<BorrowedFd<'_>> = self.pod.pipes.iter().map(|p| p.fd()).chain(self.probes.fds()).collect();
             let woken = match self.waiter.wait(&fds, timeout) {
                 Ok(w) => w,
                 Err(e) => {
@@ -271,7 +269,11 @@ impl Supervisor {
         if !running || pod.deleting {
             return;
         }
-        let what = if *kind == ProbeKind::Liveness { "liveness" } else { "startup" };
+        let what = if *kind == ProbeKind::Liveness {
+            "liveness"
+        } else {
+            "startup"
+        };
         let mut message = format!("Container {name} failed {what} probe");
         if pod.restart_policy != RestartPolicy::Never {
             message.push_str(", will be restarted");
