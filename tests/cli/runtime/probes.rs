@@ -28,11 +28,20 @@ fn ready_and_restarts(host: &LinuxHost, name: &str) -> (String, u32) {
 }
 
 #[test]
-fn a_failing_exec_liveness_probe_restarts_the_container() {
+fn exec_probes_run_in_the_container_and_a_failing_liveness_probe_restarts_it() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
     let probes = "    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"echo unhealthy; exit 1\"]\n      periodSeconds: 1\n      failureThreshold: 3\n";
-    host.apply(&pod("sick", "sleep 3600", probes)).expect(0);
+    let slow = "    livenessProbe:\n      exec:\n        command: [\"sleep\", \"30\"]\n      timeoutSeconds: 1\n      periodSeconds: 1\n      failureThreshold: 1\n";
+    // The probe reads the container's own filesystem, where the file appears after 2 s.
+    let gated = "    readinessProbe:\n      exec:\n        command: [\"cat\", \"/tmp/rekon-probe-ready\"]\n      periodSeconds: 1\n";
+    let yaml = [
+        pod("sick", "sleep 3600", probes),
+        pod("slow", "sleep 3600", slow),
+        pod("gated", "sleep 2; touch /tmp/rekon-probe-ready; exec sleep 3600", gated),
+    ]
+    .join("---\n");
+    host.apply(&yaml).expect(0);
     let restarts = eventually(30, "a restart by the liveness probe", || {
         let (_, restarts) = ready_and_restarts(&host, "sick");
         (restarts >= 1).then_some(restarts)
@@ -42,6 +51,17 @@ fn a_failing_exec_liveness_probe_restarts_the_container() {
     assert!(text.contains("Unhealthy  Liveness probe failed: unhealthy\n"), "{text}");
     assert!(
         text.contains("Killing  Container main failed liveness probe, will be restarted\n"),
+        "{text}"
+    );
+    // A probe that outlives timeoutSeconds is killed and counts as a failure.
+    let status = host.wait_for("slow", 30, |s| s.restarts() >= 1);
+    assert_eq!(status.container_statuses[0].restart_count, status.restarts());
+    assert!(describe(&host, "slow").contains("Liveness probe failed: command \"sleep 30\" timed out\n"));
+    let status = host.wait_for("gated", 30, |s| s.is_ready());
+    assert_eq!(status.restarts(), 0);
+    let text = describe(&host, "gated");
+    assert!(
+        text.contains("Readiness probe failed: cat: can't open '/tmp/rekon-probe-ready': No such file or directory\n"),
         "{text}"
     );
     host.finish();
