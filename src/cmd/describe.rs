@@ -68,12 +68,18 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
             let _ = writeln!(out, "  {line}");
         }
     }
-    let events: Vec<_> = EventLog::open(&global.state_dir)
+    let mut events: Vec<_> = EventLog::open(&global.state_dir)
         .and_then(|log| log.read_all())
         .unwrap_or_default()
         .into_iter()
         .filter(|e| e.object.as_deref() == Some(&rec.id.to_string()))
         .collect();
+    if kind == "Pod" {
+        for pod in state.pods_of(&rec.id) {
+            events.extend(pod_events(global, &pod.uid));
+        }
+        events.sort_by_key(|e| e.time);
+    }
     if events.is_empty() {
         let _ = writeln!(out, "Events:       <none>");
     } else {
@@ -90,6 +96,17 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     }
     super::output::print(&out);
     Ok(exit::OK)
+}
+
+/// The events the pod's supervisor recorded (probe failures and kills) in the pod directory;
+/// unreadable lines are skipped.
+fn pod_events(global: &Global, uid: &str) -> Vec<crate::state::Event> {
+    let dir = crate::runtime::supervisor::PodDir::new(global.state_dir.join("pods").join(uid));
+    std::fs::read_to_string(dir.events_file())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
 }
 
 fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, rec: &crate::state::ObjectRecord) {

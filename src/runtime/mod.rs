@@ -12,6 +12,7 @@ pub mod linux;
 pub mod linux_runtime;
 pub mod logs;
 pub mod podspec;
+pub mod probe;
 pub mod status;
 pub mod supervisor;
 

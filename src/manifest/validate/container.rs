@@ -370,6 +370,9 @@ fn probe(errs: &mut Errors, path: &str, pr: &Probe, success_must_be_one: bool) {
     }
     if let Some(g) = &pr.http_get {
         http_get(errs, &p("httpGet"), g);
+        if g.scheme.as_deref() == Some("HTTPS") {
+            errs.not_supported(p("httpGet.scheme"), "HTTPS probes are not implemented: use scheme HTTP");
+        }
     }
     if let Some(t) = &pr.tcp_socket {
         port_ref(errs, &p("tcpSocket.port"), t.port.as_ref());

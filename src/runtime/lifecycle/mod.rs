@@ -31,11 +31,13 @@ pub mod spec;
 mod sync;
 #[cfg(test)]
 mod testkit;
+mod view;
 
 pub use backoff::{Backoff, go_duration};
 pub use event::{Action, CreateFailure, Event, Exit, ProbeKind, StopSignal};
 pub use machine::PodMachine;
 pub use spec::{ContainerInput, PodInput, RestartPolicy};
+pub use view::{ContainerRun, ContainerView, PodView};
 
 /// A point in time as the machine sees it; the I/O loop reads the clock, tests step one.
 pub type Time = chrono::DateTime<chrono::Utc>;

@@ -25,8 +25,8 @@ pub fn lifecycle_input(req: &PodRequest) -> PodInput {
             sidecar: false,
             has_post_start: hooks.is_some_and(|l| l.post_start.is_some()),
             has_pre_stop: hooks.is_some_and(|l| l.pre_stop.is_some()),
-            has_readiness_probe: false,
-            has_startup_probe: false,
+            has_readiness_probe: c.readiness_probe.is_some(),
+            has_startup_probe: c.startup_probe.is_some(),
         }
     };
     let restart_policy = match spec.restart_policy.as_deref() {
@@ -216,8 +216,10 @@ mod tests {
     }
 
     #[test]
-    fn lifecycle_input_reads_policy_grace_and_hooks() {
-        let mut s = spec(vec![container("app", &[], &[])]);
+    fn lifecycle_input_reads_policy_grace_hooks_and_probes() {
+        let mut app = container("app", &[], &[]);
+        app.readiness_probe = Some(Default::default());
+        let mut s = spec(vec![app]);
         s.restart_policy = Some("OnFailure".into());
         s.termination_grace_period_seconds = Some(5);
         let req = PodRequest {
@@ -234,5 +236,6 @@ mod tests {
         assert_eq!(input.restart_policy, RestartPolicy::OnFailure);
         assert_eq!(input.termination_grace_period_seconds, 5);
         assert!(!input.containers[0].has_post_start);
+        assert!(input.containers[0].has_readiness_probe && !input.containers[0].has_startup_probe);
     }
 }

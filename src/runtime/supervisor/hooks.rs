@@ -1,4 +1,4 @@
-//! Running a lifecycle hook's `exec` command inside a running container: the child joins the
+//! Running a lifecycle hook's or an exec probe's command inside a running container: the child joins the
 //! container's cgroup and its IPC, UTS, network, PID and mount namespaces (as `runc exec`
 //! does) before it execs.
 #![allow(unsafe_code)]
@@ -24,10 +24,23 @@ pub struct ExecTarget {
     pub user: Option<User>,
 }
 
-/// Starts `argv` in the container; the caller reaps the child.
+/// Starts `argv` in the container with the container's environment and no output; the
+/// caller reaps the child.
 pub fn spawn(target: &ExecTarget, argv: &[String]) -> std::io::Result<Child> {
+    spawn_with(target, argv, &target.env, Stdio::null(), Stdio::null())
+}
+
+/// Starts `argv` in the container with environment `env` (`NAME=value` entries) and the
+/// given stdout and stderr; the caller reaps the child.
+pub fn spawn_with(
+    target: &ExecTarget,
+    argv: &[String],
+    env: &[String],
+    stdout: Stdio,
+    stderr: Stdio,
+) -> std::io::Result<Child> {
     let Some((program, args)) = argv.split_first() else {
-        return Err(std::io::Error::other("the exec hook has no command"));
+        return Err(std::io::Error::other("the exec command is empty"));
     };
     // Opened here so that a container that is already gone fails in the caller.
     let mut namespaces: Vec<(OwnedFd, CloneFlags)> = Vec::new();
@@ -48,10 +61,10 @@ pub fn spawn(target: &ExecTarget, argv: &[String]) -> std::io::Result<Child> {
     let mut cmd = Command::new(program);
     cmd.args(args)
         .env_clear()
-        .envs(target.env.iter().map(|e| e.split_once('=').unwrap_or((e, ""))))
+        .envs(env.iter().map(|e| e.split_once('=').unwrap_or((e, ""))))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(stdout)
+        .stderr(stderr);
     // SAFETY: the closure runs in the forked child before exec. The supervisor is
     // single-threaded, so no lock can be held by a thread that does not exist in the child;
     // it only makes system calls and small allocations.

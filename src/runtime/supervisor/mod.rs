@@ -3,21 +3,28 @@
 //! their logs and the pod's `status.json`, and outlives the CLI that started it, like
 //! conmon or containerd-shim (`DESIGN.md` §4, the pod directory contract in `poddir`).
 //!
-//! It blocks SIGCHLD, SIGTERM and SIGINT and sleeps in `poll` on a signalfd and the
-//! containers' output pipes until the machine's next wakeup, so an idle pod costs no CPU.
+//! It blocks SIGCHLD, SIGTERM and SIGINT and sleeps in `poll` on a signalfd, the
+//! containers' output pipes and the running probes' pipes until the machine's or the
+//! prober's next wakeup (or a hook or probe deadline), so an idle pod costs no CPU between
+//! probes. Probes run in child processes (`probes`), never in the loop.
 //! SIGTERM or SIGINT is a graceful deletion, with the grace period from `delete-grace`
 //! when [`crate::runtime::linux_runtime::LinuxRuntime::delete_pod`] wrote one.
 
+mod events;
 mod hooks;
 mod output;
 mod pod;
 pub mod poddir;
+mod probes;
 mod wait;
 
 pub use poddir::{PodDir, PodFile, ProcessId, write_atomic};
 
-use crate::runtime::lifecycle::{Event, PodMachine, Time};
+use crate::runtime::lifecycle::{Action, ContainerRun, Event, PodMachine, ProbeKind, RestartPolicy, Time};
+use crate::runtime::probe::{Prober, kind_word};
+use events::PodEvents;
 use pod::Pod;
+use probes::{Finished, Runner};
 use std::collections::VecDeque;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
@@ -91,6 +98,10 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
             return 1;
         }
     };
+    let spec = &file.request.spec;
+    let sidecars = spec.init_containers.iter().filter(|c| c.is_sidecar());
+    let prober = Prober::new(sidecars.chain(&spec.containers));
+    let pod_events = PodEvents::new(dir.events_file(), &file.request.name);
     let pod = match Pod::new(dir.clone(), file) {
         Ok(p) => p,
         Err(e) => {
@@ -105,6 +116,9 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
         waiter,
         events: VecDeque::new(),
         last_status: None,
+        prober,
+        probes: Runner::default(),
+        pod_events,
     };
     let code = sup.run_loop();
     if code == 0 {
@@ -121,6 +135,9 @@ struct Supervisor {
     waiter: Waiter,
     events: VecDeque<Event>,
     last_status: Option<Vec<u8>>,
+    prober: Prober,
+    probes: Runner,
+    pod_events: PodEvents,
 }
 
 impl Supervisor {
@@ -133,10 +150,15 @@ impl Supervisor {
                 }
             }
             for action in self.machine.next_actions(now) {
+                if action == Action::DestroySandbox {
+                    // Exec probes run inside the containers' cgroups, which teardown removes.
+                    self.probes.kill_all();
+                }
                 match self.pod.perform(action, now) {
                     Ok(events) => self.events.extend(events),
                     Err(e) => {
                         eprintln!("{e}");
+                        self.probes.kill_all();
                         self.pod.destroy();
                         self.write_status(now);
                         return 1;
@@ -146,19 +168,27 @@ impl Supervisor {
             if !self.events.is_empty() {
                 continue;
             }
+            self.tick_probes(now);
+            if !self.events.is_empty() {
+                continue;
+            }
             self.write_status(now);
             if self.machine.is_done() {
+                self.probes.kill_all();
                 return 0;
             }
-            let wake = self
-                .machine
-                .next_wakeup()
-                .map(|t| (t - now).to_std().unwrap_or_default());
-            let timeout = match (wake, self.pod.next_hook_deadline()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let fds: Vec<BorrowedFd<'_>> = self.pod.pipes.iter().map(|p| p.fd()).collect();
+            let until = |t: Option<Time>| t.map(|t| (t - now).to_std().unwrap_or_default());
+            let timeout = [
+                until(self.machine.next_wakeup()),
+                until(self.prober.next_wakeup()),
+                self.pod.next_hook_deadline(),
+                self.probes.next_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let n_pipes = self.pod.pipes.len();
+            let fds: Vec<BorrowedFd<'_>> = self.pod.pipes.iter().map(|p| p.fd()).chain(self.probes.fds()).collect();
             let woken = match self.waiter.wait(&fds, timeout) {
                 Ok(w) => w,
                 Err(e) => {
@@ -174,10 +204,81 @@ impl Supervisor {
                     grace_period_seconds: grace,
                 });
             }
-            self.pod.drain_pipes(&woken.readable);
+            let (logs, probe_pipes): (Vec<usize>, Vec<usize>) = woken.readable.iter().partition(|i| **i < n_pipes);
+            self.pod.drain_pipes(&logs);
+            let probe_pipes: Vec<usize> = probe_pipes.into_iter().map(|i| i - n_pipes).collect();
+            self.probes.drain(&probe_pipes);
             self.events.extend(self.pod.reap());
             self.events.extend(self.pod.expired_hooks());
+            for finished in self.probes.collect() {
+                self.probe_finished(finished);
+            }
         }
+    }
+
+    /// Steps the probe workers: results that changed go to the machine, due probes start.
+    fn tick_probes(&mut self, now: Time) {
+        if self.prober.is_empty() {
+            return;
+        }
+        let ticked = self.prober.tick(now, &self.machine);
+        for event in ticked.events {
+            self.note_probe_kill(now, &event);
+            self.events.push_back(event);
+        }
+        for due in ticked.due {
+            let name = due.container.clone();
+            let spec = self.pod.container_spec(&name);
+            let target = self.pod.exec_target(&name);
+            if let Some(finished) = self.probes.start(due, spec, target) {
+                self.probe_finished(finished);
+            }
+        }
+    }
+
+    /// Records a probe's raw result: an `Unhealthy` event when it failed
+    /// (prober.go `recordContainerEvent`), and the thresholded change for the machine.
+    fn probe_finished(&mut self, f: Finished) {
+        let now = now();
+        if !f.success {
+            let message = format!("{} probe failed: {}", kind_word(f.kind), f.output.trim_end());
+            self.pod_events.record(now, "Unhealthy", &message);
+        }
+        if let Some(event) = self.prober.record(f.id, f.instance, f.success) {
+            self.note_probe_kill(now, &event);
+            self.events.push_back(event);
+        }
+    }
+
+    /// The `Killing` event of a container that failed its liveness or startup probe
+    /// (computePodActions: "Container %s failed liveness probe, will be restarted").
+    fn note_probe_kill(&self, now: Time, event: &Event) {
+        let Event::Probe {
+            name,
+            kind: kind @ (ProbeKind::Liveness | ProbeKind::Startup),
+            success: false,
+        } = event
+        else {
+            return;
+        };
+        let running = self
+            .machine
+            .container_view(name)
+            .is_some_and(|c| matches!(c.run, ContainerRun::Running { .. }));
+        let pod = self.machine.pod_view();
+        if !running || pod.deleting {
+            return;
+        }
+        let what = if *kind == ProbeKind::Liveness {
+            "liveness"
+        } else {
+            "startup"
+        };
+        let mut message = format!("Container {name} failed {what} probe");
+        if pod.restart_policy != RestartPolicy::Never {
+            message.push_str(", will be restarted");
+        }
+        self.pod_events.record(now, "Killing", &message);
     }
 
     /// Writes `status.json` when it changed.

@@ -123,6 +123,18 @@ impl Pod {
         })
     }
 
+    /// Container `name`'s spec.
+    pub fn container_spec(&self, name: &str) -> Option<&ContainerSpec> {
+        self.slots.get(name).map(|s| &s.spec)
+    }
+
+    /// How to run a command in container `name`'s current process, while it has one.
+    pub fn exec_target(&self, name: &str) -> Option<&ExecTarget> {
+        let slot = self.slots.get(name)?;
+        slot.process.as_ref()?;
+        slot.target.as_ref()
+    }
+
     /// Adds what the machine does not know to its status.
     pub fn decorate(&self, status: &mut PodStatus) {
         status.qos_class = Some(self.qos.to_string());

@@ -53,6 +53,12 @@ impl PodDir {
         self.root.join("supervisor.pid")
     }
 
+    /// `events.jsonl`: the pod's own events (probe failures, probe kills), shown by
+    /// `describe pod`.
+    pub fn events_file(&self) -> PathBuf {
+        self.root.join("events.jsonl")
+    }
+
     /// `supervisor.log`.
     pub fn log_file(&self) -> PathBuf {
         self.root.join("supervisor.log")
