@@ -348,10 +348,10 @@ mod tests {
         assert_eq!(forward, backward, "node order does not change the placements");
     }
 
-    /// `cargo test --release scheduler::tests::thousand_pods -- --ignored --nocapture`
+    /// The benchmark's shape (bench/schedule.sh times it inside `plan`): equal nodes end up
+    /// with equal shares.
     #[test]
-    #[ignore = "timing, run by hand"]
-    fn thousand_pods_on_hundred_nodes() {
+    fn thousand_pods_on_hundred_nodes_spread_evenly() {
         let names: Vec<String> = (0..100).map(|i| format!("node-{i:03}")).collect();
         let all: Vec<NodeInfo> = names.iter().map(|n| NodeInfo::default_node(n, 16, 64 * GI)).collect();
         let s = spec(
@@ -365,11 +365,13 @@ mod tests {
                 spec: &s,
             })
             .collect();
-        let start = std::time::Instant::now();
         let got = schedule(all, &[], &pods);
-        let elapsed = start.elapsed();
-        eprintln!("scheduled 1000 pods on 100 nodes in {elapsed:?}");
-        assert!(got.iter().all(|p| matches!(p, Placement::Node(_))));
-        assert!(elapsed < std::time::Duration::from_millis(100), "{elapsed:?}");
+        let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &got {
+            let Placement::Node(n) = p else { panic!("{p:?}") };
+            *per_node.entry(n.as_str()).or_default() += 1;
+        }
+        assert_eq!(per_node.len(), 100);
+        assert!(per_node.values().all(|&n| n == 10), "{per_node:?}");
     }
 }
