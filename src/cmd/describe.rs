@@ -39,6 +39,13 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         bail!("the server doesn't have a resource type {kind_word:?}")
     };
     let state = read_state(global)?;
+    if kind == "Node" {
+        let Some(text) = super::describe_node::describe(global, &state, name) else {
+            bail!("node {name:?} not found")
+        };
+        super::output::print(&text);
+        return Ok(exit::OK);
+    }
     let Some(rec) = state.objects.values().find(|r| {
         r.id.kind == kind && r.id.name == name && r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace)
     }) else {

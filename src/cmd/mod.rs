@@ -4,6 +4,7 @@ pub mod apply;
 pub mod context;
 pub mod delete;
 pub mod describe;
+pub mod describe_node;
 pub mod down;
 pub mod events;
 pub mod exec;

@@ -186,6 +186,25 @@ fn eight_pods_on_two_small_nodes_plan_equals_apply() {
     );
     let run = host.run(&["get", "pods"]).expect(0);
     assert_eq!(run.stdout.matches("Pending").count(), 2, "{}", run.stdout);
+
+    // describe node adds up what the node's three pods request, as kubectl does.
+    let run = host.run(&["describe", "node/n1"]).expect(0);
+    assert!(
+        run.stdout.contains("Non-terminated Pods:          (3 in total)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  cpu                900m (90%)    0 (0%)\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  memory             384Mi (37%)   0 (0%)\n"),
+        "{}",
+        run.stdout
+    );
+    host.run(&["describe", "node/n9"]).expect(1);
 }
 
 #[test]
