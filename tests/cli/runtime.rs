@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::support::{Run, SHARED};
 
 mod acceptance;
+mod nodes;
 mod probes;
 
 /// True when the test can run; panics under `CI=true` without root.
