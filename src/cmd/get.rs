@@ -229,7 +229,9 @@ fn table(
     all_ns: bool,
 ) -> String {
     let mut header: Vec<&str> = match kind {
-        "Pod" if wide => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"],
+        // kubectl has no QoS column; rekon adds it to the wide view (it decides the pod's
+        // cgroup and OOM ranking on this host).
+        "Pod" if wide => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "QOS"],
         "Pod" => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
         "Deployment" => vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
         "ReplicaSet" | "ReplicationController" => vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
@@ -301,6 +303,11 @@ fn table(
                     };
                     cells.push(ip.unwrap_or_else(|| "<none>".into()));
                     cells.push(pod.and_then(|p| p.node.clone()).unwrap_or_else(|| "<none>".into()));
+                    let qos = spec
+                        .get("spec")
+                        .and_then(|s| serde_json::from_value::<crate::manifest::types::PodSpec>(s.clone()).ok())
+                        .map_or("<unknown>", |s| crate::runtime::podspec::qos_class(&s));
+                    cells.push(qos.to_string());
                 }
                 cells
             }

@@ -72,7 +72,8 @@ fn nginx_lands_on_the_ssd_node() {
         BTreeMap::from([("nginx".into(), "node-2".into())])
     );
     let run = host.run(&["get", "pods", "-o", "wide"]).expect(0);
-    assert!(run.stdout.lines().nth(1).unwrap().ends_with("node-2"), "{}", run.stdout);
+    let row: Vec<&str> = run.stdout.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[row.len() - 2..], ["node-2", "BestEffort"], "{}", run.stdout);
 }
 
 #[test]
