@@ -36,6 +36,10 @@ for i in range(n):
                f"  - name: c\n    image: busybox:1.36\n    command: [sleep, '3600']\n")
     with open(f"{d}/obj-{i:05d}.yaml", "w") as f:
         f.write(doc)
+# One node big enough for every pod (the host node takes 110), so that apply converges.
+with open(f"{d}/node.yaml", "w") as f:
+    f.write("apiVersion: v1\nkind: Node\nmetadata:\n  name: bench\nstatus:\n"
+            "  capacity: {cpu: '1000', memory: 4Ti, pods: '100000'}\n")
 PY
 }
 
