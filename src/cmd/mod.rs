@@ -13,6 +13,7 @@ pub mod image;
 pub mod logs;
 pub mod output;
 pub mod plan;
+pub mod rollout_text;
 pub mod supervise;
 pub mod table;
 pub mod validate;
