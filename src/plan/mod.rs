@@ -4,6 +4,7 @@
 //! which is what keeps planning fast and testable.
 
 pub mod compute;
+pub mod controller;
 pub mod desired;
 pub mod diff;
 pub mod nodes;
