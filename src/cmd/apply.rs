@@ -27,6 +27,12 @@ pub struct ApplyArgs {
     /// Keep fetching, planning and applying until SIGINT/SIGTERM.
     #[arg(long, conflicts_with = "plan_file")]
     pub watch: bool,
+    /// How long to wait for Deployments and ReplicaSets to converge (exit 3 after it).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Return after the first step of every rollout instead of waiting for it to converge.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Time between two rounds of --watch.
     #[arg(long, default_value = "30s", value_parser = parse_duration, requires = "watch")]
     pub interval: Duration,
@@ -75,6 +81,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             session.store.save(&mut session.state)?;
         }
         let code = converged_code(&plan);
+        let code = code.max(converge(&mut session, runtime.as_mut(), &desired, args, stop)?);
         session.audit("apply", &plan, started, code)?;
         return Ok(code);
     }
@@ -130,6 +137,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             ));
             record_scheduling_events(&session, &plan)?;
             let code = converged_code(&plan);
+            let code = code.max(converge(&mut session, runtime.as_mut(), &desired, args, stop)?);
             session.audit("apply", &plan, started, code)?;
             Ok(code)
         }
@@ -139,6 +147,120 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             Err(anyhow::Error::new(err).context(
                 "apply stopped; the state records every step that completed, and the next apply continues from there",
             ))
+        }
+    }
+}
+
+/// The level-triggered loop of the workload controllers: observe the pods, run every
+/// Deployment and ReplicaSet controller, carry out what they decide, save; until all have
+/// converged (0), one fails or `--timeout` passes (3, saying what and why), or after one pass
+/// with `--no-wait`. Between passes it sleeps until the next interesting time, at most 200 ms.
+fn converge(
+    session: &mut Session,
+    runtime: &mut dyn crate::runtime::Runtime,
+    desired: &[crate::plan::DesiredObject],
+    args: &ApplyArgs,
+    stop: &AtomicBool,
+) -> Result<i32> {
+    use crate::plan::workloads::{WorkloadInput, reconcile};
+    if !desired
+        .iter()
+        .any(|d| matches!(d.id.kind.as_str(), "Deployment" | "ReplicaSet"))
+        && session.state.replica_sets.is_empty()
+    {
+        return Ok(exit::OK);
+    }
+    let deadline = Instant::now() + args.timeout;
+    let host = context::host_facts();
+    let mut counter = 0u64;
+    let mut last_messages: Vec<String> = Vec::new();
+    loop {
+        crate::apply::workloads::retry_unconfirmed(&session.store, runtime, &mut session.state)?;
+        let observed = context::observe(runtime, &session.state)?;
+        let now = chrono::Utc::now();
+        let step = reconcile(&WorkloadInput {
+            desired,
+            state: &session.state,
+            observed: &observed,
+            host: &host,
+            now,
+        });
+        for e in &step.events {
+            println!("{}: {}", e.object, e.message);
+            session.events.append(&Event {
+                object: Some(e.object.clone()),
+                message: Some(format!("{}: {}", e.reason, e.message)),
+                ..Event::new("controller", now)
+            })?;
+        }
+        let mut new_uid = || {
+            counter += 1;
+            new_pod_uid(counter)
+        };
+        let changed = step.acts()
+            || session.state.replica_sets != step.replica_sets
+            || session.state.deployments != step.deployments;
+        if step.acts() {
+            runtime
+                .check_can_modify()
+                .context("cannot run the pods of Deployments and ReplicaSets")?;
+        }
+        if changed {
+            crate::apply::workloads::execute_workloads(
+                &session.store,
+                runtime,
+                &mut session.state,
+                &step,
+                &mut new_uid,
+                &context::now(),
+            )?;
+        }
+        let messages: Vec<String> = step
+            .progress
+            .iter()
+            .map(|p| format!("{}: {}", p.id.kubectl_ref(), p.message))
+            .collect();
+        if messages != last_messages {
+            for m in messages.iter().filter(|m| !last_messages.contains(m)) {
+                println!("{m}");
+            }
+            last_messages = messages;
+        }
+        if let Some(failed) = step.progress.iter().find(|p| p.failed) {
+            eprintln!(
+                "Error: {} did not converge: {}",
+                failed.id.kubectl_ref(),
+                failed.message
+            );
+            return Ok(exit::NOT_CONVERGED);
+        }
+        if !step.acts() && step.progress.iter().all(|p| p.converged) {
+            return Ok(exit::OK);
+        }
+        if args.no_wait {
+            return Ok(exit::OK);
+        }
+        if Instant::now() >= deadline || stop.load(Ordering::SeqCst) {
+            for p in step.progress.iter().filter(|p| !p.converged) {
+                eprintln!(
+                    "Error: {} did not converge within {:?}: {}",
+                    p.id.kubectl_ref(),
+                    args.timeout,
+                    p.message
+                );
+            }
+            return Ok(exit::NOT_CONVERGED);
+        }
+        if !step.acts() {
+            // Nothing changed: wait for the next interesting moment, at most 200 ms, so pod
+            // status changes are seen soon without busy polling.
+            let mut wait = Duration::from_millis(200);
+            if let Some(at) = step.next_check
+                && let Ok(until) = (at - chrono::Utc::now()).to_std()
+            {
+                wait = wait.min(until);
+            }
+            std::thread::sleep(wait);
         }
     }
 }

@@ -48,10 +48,74 @@ pub fn kind_rank(kind: &str) -> usize {
 /// Kinds whose controller is not built yet: recorded, but they run nothing.
 fn no_controller_note(kind: &str) -> Option<String> {
     match kind {
-        "Deployment" | "ReplicaSet" | "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Some(format!(
+        "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Some(format!(
             "no {kind} controller yet: the object is recorded but starts no pods"
         )),
         _ => None,
+    }
+}
+
+/// What a Deployment or ReplicaSet change does to pods: the rollout it starts, or a scale.
+fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
+    use super::controller::{template_hash, util};
+    use crate::manifest::Resource;
+    match &d.resource {
+        Some(Resource::Deployment(dep)) => {
+            let ns = dep.metadata.namespace_or_default();
+            let want = util::replicas(dep);
+            let rses = state.replica_sets_of(ns, &dep.metadata.name);
+            let Some(current) = rses.iter().max_by_key(|rs| rs.revision()) else {
+                let collisions = state
+                    .deployments
+                    .get(&format!("{ns}/{}", dep.metadata.name))
+                    .and_then(|s| s.collision_count);
+                let hash = template_hash(&dep.spec.template, collisions);
+                return vec![format!(
+                    "rolls out ReplicaSet {}-{hash} with {want} pod{}",
+                    dep.metadata.name,
+                    if want == 1 { "" } else { "s" }
+                )];
+            };
+            if util::equal_ignore_hash(&current.template, &dep.spec.template) {
+                return if current.replicas != want {
+                    vec![format!(
+                        "scales from {} to {want} pods without a rollout",
+                        current.replicas
+                    )]
+                } else {
+                    Vec::new()
+                };
+            }
+            let mut notes = Vec::new();
+            if dep.spec.paused == Some(true) {
+                notes.push("paused: the new template is not rolled out until the Deployment is resumed".into());
+                return notes;
+            }
+            let running: i32 = rses.iter().map(|rs| rs.status.replicas).sum();
+            notes.push(if util::is_rolling(dep) {
+                format!(
+                    "rolling update: {running} pods to replace, maxSurge {}, maxUnavailable {}",
+                    util::max_surge(dep),
+                    util::max_unavailable(dep)
+                )
+            } else {
+                format!("Recreate: {running} pods stop before {want} new ones start")
+            });
+            if let Some(old) = rses
+                .iter()
+                .find(|rs| util::equal_ignore_hash(&rs.template, &dep.spec.template))
+            {
+                notes.push(format!(
+                    "reuses ReplicaSet {} (revision {}), which becomes revision {}",
+                    old.name,
+                    old.revision(),
+                    current.revision() + 1
+                ));
+            }
+            notes
+        }
+        Some(Resource::ReplicaSet(rs)) => vec![format!("keeps {} pods running", rs.spec.replicas.unwrap_or(1))],
+        _ => Vec::new(),
     }
 }
 
@@ -77,7 +141,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 diff: yaml_diff(&d.id.kind, None, Some(&d.value)),
                 node: None,
                 unschedulable: None,
-                notes: no_controller_note(&d.id.kind).into_iter().collect(),
+                notes: no_controller_note(&d.id.kind)
+                    .into_iter()
+                    .chain(workload_notes(d, input.state))
+                    .collect(),
                 origin: Some(d.origin.clone()),
             }),
             Some(rec) if rec.hash != d.hash => {
@@ -94,7 +161,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     diff: yaml_diff(&d.id.kind, Some(&rec.spec), Some(&d.value)),
                     node: None,
                     unschedulable: None,
-                    notes: Vec::new(),
+                    notes: workload_notes(d, input.state),
                     origin: Some(d.origin.clone()),
                 })
             }
@@ -251,9 +318,12 @@ mod tests {
             p.notes,
             ["Namespace shop is used by objects but not defined in git: rekon creates it"]
         );
-        assert_eq!(
-            p.steps[2].notes,
-            ["no Deployment controller yet: the object is recorded but starts no pods"]
+        assert_eq!(p.steps[2].notes.len(), 1);
+        assert!(
+            p.steps[2].notes[0].starts_with("rolls out ReplicaSet web-")
+                && p.steps[2].notes[0].ends_with(" with 2 pods"),
+            "{:?}",
+            p.steps[2].notes
         );
     }
 

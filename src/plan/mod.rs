@@ -11,6 +11,7 @@ pub mod nodes;
 pub mod placement;
 pub mod render;
 pub mod scheduler;
+pub mod workloads;
 
 use crate::manifest::ObjectId;
 use crate::state::SourceSpec;
