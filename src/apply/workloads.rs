@@ -105,8 +105,7 @@ pub fn execute_workloads(
     store.save(state)?;
     for uid in &to_start {
         create(runtime, state, uid)?;
-    }
-    if !to_start.is_empty() {
+        // One save per confirmed pod, as the plan executor does.
         store.save(state)?;
     }
     Ok(())
@@ -143,4 +142,99 @@ fn create(runtime: &mut dyn Runtime, state: &mut State, uid: &str) -> Result<(),
         rec.created = true;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{SourceFile, load};
+    use crate::plan::workloads::{WorkloadInput, reconcile};
+    use crate::plan::{DesiredObject, HostFacts, Observed, desired_objects};
+    use crate::runtime::fake::FakeRuntime;
+
+    fn desired(replicas: u32) -> Vec<DesiredObject> {
+        let yaml = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n"
+        );
+        let m = load(&[SourceFile {
+            path: "m.yaml".into(),
+            text: yaml,
+        }])
+        .expect("valid manifests");
+        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
+    }
+
+    /// One observe → reconcile → execute pass; returns whether it acted.
+    fn pass(store: &StateStore, rt: &mut FakeRuntime, d: &[DesiredObject], n: &mut u32) -> Result<bool, ApplyError> {
+        let mut state = store.load().unwrap();
+        retry_unconfirmed(store, rt, &mut state)?;
+        let observed: Observed = state
+            .pods
+            .values()
+            .filter(|p| !p.is_pending())
+            .map(|p| (p.uid.clone(), rt.pod_status(&p.uid).unwrap()))
+            .collect();
+        let host = HostFacts {
+            hostname: "h".into(),
+            cpus: 2,
+            memory_bytes: 1 << 30,
+            arch: "x86_64".into(),
+        };
+        let step = reconcile(&WorkloadInput {
+            desired: d,
+            state: &state,
+            observed: &observed,
+            host: &host,
+            now: chrono::Utc::now(),
+        });
+        let mut uid = || {
+            *n += 1;
+            format!("uid-{n}")
+        };
+        execute_workloads(store, rt, &mut state, &step, &mut uid, "2026-01-01T00:00:00Z")?;
+        Ok(step.acts())
+    }
+
+    #[test]
+    fn a_failed_create_is_retried_without_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        rt.fail_create_at = Some(1);
+        let d = desired(2);
+        let mut n = 0;
+        let err = pass(&store, &mut rt, &d, &mut n).unwrap_err();
+        assert!(err.to_string().starts_with("Pod default/web-"), "{err}");
+        let state = store.load().unwrap();
+        assert_eq!(state.pods.len(), 2, "both intents are recorded");
+        assert_eq!(state.pods.values().filter(|p| p.created).count(), 1);
+        assert_eq!(state.replica_sets.len(), 1);
+
+        pass(&store, &mut rt, &d, &mut n).unwrap();
+        let state = store.load().unwrap();
+        assert_eq!(rt.pods.len(), 2, "the failed pod is created once, no duplicate");
+        assert!(state.pods.values().all(|p| p.created));
+        assert_eq!(
+            state.pods.keys().collect::<Vec<_>>(),
+            rt.pods.keys().collect::<Vec<_>>()
+        );
+        assert!(!pass(&store, &mut rt, &d, &mut n).unwrap(), "converged: nothing to do");
+        assert_eq!(store.load().unwrap().deployments["default/web"].available_replicas, 2);
+    }
+
+    #[test]
+    fn scaling_down_and_removing_the_deployment_delete_pods() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        let mut n = 0;
+        pass(&store, &mut rt, &desired(3), &mut n).unwrap();
+        assert_eq!(rt.pods.len(), 3);
+        pass(&store, &mut rt, &desired(1), &mut n).unwrap();
+        assert_eq!(rt.pods.len(), 1);
+        pass(&store, &mut rt, &[], &mut n).unwrap();
+        assert!(rt.pods.is_empty());
+        let state = store.load().unwrap();
+        assert!(state.pods.is_empty() && state.replica_sets.is_empty() && state.deployments.is_empty());
+    }
 }

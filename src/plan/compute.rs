@@ -185,6 +185,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             });
         }
     }
+    note_first_steps(input, &mut steps);
     let (node_infos, plan_nodes) = nodes::plan_nodes(input.desired, &input.host);
     let placements = placement::place(input, &mut steps, node_infos);
     // Deletes first (dependents before what they depend on), then the rest in kind order;
@@ -213,6 +214,97 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         nodes: plan_nodes,
         placements,
         notes,
+    }
+}
+
+/// Runs the workload controllers once, as apply's first pass will, and notes on each
+/// Deployment and ReplicaSet step what that pass does (`first step: …`).
+fn note_first_steps(input: &PlanInput<'_>, steps: &mut [Step]) {
+    use super::controller::ControllerAction;
+    use super::workloads::{WorkloadInput, reconcile};
+    if !steps
+        .iter()
+        .any(|s| matches!(s.id.kind.as_str(), "Deployment" | "ReplicaSet") && s.action != Action::Delete)
+    {
+        return;
+    }
+    let now = chrono::DateTime::parse_from_rfc3339(&input.now)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    let pass = reconcile(&WorkloadInput {
+        desired: input.desired,
+        state: input.state,
+        observed: input.observed,
+        host: &input.host,
+        now,
+    });
+    // The workload that owns each ReplicaSet of the pass.
+    let workload_of = |rs_key: &str| -> Option<ObjectId> {
+        let rs = pass.replica_sets.get(rs_key)?;
+        Some(match &rs.owner {
+            Some(d) => ObjectId::new("Deployment", Some(&rs.namespace), d),
+            None => ObjectId::new("ReplicaSet", Some(&rs.namespace), &rs.name),
+        })
+    };
+    let pod_owner: BTreeMap<&str, String> = input
+        .state
+        .pods
+        .values()
+        .map(|p| (p.uid.as_str(), format!("{}/{}", p.namespace, p.owner.name)))
+        .collect();
+    for step in steps.iter_mut().filter(|s| s.action != Action::Delete) {
+        let mut notes = Vec::new();
+        for (_, a) in pass.actions.iter().filter(|(id, _)| id == &step.id) {
+            notes.push(match a {
+                ControllerAction::CreateReplicaSet { name, replicas } => {
+                    format!(
+                        "first step: create ReplicaSet {name} with {replicas} replica{}",
+                        if *replicas == 1 { "" } else { "s" }
+                    )
+                }
+                ControllerAction::ScaleReplicaSet { name, from, to } => {
+                    format!("first step: scale ReplicaSet {name} from {from} to {to}")
+                }
+                ControllerAction::UpdateReplicaSet { name } => format!("first step: update ReplicaSet {name}"),
+                ControllerAction::DeleteReplicaSet { name } => format!("first step: delete ReplicaSet {name}"),
+                _ => continue,
+            });
+        }
+        let mut on_node: BTreeMap<String, usize> = BTreeMap::new();
+        let mut pending = Vec::new();
+        for c in pass
+            .creates
+            .iter()
+            .filter(|c| workload_of(&c.replica_set).as_ref() == Some(&step.id))
+        {
+            match (&c.node, &c.scheduling) {
+                (Some(n), _) => *on_node.entry(n.clone()).or_default() += 1,
+                (None, s) => pending.push(format!(
+                    "first step: pod {} stays Pending: {}",
+                    c.name,
+                    s.as_ref().map(|s| s.message.as_str()).unwrap_or_default()
+                )),
+            }
+        }
+        for (node, n) in on_node {
+            notes.push(format!(
+                "first step: create {n} pod{} on node {node}",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        notes.extend(pending);
+        let deletes = pass
+            .deletes
+            .iter()
+            .filter(|uid| pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)).as_ref() == Some(&step.id))
+            .count();
+        if deletes > 0 {
+            notes.push(format!(
+                "first step: delete {deletes} pod{}",
+                if deletes == 1 { "" } else { "s" }
+            ));
+        }
+        step.notes.extend(notes);
     }
 }
 
@@ -318,12 +410,19 @@ mod tests {
             p.notes,
             ["Namespace shop is used by objects but not defined in git: rekon creates it"]
         );
-        assert_eq!(p.steps[2].notes.len(), 1);
-        assert!(
-            p.steps[2].notes[0].starts_with("rolls out ReplicaSet web-")
-                && p.steps[2].notes[0].ends_with(" with 2 pods"),
-            "{:?}",
-            p.steps[2].notes
+        let notes = &p.steps[2].notes;
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        let rs = notes[0]
+            .strip_prefix("rolls out ReplicaSet ")
+            .and_then(|n| n.strip_suffix(" with 2 pods"))
+            .unwrap_or_else(|| panic!("{notes:?}"));
+        assert!(rs.starts_with("web-"), "{rs}");
+        assert_eq!(
+            notes[1..],
+            [
+                format!("first step: create ReplicaSet {rs} with 2 replicas"),
+                "first step: create 2 pods on node h".to_string()
+            ]
         );
     }
 

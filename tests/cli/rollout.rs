@@ -147,3 +147,77 @@ fn a_standalone_replica_set_keeps_its_pods_and_no_wait_returns_at_once() {
     assert!(pod_names(&host).is_empty(), "pruned with its ReplicaSet");
     assert!(host.state()["replica_sets"].as_object().unwrap().is_empty());
 }
+
+#[test]
+fn reverting_in_git_reuses_the_first_replica_set_as_revision_3() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("v1");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let first = host.state()["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.write("web.yaml", &deployment("busybox:2"));
+    repo.commit("v2");
+    host.run(&["apply"]).expect(0);
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("revert");
+    let plan = host.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout.contains(&format!(
+            "reuses ReplicaSet {first} (revision 1), which becomes revision 3"
+        )),
+        "{}",
+        plan.stdout
+    );
+    host.run(&["apply"]).expect(0);
+    let state = host.state();
+    let rses = state["replica_sets"].as_object().unwrap();
+    assert_eq!(rses.len(), 2, "no third ReplicaSet");
+    let rs1 = &rses[&format!("default/{first}")];
+    assert_eq!(rs1["annotations"]["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(rs1["annotations"]["deployment.kubernetes.io/revision-history"], "1");
+    assert_eq!(rs1["replicas"], 3);
+    assert_eq!(state["deployments"]["default/web"]["revision"], 3);
+}
+
+#[test]
+fn a_progress_deadline_exceeded_ends_apply_with_exit_3() {
+    let repo = Repo::new();
+    let with_deadline =
+        |image: &str| deployment(image).replace("  replicas: 3\n", "  replicas: 3\n  progressDeadlineSeconds: 1\n");
+    repo.write("web.yaml", &with_deadline("busybox:1"));
+    repo.commit("v1");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    repo.write("web.yaml", &with_deadline("never-ready:1"));
+    repo.commit("broken");
+    let run = host.run(&["apply", "--timeout", "1m"]).expect(3);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("Error: "))
+        .unwrap_or_default();
+    let rs = host.state()["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|rs| rs["annotations"]["deployment.kubernetes.io/revision"] == "2")
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let want = format!(
+        "Error: deployment/web did not converge: deployment \"web\" exceeded its progress deadline: ReplicaSet \"{rs}\" has timed out progressing. ({rs}-"
+    );
+    assert!(line.starts_with(&want), "{}", run.stderr);
+    assert!(line.ends_with(": Running, not Ready)"), "{line}");
+    assert_eq!(pod_names(&host).len(), 4, "old pods keep serving");
+}
