@@ -237,4 +237,26 @@ mod tests {
         let state = store.load().unwrap();
         assert!(state.pods.is_empty() && state.replica_sets.is_empty() && state.deployments.is_empty());
     }
+
+    #[test]
+    fn a_pod_whose_supervisor_died_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut rt = FakeRuntime::new();
+        let mut n = 0;
+        let d = desired(2);
+        pass(&store, &mut rt, &d, &mut n).unwrap();
+        let lost = rt.pods.keys().next().unwrap().clone();
+        rt.set_phase(&lost, crate::runtime::status::PodPhase::Unknown);
+        assert!(pass(&store, &mut rt, &d, &mut n).unwrap());
+        assert_eq!(rt.pods.len(), 2);
+        assert!(!rt.pods.contains_key(&lost), "the lost pod is deleted");
+        assert!(!store.load().unwrap().pods.contains_key(&lost));
+        // A pod deleted behind rekon's back is forgotten and replaced too.
+        let gone = rt.pods.keys().next().unwrap().clone();
+        rt.vanish(&gone);
+        assert!(pass(&store, &mut rt, &d, &mut n).unwrap());
+        assert_eq!(rt.pods.len(), 2);
+        assert_eq!(store.load().unwrap().pods.len(), 2);
+    }
 }

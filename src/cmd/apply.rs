@@ -170,7 +170,19 @@ fn converge(
     {
         return Ok(exit::OK);
     }
-    let deadline = Instant::now() + args.timeout;
+    // Under --watch a round waits at most one interval, so a new commit is picked up (and
+    // rolls the rollout over) at the next round.
+    let timeout = if args.watch {
+        args.timeout.min(args.interval)
+    } else {
+        args.timeout
+    };
+    let deadline = Instant::now() + timeout;
+    let bar = if std::io::stdout().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
     let host = context::host_facts();
     let mut counter = 0u64;
     let mut last_messages: Vec<String> = Vec::new();
@@ -222,9 +234,32 @@ fn converge(
             .collect();
         if messages != last_messages {
             for m in messages.iter().filter(|m| !last_messages.contains(m)) {
-                println!("{m}");
+                if bar.is_hidden() {
+                    println!("{m}");
+                } else {
+                    bar.println(m);
+                }
             }
             last_messages = messages;
+        }
+        // One line per rolling workload on a terminal: `web: 2/3 updated, 3 ready`.
+        let line: Vec<String> = desired
+            .iter()
+            .filter(|d| d.id.kind == "Deployment")
+            .filter_map(|d| {
+                let key = format!("{}/{}", d.id.namespace.as_deref().unwrap_or_default(), d.id.name);
+                let s = step.deployments.get(&key)?;
+                let want = d.value.pointer("/spec/replicas").and_then(|v| v.as_i64()).unwrap_or(1);
+                Some(format!(
+                    "{}: {}/{want} updated, {} ready",
+                    d.id.name, s.updated_replicas, s.ready_replicas
+                ))
+            })
+            .collect();
+        bar.set_message(line.join("  "));
+        bar.tick();
+        if args.no_wait || step.progress.iter().any(|p| p.failed) || step.progress.iter().all(|p| p.converged) {
+            bar.finish_and_clear();
         }
         if let Some(failed) = step.progress.iter().find(|p| p.failed) {
             eprintln!(
@@ -241,11 +276,12 @@ fn converge(
             return Ok(exit::OK);
         }
         if Instant::now() >= deadline || stop.load(Ordering::SeqCst) {
+            bar.finish_and_clear();
             for p in step.progress.iter().filter(|p| !p.converged) {
                 eprintln!(
                     "Error: {} did not converge within {:?}: {}",
                     p.id.kubectl_ref(),
-                    args.timeout,
+                    timeout,
                     p.message
                 );
             }

@@ -93,7 +93,11 @@ fn parse_time(s: &str) -> Option<Time> {
 }
 
 /// The pods of ReplicaSets as the controllers see them, by ReplicaSet key.
-fn observed_pods(input: &WorkloadInput<'_>, forget: &mut Vec<String>) -> BTreeMap<String, Vec<ObservedPod>> {
+fn observed_pods(
+    input: &WorkloadInput<'_>,
+    forget: &mut Vec<String>,
+    lost: &mut Vec<String>,
+) -> BTreeMap<String, Vec<ObservedPod>> {
     let mut out: BTreeMap<String, Vec<ObservedPod>> = BTreeMap::new();
     for rec in input.state.pods.values().filter(|p| p.owner.kind == "ReplicaSet") {
         let rs_key = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
@@ -105,6 +109,12 @@ fn observed_pods(input: &WorkloadInput<'_>, forget: &mut Vec<String>) -> BTreeMa
             Some(Some(s)) => Some(s),
             None => None,
         };
+        // A pod whose supervisor died reports Unknown: rekon deletes it, as the node lifecycle
+        // controller evicts the pods of a lost node, and the ReplicaSet replaces it at once.
+        let is_lost = status.is_some_and(|s| s.phase == PodPhase::Unknown);
+        if is_lost {
+            lost.push(rec.uid.clone());
+        }
         let ready_cond = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
         let template = input.state.replica_sets.get(&rs_key).map(|rs| &rs.template);
         out.entry(rs_key).or_default().push(ObservedPod {
@@ -118,7 +128,7 @@ fn observed_pods(input: &WorkloadInput<'_>, forget: &mut Vec<String>) -> BTreeMa
                 .filter(|c| c.status == "True")
                 .and_then(|c| c.last_transition_time.as_deref())
                 .and_then(parse_time),
-            deleting: false,
+            deleting: is_lost,
             created_at: parse_time(&rec.created_at).unwrap_or(input.now),
             node: rec.node.clone(),
             max_restarts: status.map_or(0, |s| {
@@ -146,7 +156,9 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
         progress: Vec::new(),
         next_check: None,
     };
-    let pods = observed_pods(input, &mut step.forget);
+    let mut lost = Vec::new();
+    let pods = observed_pods(input, &mut step.forget, &mut lost);
+    step.deletes.extend(lost);
     let generation = |id: &ObjectId| {
         input
             .state
@@ -239,7 +251,8 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
     // Pods whose ReplicaSet is gone (its Deployment or itself left git) are deleted.
     for rec in input.state.pods.values().filter(|p| p.owner.kind == "ReplicaSet") {
         let rkey = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
-        if !step.replica_sets.contains_key(&rkey) && !step.forget.contains(&rec.uid) {
+        if !step.replica_sets.contains_key(&rkey) && !step.forget.contains(&rec.uid) && !step.deletes.contains(&rec.uid)
+        {
             step.deletes.push(rec.uid.clone());
         }
     }
