@@ -55,70 +55,6 @@ fn no_controller_note(kind: &str) -> Option<String> {
     }
 }
 
-/// What a Deployment or ReplicaSet change does to pods: the rollout it starts, or a scale.
-fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
-    use super::controller::{template_hash, util};
-    use crate::manifest::Resource;
-    match &d.resource {
-        Some(Resource::Deployment(dep)) => {
-            let ns = dep.metadata.namespace_or_default();
-            let want = util::replicas(dep);
-            let rses = state.replica_sets_of(ns, &dep.metadata.name);
-            let Some(current) = rses.iter().max_by_key(|rs| rs.revision()) else {
-                let collisions = state
-                    .deployments
-                    .get(&format!("{ns}/{}", dep.metadata.name))
-                    .and_then(|s| s.collision_count);
-                let hash = template_hash(&dep.spec.template, collisions);
-                return vec![format!(
-                    "rolls out ReplicaSet {}-{hash} with {want} pod{}",
-                    dep.metadata.name,
-                    if want == 1 { "" } else { "s" }
-                )];
-            };
-            if util::equal_ignore_hash(&current.template, &dep.spec.template) {
-                return if current.replicas != want {
-                    vec![format!(
-                        "scales from {} to {want} pods without a rollout",
-                        current.replicas
-                    )]
-                } else {
-                    Vec::new()
-                };
-            }
-            let mut notes = Vec::new();
-            if dep.spec.paused == Some(true) {
-                notes.push("paused: the new template is not rolled out until the Deployment is resumed".into());
-                return notes;
-            }
-            let running: i32 = rses.iter().map(|rs| rs.status.replicas).sum();
-            notes.push(if util::is_rolling(dep) {
-                format!(
-                    "rolling update: {running} pods to replace, maxSurge {}, maxUnavailable {}",
-                    util::max_surge(dep),
-                    util::max_unavailable(dep)
-                )
-            } else {
-                format!("Recreate: {running} pods stop before {want} new ones start")
-            });
-            if let Some(old) = rses
-                .iter()
-                .find(|rs| util::equal_ignore_hash(&rs.template, &dep.spec.template))
-            {
-                notes.push(format!(
-                    "reuses ReplicaSet {} (revision {}), which becomes revision {}",
-                    old.name,
-                    old.revision(),
-                    current.revision() + 1
-                ));
-            }
-            notes
-        }
-        Some(Resource::ReplicaSet(rs)) => vec![format!("keeps {} pods running", rs.spec.replicas.unwrap_or(1))],
-        _ => Vec::new(),
-    }
-}
-
 /// Computes the plan. Pure: the same inputs always give the same plan.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut steps = Vec::new();
@@ -143,7 +79,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 unschedulable: None,
                 notes: no_controller_note(&d.id.kind)
                     .into_iter()
-                    .chain(workload_notes(d, input.state))
+                    .chain(super::notes::workload_notes(d, input.state))
                     .collect(),
                 origin: Some(d.origin.clone()),
             }),
@@ -161,7 +97,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     diff: yaml_diff(&d.id.kind, Some(&rec.spec), Some(&d.value)),
                     node: None,
                     unschedulable: None,
-                    notes: workload_notes(d, input.state),
+                    notes: super::notes::workload_notes(d, input.state),
                     origin: Some(d.origin.clone()),
                 })
             }
@@ -185,7 +121,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             });
         }
     }
-    note_first_steps(input, &mut steps);
+    super::notes::note_first_steps(input, &mut steps);
     let (node_infos, plan_nodes) = nodes::plan_nodes(input.desired, &input.host);
     let placements = placement::place(input, &mut steps, node_infos);
     // Deletes first (dependents before what they depend on), then the rest in kind order;
@@ -214,97 +150,6 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         nodes: plan_nodes,
         placements,
         notes,
-    }
-}
-
-/// Runs the workload controllers once, as apply's first pass will, and notes on each
-/// Deployment and ReplicaSet step what that pass does (`first step: …`).
-fn note_first_steps(input: &PlanInput<'_>, steps: &mut [Step]) {
-    use super::controller::ControllerAction;
-    use super::workloads::{WorkloadInput, reconcile};
-    if !steps
-        .iter()
-        .any(|s| matches!(s.id.kind.as_str(), "Deployment" | "ReplicaSet") && s.action != Action::Delete)
-    {
-        return;
-    }
-    let now = chrono::DateTime::parse_from_rfc3339(&input.now)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or_default();
-    let pass = reconcile(&WorkloadInput {
-        desired: input.desired,
-        state: input.state,
-        observed: input.observed,
-        host: &input.host,
-        now,
-    });
-    // The workload that owns each ReplicaSet of the pass.
-    let workload_of = |rs_key: &str| -> Option<ObjectId> {
-        let rs = pass.replica_sets.get(rs_key)?;
-        Some(match &rs.owner {
-            Some(d) => ObjectId::new("Deployment", Some(&rs.namespace), d),
-            None => ObjectId::new("ReplicaSet", Some(&rs.namespace), &rs.name),
-        })
-    };
-    let pod_owner: BTreeMap<&str, String> = input
-        .state
-        .pods
-        .values()
-        .map(|p| (p.uid.as_str(), format!("{}/{}", p.namespace, p.owner.name)))
-        .collect();
-    for step in steps.iter_mut().filter(|s| s.action != Action::Delete) {
-        let mut notes = Vec::new();
-        for (_, a) in pass.actions.iter().filter(|(id, _)| id == &step.id) {
-            notes.push(match a {
-                ControllerAction::CreateReplicaSet { name, replicas } => {
-                    format!(
-                        "first step: create ReplicaSet {name} with {replicas} replica{}",
-                        if *replicas == 1 { "" } else { "s" }
-                    )
-                }
-                ControllerAction::ScaleReplicaSet { name, from, to } => {
-                    format!("first step: scale ReplicaSet {name} from {from} to {to}")
-                }
-                ControllerAction::UpdateReplicaSet { name } => format!("first step: update ReplicaSet {name}"),
-                ControllerAction::DeleteReplicaSet { name } => format!("first step: delete ReplicaSet {name}"),
-                _ => continue,
-            });
-        }
-        let mut on_node: BTreeMap<String, usize> = BTreeMap::new();
-        let mut pending = Vec::new();
-        for c in pass
-            .creates
-            .iter()
-            .filter(|c| workload_of(&c.replica_set).as_ref() == Some(&step.id))
-        {
-            match (&c.node, &c.scheduling) {
-                (Some(n), _) => *on_node.entry(n.clone()).or_default() += 1,
-                (None, s) => pending.push(format!(
-                    "first step: pod {} stays Pending: {}",
-                    c.name,
-                    s.as_ref().map(|s| s.message.as_str()).unwrap_or_default()
-                )),
-            }
-        }
-        for (node, n) in on_node {
-            notes.push(format!(
-                "first step: create {n} pod{} on node {node}",
-                if n == 1 { "" } else { "s" }
-            ));
-        }
-        notes.extend(pending);
-        let deletes = pass
-            .deletes
-            .iter()
-            .filter(|uid| pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)).as_ref() == Some(&step.id))
-            .count();
-        if deletes > 0 {
-            notes.push(format!(
-                "first step: delete {deletes} pod{}",
-                if deletes == 1 { "" } else { "s" }
-            ));
-        }
-        step.notes.extend(notes);
     }
 }
 

@@ -8,6 +8,7 @@ pub mod controller;
 pub mod desired;
 pub mod diff;
 pub mod nodes;
+pub mod notes;
 pub mod placement;
 pub mod render;
 pub mod scheduler;
