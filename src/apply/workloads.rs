@@ -13,9 +13,41 @@ use std::time::Duration;
 /// Grace period of a pod whose template sets none (`terminationGracePeriodSeconds`).
 const DEFAULT_GRACE: i64 = 30;
 
+/// Saves the state and counts the saves, for the crash-test hook.
+pub struct Saver<'a> {
+    pub store: &'a StateStore,
+    /// Test hook: fail with [`ApplyError::InjectedCrash`] after this many saves.
+    pub crash_after: Option<u32>,
+    saves: u32,
+}
+
+impl<'a> Saver<'a> {
+    pub fn new(store: &'a StateStore, crash_after: Option<u32>) -> Self {
+        Saver {
+            store,
+            crash_after,
+            saves: 0,
+        }
+    }
+
+    /// Saves `state` (see [`StateStore::save`]).
+    pub fn save(&mut self, state: &mut State) -> Result<(), ApplyError> {
+        self.store.save(state)?;
+        self.saves += 1;
+        if self.crash_after == Some(self.saves) {
+            return Err(ApplyError::InjectedCrash(self.saves));
+        }
+        Ok(())
+    }
+}
+
 /// Creates again the pods of ReplicaSets recorded but never confirmed (a crash between the
 /// intent and the runtime's answer); creating a uid twice is a no-op in the runtime.
-pub fn retry_unconfirmed(store: &StateStore, runtime: &mut dyn Runtime, state: &mut State) -> Result<(), ApplyError> {
+pub fn retry_unconfirmed(
+    store: &mut Saver<'_>,
+    runtime: &mut dyn Runtime,
+    state: &mut State,
+) -> Result<(), ApplyError> {
     let uids: Vec<String> = state
         .pods
         .values()
@@ -33,7 +65,7 @@ pub fn retry_unconfirmed(store: &StateStore, runtime: &mut dyn Runtime, state: &
 
 /// Executes `step` against `runtime`; `new_uid` makes pod uids, `now` is RFC 3339.
 pub fn execute_workloads(
-    store: &StateStore,
+    store: &mut Saver<'_>,
     runtime: &mut dyn Runtime,
     state: &mut State,
     step: &WorkloadStep,
@@ -167,7 +199,8 @@ mod tests {
     /// One observe → reconcile → execute pass; returns whether it acted.
     fn pass(store: &StateStore, rt: &mut FakeRuntime, d: &[DesiredObject], n: &mut u32) -> Result<bool, ApplyError> {
         let mut state = store.load().unwrap();
-        retry_unconfirmed(store, rt, &mut state)?;
+        let mut saver = Saver::new(store, None);
+        retry_unconfirmed(&mut saver, rt, &mut state)?;
         let observed: Observed = state
             .pods
             .values()
@@ -191,7 +224,7 @@ mod tests {
             *n += 1;
             format!("uid-{n}")
         };
-        execute_workloads(store, rt, &mut state, &step, &mut uid, "2026-01-01T00:00:00Z")?;
+        execute_workloads(&mut saver, rt, &mut state, &step, &mut uid, "2026-01-01T00:00:00Z")?;
         Ok(step.acts())
     }
 

@@ -62,6 +62,9 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
         None => context::read_source(&spec, &global.state_dir)?,
     };
     let manifests = context::load_manifests(&snapshot)?;
+    let crash_after: Option<u32> = std::env::var("REKON_TEST_CRASH_AFTER_SAVES")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let observed = context::observe(runtime.as_mut(), &session.state)?;
     let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
     if let Some(saved) = &saved {
@@ -81,7 +84,14 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             session.store.save(&mut session.state)?;
         }
         let code = converged_code(&plan);
-        let code = code.max(converge(&mut session, runtime.as_mut(), &desired, args, stop)?);
+        let code = code.max(converge(
+            &mut session,
+            runtime.as_mut(),
+            &desired,
+            args,
+            stop,
+            crash_after,
+        )?);
         session.audit("apply", &plan, started, code)?;
         return Ok(code);
     }
@@ -105,9 +115,6 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     } else {
         ProgressBar::hidden()
     };
-    let crash_after = std::env::var("REKON_TEST_CRASH_AFTER_SAVES")
-        .ok()
-        .and_then(|v| v.parse().ok());
     let mut counter = 0u64;
     let mut new_uid = || {
         counter += 1;
@@ -128,6 +135,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     executor.stop = Some(stop);
     let outcome = executor.execute(&plan, &desired, &mut session.state);
     let outcome = outcome.and_then(|summary| executor.collect_garbage(&session.state).map(|_| summary));
+    let saves = executor.saves();
     bar.finish_and_clear();
     match outcome {
         Ok(s) => {
@@ -137,7 +145,9 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             ));
             record_scheduling_events(&session, &plan)?;
             let code = converged_code(&plan);
-            let code = code.max(converge(&mut session, runtime.as_mut(), &desired, args, stop)?);
+            // The crash hook counts every save of the run, the plan's and the loop's.
+            let crash = crash_after.map(|n| n.saturating_sub(saves));
+            let code = code.max(converge(&mut session, runtime.as_mut(), &desired, args, stop, crash)?);
             session.audit("apply", &plan, started, code)?;
             Ok(code)
         }
@@ -161,7 +171,9 @@ fn converge(
     desired: &[crate::plan::DesiredObject],
     args: &ApplyArgs,
     stop: &AtomicBool,
+    crash_after: Option<u32>,
 ) -> Result<i32> {
+    use crate::apply::workloads::Saver;
     use crate::plan::workloads::{WorkloadInput, reconcile};
     if !desired
         .iter()
@@ -186,8 +198,13 @@ fn converge(
     let host = context::host_facts();
     let mut counter = 0u64;
     let mut last_messages: Vec<String> = Vec::new();
+    let mut saver = Saver::new(&session.store, crash_after.filter(|&n| n > 0));
     loop {
-        crate::apply::workloads::retry_unconfirmed(&session.store, runtime, &mut session.state)?;
+        crash_hook(crate::apply::workloads::retry_unconfirmed(
+            &mut saver,
+            runtime,
+            &mut session.state,
+        ))?;
         let observed = context::observe(runtime, &session.state)?;
         let now = chrono::Utc::now();
         let step = reconcile(&WorkloadInput {
@@ -218,14 +235,14 @@ fn converge(
                 .context("cannot run the pods of Deployments and ReplicaSets")?;
         }
         if changed {
-            crate::apply::workloads::execute_workloads(
-                &session.store,
+            crash_hook(crate::apply::workloads::execute_workloads(
+                &mut saver,
                 runtime,
                 &mut session.state,
                 &step,
                 &mut new_uid,
                 &context::now(),
-            )?;
+            ))?;
         }
         let messages: Vec<String> = step
             .progress
@@ -298,6 +315,16 @@ fn converge(
             }
             std::thread::sleep(wait);
         }
+    }
+}
+
+/// Aborts the process on the injected crash of the test hook, as a `kill -9` would.
+fn crash_hook(result: Result<(), ApplyError>) -> Result<()> {
+    match result {
+        Err(ApplyError::InjectedCrash(_)) => std::process::abort(),
+        other => other.context(
+            "apply stopped; the state records every step that completed, and the next apply continues from there",
+        ),
     }
 }
 

@@ -221,3 +221,32 @@ fn a_progress_deadline_exceeded_ends_apply_with_exit_3() {
     assert!(line.ends_with(": Running, not Ready)"), "{line}");
     assert_eq!(pod_names(&host).len(), 4, "old pods keep serving");
 }
+
+#[test]
+fn a_crash_at_any_save_of_a_rollout_is_finished_by_the_next_apply_without_duplicates() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("v1");
+    let url = repo.path().to_str().unwrap();
+    // Save 1 records the Deployment; then one save for the intent of three pods and one per
+    // confirmed pod; later saves record statuses.
+    for crash in 1..=6 {
+        let host = Host::new();
+        let out = host
+            .cmd(&["apply", "--repo", url])
+            .env("REKON_TEST_CRASH_AFTER_SAVES", crash.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), None, "crash {crash}: killed by the injected abort");
+        host.run(&["apply"]).expect(0);
+        let runtime: Vec<String> = host.fake_pods().into_iter().map(|(_, uid)| uid).collect();
+        assert_eq!(runtime.len(), 3, "crash {crash}");
+        let state = host.state();
+        let mut recorded: Vec<String> = state["pods"].as_object().unwrap().keys().cloned().collect();
+        recorded.sort();
+        let mut runtime = runtime;
+        runtime.sort();
+        assert_eq!(recorded, runtime, "crash {crash}");
+        assert_eq!(state["replica_sets"].as_object().unwrap().len(), 1, "crash {crash}");
+    }
+}
