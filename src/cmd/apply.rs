@@ -216,10 +216,28 @@ fn converge(
         });
         for e in &step.events {
             println!("{}: {}", e.object, e.message);
+            // Shaped like the scheduler's events: the reason is the kind.
             session.events.append(&Event {
                 object: Some(e.object.clone()),
-                message: Some(format!("{}: {}", e.reason, e.message)),
-                ..Event::new("controller", now)
+                message: Some(e.message.clone()),
+                ..Event::new(&e.reason, now)
+            })?;
+        }
+        for c in &step.creates {
+            let (kind, message) = match (&c.node, &c.scheduling) {
+                (Some(node), _) => (
+                    "Scheduled",
+                    format!("Successfully assigned {}/{} to {node}", c.namespace, c.name),
+                ),
+                (None, s) => (
+                    "FailedScheduling",
+                    s.as_ref().map(|s| s.message.clone()).unwrap_or_default(),
+                ),
+            };
+            session.events.append(&Event {
+                object: Some(crate::manifest::ObjectId::new("Pod", Some(&c.namespace), &c.name).to_string()),
+                message: Some(message),
+                ..Event::new(kind, now)
             })?;
         }
         let mut new_uid = || {

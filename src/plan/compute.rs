@@ -273,8 +273,25 @@ mod tests {
 
     #[test]
     fn no_changes_when_state_matches() {
-        let d = desired(DEPLOY);
+        let d = desired("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n");
         assert!(!plan_of(&d, &applied(&d)).has_changes());
+        // A Deployment recorded without its ReplicaSets (a state from before the controllers)
+        // still has its rollout to do.
+        let d = desired(DEPLOY);
+        let p = plan_of(&d, &applied(&d));
+        let steps: Vec<_> = p
+            .steps
+            .iter()
+            .map(|s| (s.id.to_string(), s.action, s.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            steps,
+            [(
+                "Deployment shop/web".to_string(),
+                Action::Update,
+                Some("because its rollout is not finished")
+            )]
+        );
     }
 
     #[test]

@@ -77,13 +77,14 @@ pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
 
 /// Runs the workload controllers once, as apply's first pass will, and notes on each
 /// Deployment and ReplicaSet step what that pass does (`first step: …`).
-pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut [Step]) {
+///
+/// A workload unchanged in git whose pass still acts (a pod deleted outside rekon, a rollout
+/// left unfinished by `--no-wait`) gets an update step saying why.
+pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
     use super::controller::ControllerAction;
     use super::workloads::{WorkloadInput, reconcile};
-    if !steps
-        .iter()
-        .any(|s| matches!(s.id.kind.as_str(), "Deployment" | "ReplicaSet") && s.action != Action::Delete)
-    {
+    let is_workload = |kind: &str| matches!(kind, "Deployment" | "ReplicaSet");
+    if !input.desired.iter().any(|d| is_workload(&d.id.kind)) {
         return;
     }
     let now = chrono::DateTime::parse_from_rfc3339(&input.now)
@@ -110,9 +111,11 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut [Step]) {
         .values()
         .map(|p| (p.uid.as_str(), format!("{}/{}", p.namespace, p.owner.name)))
         .collect();
-    for step in steps.iter_mut().filter(|s| s.action != Action::Delete) {
+    let notes_for = |id: &ObjectId| -> (Vec<String>, bool, usize, usize) {
         let mut notes = Vec::new();
-        for (_, a) in pass.actions.iter().filter(|(id, _)| id == &step.id) {
+        let mut rolls = false;
+        for (_, a) in pass.actions.iter().filter(|(a_id, _)| a_id == id) {
+            rolls = true;
             notes.push(match a {
                 ControllerAction::CreateReplicaSet { name, replicas } => {
                     format!(
@@ -130,11 +133,13 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut [Step]) {
         }
         let mut on_node: BTreeMap<String, usize> = BTreeMap::new();
         let mut pending = Vec::new();
+        let mut creates = 0;
         for c in pass
             .creates
             .iter()
-            .filter(|c| workload_of(&c.replica_set).as_ref() == Some(&step.id))
+            .filter(|c| workload_of(&c.replica_set).as_ref() == Some(id))
         {
+            creates += 1;
             match (&c.node, &c.scheduling) {
                 (Some(n), _) => *on_node.entry(n.clone()).or_default() += 1,
                 (None, s) => pending.push(format!(
@@ -154,7 +159,7 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut [Step]) {
         let deletes = pass
             .deletes
             .iter()
-            .filter(|uid| pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)).as_ref() == Some(&step.id))
+            .filter(|uid| pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)).as_ref() == Some(id))
             .count();
         if deletes > 0 {
             notes.push(format!(
@@ -162,7 +167,41 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut [Step]) {
                 if deletes == 1 { "" } else { "s" }
             ));
         }
-        step.notes.extend(notes);
+        (notes, rolls, creates, deletes)
+    };
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.action != Action::Delete && is_workload(&s.id.kind))
+    {
+        step.notes.extend(notes_for(&step.id).0);
+    }
+    for d in input.desired.iter().filter(|d| is_workload(&d.id.kind)) {
+        if steps.iter().any(|s| s.id == d.id) {
+            continue;
+        }
+        let (notes, rolls, creates, deletes) = notes_for(&d.id);
+        if notes.is_empty() {
+            continue;
+        }
+        let plural = |n: usize| if n == 1 { "pods is" } else { "pods are" };
+        let reason = if rolls {
+            "because its rollout is not finished".to_string()
+        } else if creates > 0 {
+            format!("because {creates} of its {} missing on the host", plural(creates))
+        } else {
+            format!("because {deletes} of its {} to be deleted", plural(deletes))
+        };
+        steps.push(Step {
+            id: d.id.clone(),
+            action: Action::Update,
+            reason: Some(reason),
+            after_hash: Some(d.hash.clone()),
+            diff: String::new(),
+            node: None,
+            unschedulable: None,
+            notes,
+            origin: Some(d.origin.clone()),
+        });
     }
 }
 

@@ -45,6 +45,13 @@ fn a_deployment_rolls_out_and_an_image_change_rolls_it_over() {
             .all(|p| p.starts_with(&format!("default/{first}-")) && p.len() == "default/".len() + first.len() + 6)
     );
     assert_eq!(state["deployments"]["default/web"]["revision"], 1);
+    let events = std::fs::read_to_string(host.state_dir().join("events.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let scaled = events.iter().find(|e| e["kind"] == "ScalingReplicaSet").unwrap();
+    assert_eq!(scaled["object"], "deployment/web");
+    assert_eq!(scaled["message"], format!("Scaled up replica set {first} to 3"));
+    assert_eq!(events.iter().filter(|e| e["kind"] == "SuccessfulCreate").count(), 3);
+    assert_eq!(events.iter().filter(|e| e["kind"] == "Scheduled").count(), 3);
 
     repo.write(
         "web.yaml",
@@ -91,7 +98,20 @@ fn a_pod_deleted_out_of_band_is_replaced_on_the_next_apply() {
     let mut fake: serde_json::Value = serde_json::from_slice(&std::fs::read(host.fake_file()).unwrap()).unwrap();
     fake.as_object_mut().unwrap().remove(&before[0].1);
     std::fs::write(host.fake_file(), fake.to_string()).unwrap();
+    let plan = host.run(&["plan", "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout.contains("because 1 of its pods is missing on the host"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("first step: create 1 pod on node "),
+        "{}",
+        plan.stdout
+    );
     host.run(&["apply"]).expect(0);
+    let plan = host.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
     let after = host.fake_pods();
     assert_eq!(after.len(), 3);
     assert!(!after.iter().any(|(_, uid)| uid == &before[0].1));
