@@ -475,3 +475,86 @@ fn a_deleted_pod_is_replaced() {
     assert_eq!(out.actions.len(), 1);
     assert!(matches!(&out.actions[0], ControllerAction::CreatePod { .. }));
 }
+
+#[test]
+fn unhealthy_old_replica_sets_are_scaled_down_first() {
+    // v2 never becomes ready (1 surge pod); v3 arrives: the unavailable v2 pod goes first
+    // (cleanupUnhealthyReplicas), not an available v1 pod.
+    let mut sim = settled(deploy(3, rolling(1.into(), 0.into())));
+    sim.set_image("never");
+    for _ in 0..3 {
+        sim.step();
+        sim.now += Duration::seconds(1);
+    }
+    let v2 = sim.last.as_ref().unwrap().new_replica_set.clone().unwrap();
+    assert_eq!(sim.rses.iter().map(|r| r.replicas).collect::<Vec<_>>(), [3, 1]);
+    sim.set_image("v3");
+    sim.log.clear();
+    sim.step();
+    assert_eq!(scale_actions(&sim), [(v2, 1, 0)]);
+    assert!(
+        sim.log
+            .iter()
+            .any(|(_, a)| matches!(a, ControllerAction::CreateReplicaSet { replicas: 0, .. }))
+    );
+}
+
+#[test]
+fn an_existing_new_replica_set_without_a_progressing_condition_is_found() {
+    let d = deploy(1, serde_json::json!({}));
+    let mut sim = Sim::new(d.clone());
+    sim.run(Duration::seconds(1), 10, |_| {});
+    // The recorded status lost its conditions (an older state): the next sync reports the
+    // ReplicaSet it found.
+    let out = sync_deployment(&DeploymentInput {
+        deployment: &d,
+        generation: 1,
+        status: &DeploymentStatus::default(),
+        replica_sets: &sim.rses,
+        pods: &sim.pods.iter().map(|p| p.pod.clone()).collect::<Vec<_>>(),
+        foreign_names: &[],
+        now: sim.now,
+    });
+    let name = &sim.rses[0].name;
+    assert_eq!(
+        condition(&out.status, "Progressing"),
+        (
+            "True",
+            "NewReplicaSetAvailable",
+            format!("ReplicaSet {name:?} has successfully progressed.").as_str()
+        )
+    );
+    let mut found = out.status.clone();
+    found.conditions.clear();
+    let out = sync_deployment(&DeploymentInput {
+        deployment: &d,
+        generation: 1,
+        status: &found,
+        replica_sets: &sim.rses,
+        pods: &[],
+        foreign_names: &[],
+        now: sim.now,
+    });
+    // Pods gone: not complete, so FoundNewReplicaSet stays (no progress to report).
+    assert_eq!(
+        condition(&out.status, "Progressing"),
+        (
+            "True",
+            "FoundNewReplicaSet",
+            format!("Found new replica set {name:?}").as_str()
+        )
+    );
+}
+
+#[test]
+fn percentages_roll_ten_replicas_within_25_percent() {
+    // Defaults: maxSurge 25% of 10 rounds up to 3, maxUnavailable 25% rounds down to 2.
+    let mut sim = settled(deploy(10, serde_json::json!({})));
+    sim.set_image("v2");
+    let steps = sim.run(Duration::milliseconds(250), 500, |s| {
+        assert!(s.live().count() <= 13, "{} pods", s.live().count());
+        assert!(s.ready_count() >= 8, "{} ready", s.ready_count());
+    });
+    assert!(steps < 500);
+    assert_eq!(sim.rses[1].annotations[MAX_REPLICAS], "13");
+}
