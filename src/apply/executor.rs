@@ -132,6 +132,11 @@ impl<'a> Executor<'a> {
         Ok(orphans)
     }
 
+    /// How many times this executor saved the state.
+    pub fn saves(&self) -> u32 {
+        self.saves
+    }
+
     fn save(&mut self, state: &mut State) -> Result<(), ApplyError> {
         self.store.save(state)?;
         self.dirty = false;

@@ -2,5 +2,6 @@
 //! state after every step so a crash anywhere leaves a state the next apply finishes from.
 
 pub mod executor;
+pub mod workloads;
 
 pub use executor::{ApplyError, Executor, refresh_pending};

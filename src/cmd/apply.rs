@@ -27,6 +27,12 @@ pub struct ApplyArgs {
     /// Keep fetching, planning and applying until SIGINT/SIGTERM.
     #[arg(long, conflicts_with = "plan_file")]
     pub watch: bool,
+    /// How long to wait for Deployments and ReplicaSets to converge (exit 3 after it).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Return after the first step of every rollout instead of waiting for it to converge.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Time between two rounds of --watch.
     #[arg(long, default_value = "30s", value_parser = parse_duration, requires = "watch")]
     pub interval: Duration,
@@ -56,6 +62,9 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
         None => context::read_source(&spec, &global.state_dir)?,
     };
     let manifests = context::load_manifests(&snapshot)?;
+    let crash_after: Option<u32> = std::env::var("REKON_TEST_CRASH_AFTER_SAVES")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let observed = context::observe(runtime.as_mut(), &session.state)?;
     let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
     if let Some(saved) = &saved {
@@ -75,6 +84,14 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             session.store.save(&mut session.state)?;
         }
         let code = converged_code(&plan);
+        let code = code.max(converge(
+            &mut session,
+            runtime.as_mut(),
+            &desired,
+            args,
+            stop,
+            crash_after,
+        )?);
         session.audit("apply", &plan, started, code)?;
         return Ok(code);
     }
@@ -98,9 +115,6 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     } else {
         ProgressBar::hidden()
     };
-    let crash_after = std::env::var("REKON_TEST_CRASH_AFTER_SAVES")
-        .ok()
-        .and_then(|v| v.parse().ok());
     let mut counter = 0u64;
     let mut new_uid = || {
         counter += 1;
@@ -121,6 +135,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     executor.stop = Some(stop);
     let outcome = executor.execute(&plan, &desired, &mut session.state);
     let outcome = outcome.and_then(|summary| executor.collect_garbage(&session.state).map(|_| summary));
+    let saves = executor.saves();
     bar.finish_and_clear();
     match outcome {
         Ok(s) => {
@@ -130,6 +145,9 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             ));
             record_scheduling_events(&session, &plan)?;
             let code = converged_code(&plan);
+            // The crash hook counts every save of the run, the plan's and the loop's.
+            let crash = crash_after.map(|n| n.saturating_sub(saves));
+            let code = code.max(converge(&mut session, runtime.as_mut(), &desired, args, stop, crash)?);
             session.audit("apply", &plan, started, code)?;
             Ok(code)
         }
@@ -140,6 +158,191 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
                 "apply stopped; the state records every step that completed, and the next apply continues from there",
             ))
         }
+    }
+}
+
+/// The level-triggered loop of the workload controllers: observe the pods, run every
+/// Deployment and ReplicaSet controller, carry out what they decide, save; until all have
+/// converged (0), one fails or `--timeout` passes (3, saying what and why), or after one pass
+/// with `--no-wait`. Between passes it sleeps until the next interesting time, at most 200 ms.
+fn converge(
+    session: &mut Session,
+    runtime: &mut dyn crate::runtime::Runtime,
+    desired: &[crate::plan::DesiredObject],
+    args: &ApplyArgs,
+    stop: &AtomicBool,
+    crash_after: Option<u32>,
+) -> Result<i32> {
+    use crate::apply::workloads::Saver;
+    use crate::plan::workloads::{WorkloadInput, reconcile};
+    if !desired
+        .iter()
+        .any(|d| matches!(d.id.kind.as_str(), "Deployment" | "ReplicaSet"))
+        && session.state.replica_sets.is_empty()
+    {
+        return Ok(exit::OK);
+    }
+    // Under --watch a round waits at most one interval, so a new commit is picked up (and
+    // rolls the rollout over) at the next round.
+    let timeout = if args.watch {
+        args.timeout.min(args.interval)
+    } else {
+        args.timeout
+    };
+    let deadline = Instant::now() + timeout;
+    let bar = if std::io::stdout().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    let host = context::host_facts();
+    let mut counter = 0u64;
+    let mut last_messages: Vec<String> = Vec::new();
+    let mut saver = Saver::new(&session.store, crash_after.filter(|&n| n > 0));
+    loop {
+        crash_hook(crate::apply::workloads::retry_unconfirmed(
+            &mut saver,
+            runtime,
+            &mut session.state,
+        ))?;
+        let observed = context::observe(runtime, &session.state)?;
+        let now = chrono::Utc::now();
+        let step = reconcile(&WorkloadInput {
+            desired,
+            state: &session.state,
+            observed: &observed,
+            host: &host,
+            now,
+        });
+        for e in &step.events {
+            println!("{}: {}", e.object, e.message);
+            // Shaped like the scheduler's events: the reason is the kind.
+            session.events.append(&Event {
+                object: Some(e.object.clone()),
+                message: Some(e.message.clone()),
+                ..Event::new(&e.reason, now)
+            })?;
+        }
+        for c in &step.creates {
+            let (kind, message) = match (&c.node, &c.scheduling) {
+                (Some(node), _) => (
+                    "Scheduled",
+                    format!("Successfully assigned {}/{} to {node}", c.namespace, c.name),
+                ),
+                (None, s) => (
+                    "FailedScheduling",
+                    s.as_ref().map(|s| s.message.clone()).unwrap_or_default(),
+                ),
+            };
+            session.events.append(&Event {
+                object: Some(crate::manifest::ObjectId::new("Pod", Some(&c.namespace), &c.name).to_string()),
+                message: Some(message),
+                ..Event::new(kind, now)
+            })?;
+        }
+        let mut new_uid = || {
+            counter += 1;
+            new_pod_uid(counter)
+        };
+        let changed = step.acts()
+            || session.state.replica_sets != step.replica_sets
+            || session.state.deployments != step.deployments;
+        if step.acts() {
+            runtime
+                .check_can_modify()
+                .context("cannot run the pods of Deployments and ReplicaSets")?;
+        }
+        if changed {
+            crash_hook(crate::apply::workloads::execute_workloads(
+                &mut saver,
+                runtime,
+                &mut session.state,
+                &step,
+                &mut new_uid,
+                &context::now(),
+            ))?;
+        }
+        let messages: Vec<String> = step
+            .progress
+            .iter()
+            .map(|p| format!("{}: {}", p.id.kubectl_ref(), p.message))
+            .collect();
+        if messages != last_messages {
+            for m in messages.iter().filter(|m| !last_messages.contains(m)) {
+                if bar.is_hidden() {
+                    println!("{m}");
+                } else {
+                    bar.println(m);
+                }
+            }
+            last_messages = messages;
+        }
+        // One line per rolling workload on a terminal: `web: 2/3 updated, 3 ready`.
+        let line: Vec<String> = desired
+            .iter()
+            .filter(|d| d.id.kind == "Deployment")
+            .filter_map(|d| {
+                let key = format!("{}/{}", d.id.namespace.as_deref().unwrap_or_default(), d.id.name);
+                let s = step.deployments.get(&key)?;
+                let want = d.value.pointer("/spec/replicas").and_then(|v| v.as_i64()).unwrap_or(1);
+                Some(format!(
+                    "{}: {}/{want} updated, {} ready",
+                    d.id.name, s.updated_replicas, s.ready_replicas
+                ))
+            })
+            .collect();
+        bar.set_message(line.join("  "));
+        bar.tick();
+        if args.no_wait || step.progress.iter().any(|p| p.failed) || step.progress.iter().all(|p| p.converged) {
+            bar.finish_and_clear();
+        }
+        if let Some(failed) = step.progress.iter().find(|p| p.failed) {
+            eprintln!(
+                "Error: {} did not converge: {}",
+                failed.id.kubectl_ref(),
+                failed.message
+            );
+            return Ok(exit::NOT_CONVERGED);
+        }
+        if !step.acts() && step.progress.iter().all(|p| p.converged) {
+            return Ok(exit::OK);
+        }
+        if args.no_wait {
+            return Ok(exit::OK);
+        }
+        if Instant::now() >= deadline || stop.load(Ordering::SeqCst) {
+            bar.finish_and_clear();
+            for p in step.progress.iter().filter(|p| !p.converged) {
+                eprintln!(
+                    "Error: {} did not converge within {:?}: {}",
+                    p.id.kubectl_ref(),
+                    timeout,
+                    p.message
+                );
+            }
+            return Ok(exit::NOT_CONVERGED);
+        }
+        if !step.acts() {
+            // Nothing changed: wait for the next interesting moment, at most 200 ms, so pod
+            // status changes are seen soon without busy polling.
+            let mut wait = Duration::from_millis(200);
+            if let Some(at) = step.next_check
+                && let Ok(until) = (at - chrono::Utc::now()).to_std()
+            {
+                wait = wait.min(until);
+            }
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+/// Aborts the process on the injected crash of the test hook, as a `kill -9` would.
+fn crash_hook(result: Result<(), ApplyError>) -> Result<()> {
+    match result {
+        Err(ApplyError::InjectedCrash(_)) => std::process::abort(),
+        other => other.context(
+            "apply stopped; the state records every step that completed, and the next apply continues from there",
+        ),
     }
 }
 

@@ -48,7 +48,7 @@ pub fn kind_rank(kind: &str) -> usize {
 /// Kinds whose controller is not built yet: recorded, but they run nothing.
 fn no_controller_note(kind: &str) -> Option<String> {
     match kind {
-        "Deployment" | "ReplicaSet" | "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Some(format!(
+        "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Some(format!(
             "no {kind} controller yet: the object is recorded but starts no pods"
         )),
         _ => None,
@@ -77,7 +77,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 diff: yaml_diff(&d.id.kind, None, Some(&d.value)),
                 node: None,
                 unschedulable: None,
-                notes: no_controller_note(&d.id.kind).into_iter().collect(),
+                notes: no_controller_note(&d.id.kind)
+                    .into_iter()
+                    .chain(super::notes::workload_notes(d, input.state))
+                    .collect(),
                 origin: Some(d.origin.clone()),
             }),
             Some(rec) if rec.hash != d.hash => {
@@ -94,7 +97,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     diff: yaml_diff(&d.id.kind, Some(&rec.spec), Some(&d.value)),
                     node: None,
                     unschedulable: None,
-                    notes: Vec::new(),
+                    notes: super::notes::workload_notes(d, input.state),
                     origin: Some(d.origin.clone()),
                 })
             }
@@ -118,6 +121,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             });
         }
     }
+    super::notes::note_first_steps(input, &mut steps);
     let (node_infos, plan_nodes) = nodes::plan_nodes(input.desired, &input.host);
     let placements = placement::place(input, &mut steps, node_infos);
     // Deletes first (dependents before what they depend on), then the rest in kind order;
@@ -251,16 +255,43 @@ mod tests {
             p.notes,
             ["Namespace shop is used by objects but not defined in git: rekon creates it"]
         );
+        let notes = &p.steps[2].notes;
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        let rs = notes[0]
+            .strip_prefix("rolls out ReplicaSet ")
+            .and_then(|n| n.strip_suffix(" with 2 pods"))
+            .unwrap_or_else(|| panic!("{notes:?}"));
+        assert!(rs.starts_with("web-"), "{rs}");
         assert_eq!(
-            p.steps[2].notes,
-            ["no Deployment controller yet: the object is recorded but starts no pods"]
+            notes[1..],
+            [
+                format!("first step: create ReplicaSet {rs} with 2 replicas"),
+                "first step: create 2 pods on node h".to_string()
+            ]
         );
     }
 
     #[test]
     fn no_changes_when_state_matches() {
-        let d = desired(DEPLOY);
+        let d = desired("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n");
         assert!(!plan_of(&d, &applied(&d)).has_changes());
+        // A Deployment recorded without its ReplicaSets (a state from before the controllers)
+        // still has its rollout to do.
+        let d = desired(DEPLOY);
+        let p = plan_of(&d, &applied(&d));
+        let steps: Vec<_> = p
+            .steps
+            .iter()
+            .map(|s| (s.id.to_string(), s.action, s.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            steps,
+            [(
+                "Deployment shop/web".to_string(),
+                Action::Update,
+                Some("because its rollout is not finished")
+            )]
+        );
     }
 
     #[test]

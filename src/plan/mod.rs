@@ -4,12 +4,15 @@
 //! which is what keeps planning fast and testable.
 
 pub mod compute;
+pub mod controller;
 pub mod desired;
 pub mod diff;
 pub mod nodes;
+pub mod notes;
 pub mod placement;
 pub mod render;
 pub mod scheduler;
+pub mod workloads;
 
 use crate::manifest::ObjectId;
 use crate::state::SourceSpec;

@@ -42,6 +42,23 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
     let mut drained: BTreeMap<&ObjectId, String> = BTreeMap::new();
 
     for rec in input.state.pods.values() {
+        if rec.owner.kind == "ReplicaSet" {
+            // A ReplicaSet's pods are placed by the workload pass of apply; here they only
+            // take their room on their node.
+            let rs_key = format!(
+                "{}/{}",
+                rec.owner.namespace.as_deref().unwrap_or("default"),
+                rec.owner.name
+            );
+            if let (Some(node), Some(rs)) = (&rec.node, input.state.replica_sets.get(&rs_key)) {
+                let spread = match &rs.owner {
+                    Some(d) => ObjectId::new("Deployment", Some(&rs.namespace), d).to_string(),
+                    None => rec.owner.to_string(),
+                };
+                placed.push(PlacedPod::from_spec(node, Some(&spread), &rs.template.spec));
+            }
+            continue;
+        }
         let Some(&d) = desired.get(&rec.owner) else { continue };
         let Some(spec) = d.resource.as_ref().and_then(pod_spec_of) else {
             continue;

@@ -108,8 +108,22 @@ impl Runtime for FakeRuntime {
             return Err(RuntimeError::Injected(format!("create of pod {} failed", pod.name)));
         }
         if !self.pods.contains_key(&pod.uid) {
+            // Ready at once, as if every probe passed, except for an image whose name contains
+            // `never-ready`: a test hook for rollouts that cannot progress.
+            let never = pod
+                .spec
+                .containers
+                .iter()
+                .any(|c| c.image.as_deref().is_some_and(|i| i.contains("never-ready")));
             let status = PodStatus {
                 phase: PodPhase::Running,
+                conditions: vec![super::status::PodCondition {
+                    type_: "Ready".into(),
+                    status: if never { "False" } else { "True" }.into(),
+                    reason: never.then(|| "ContainersNotReady".to_string()),
+                    message: None,
+                    last_transition_time: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                }],
                 ..PodStatus::default()
             };
             self.pods.insert(pod.uid.clone(), (pod.clone(), status));

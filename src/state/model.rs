@@ -1,11 +1,12 @@
 //! The state file's data: what was applied, from where, and which pods run for it.
 
 use crate::manifest::ObjectId;
+use crate::plan::controller::{DeploymentStatus, LiveReplicaSet};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the state format this rekon writes; a newer one is refused.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Where desired state comes from, remembered so a bare `rekon apply` reuses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -99,6 +100,14 @@ pub struct State {
     /// Keyed by pod uid.
     #[serde(default)]
     pub pods: BTreeMap<String, PodRecord>,
+    /// Every ReplicaSet that runs pods: made by a Deployment (`owner` set) or from git.
+    /// Keyed by `namespace/name`. Their pods' records have the owner `ReplicaSet ns/name`.
+    #[serde(default)]
+    pub replica_sets: BTreeMap<String, LiveReplicaSet>,
+    /// The status of every Deployment (conditions, counts, revision, collisionCount), keyed
+    /// by `namespace/name`.
+    #[serde(default)]
+    pub deployments: BTreeMap<String, DeploymentStatus>,
 }
 
 impl State {
@@ -113,7 +122,20 @@ impl State {
             revision: None,
             objects: BTreeMap::new(),
             pods: BTreeMap::new(),
+            replica_sets: BTreeMap::new(),
+            deployments: BTreeMap::new(),
         }
+    }
+
+    /// The ReplicaSets controlled by the Deployment `namespace/name`, oldest first.
+    pub fn replica_sets_of<'a>(&'a self, namespace: &'a str, name: &'a str) -> Vec<&'a LiveReplicaSet> {
+        let mut out: Vec<&LiveReplicaSet> = self
+            .replica_sets
+            .values()
+            .filter(|rs| rs.namespace == namespace && rs.owner.as_deref() == Some(name))
+            .collect();
+        out.sort_by(|a, b| crate::plan::controller::util::by_creation(a, b));
+        out
     }
 
     /// The pods owned by `owner`.

@@ -156,7 +156,7 @@ type Step = fn(serde_json::Value) -> Result<serde_json::Value, String>;
 
 /// `MIGRATIONS[i]` turns format `i + 1` into format `i + 2`; each new format adds its step
 /// here, tested with a saved older file.
-const MIGRATIONS: &[Step] = &[v1_to_v2];
+const MIGRATIONS: &[Step] = &[v1_to_v2, v2_to_v3];
 const _: () = assert!(MIGRATIONS.len() as u32 + 1 == FORMAT_VERSION);
 
 /// Format 2 lets a pod record have no `node` (a Pending pod) and adds `scheduling`. Every
@@ -170,6 +170,16 @@ fn v1_to_v2(value: serde_json::Value) -> Result<serde_json::Value, String> {
             }
         }
     }
+    Ok(value)
+}
+
+/// Format 3 adds the controller records `replica_sets` and `deployments`. A format-2 state
+/// has none: its Deployments and ReplicaSets ran no pods (there was no controller), so the
+/// records start empty and the next apply rolls them out.
+fn v2_to_v3(mut value: serde_json::Value) -> Result<serde_json::Value, String> {
+    let map = value.as_object_mut().ok_or("the state is not an object")?;
+    map.entry("replica_sets").or_insert_with(|| serde_json::json!({}));
+    map.entry("deployments").or_insert_with(|| serde_json::json!({}));
     Ok(value)
 }
 
@@ -318,14 +328,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = StateStore::open(tmp.path()).unwrap();
         let mut value = serde_json::to_value(sample()).unwrap();
-        value["format_version"] = 3.into();
+        value["format_version"] = 4.into();
         fs::write(store.path(), value.to_string()).unwrap();
         let err = store.load().unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
-                "state at {} was written by a newer rekon (format 3); \
-                 this rekon reads format 2 and older: upgrade rekon",
+                "state at {} was written by a newer rekon (format 4); \
+                 this rekon reads format 3 and older: upgrade rekon",
                 store.path().display()
             )
         );
@@ -400,7 +410,7 @@ mod tests {
     }
 
     #[test]
-    fn a_format_1_state_is_migrated_and_saved_as_format_2() {
+    fn a_format_1_state_is_migrated_and_saved_as_format_3() {
         let tmp = tempfile::tempdir().unwrap();
         let store = StateStore::open(tmp.path()).unwrap();
         // A state as rekon 0.1 wrote it (format 1): every pod bound to a node.
@@ -414,8 +424,9 @@ mod tests {
         assert_eq!((pod.node.as_deref(), &pod.scheduling), (Some("box"), &None));
         store.save(&mut state).unwrap();
         let saved: serde_json::Value = serde_json::from_slice(&fs::read(store.path()).unwrap()).unwrap();
-        assert_eq!(saved["format_version"], 2);
+        assert_eq!(saved["format_version"], 3);
         assert_eq!(saved["pods"]["u1"]["node"], "box");
+        assert_eq!(saved["replica_sets"], serde_json::json!({}));
 
         let broken = v1.replace(r#""node": "box","#, "");
         fs::write(store.path(), broken).unwrap();
@@ -426,6 +437,21 @@ mod tests {
                 store.path().display()
             )
         );
+    }
+
+    #[test]
+    fn a_format_2_state_gets_empty_controller_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        let v2 = r#"{"format_version": 2, "lineage": "0123456789abcdef0123456789abcdef", "serial": 9,
+            "rekon_version": "0.1.0", "objects": {}, "pods": {"u1": {"uid": "u1", "namespace": "default",
+            "name": "web", "node": null, "owner": {"kind": "Pod", "namespace": "default", "name": "web"},
+            "spec_hash": "h", "created_at": "2026-01-01T00:00:00Z", "created": false}}}"#;
+        fs::write(store.path(), v2).unwrap();
+        let state = store.load().unwrap();
+        assert_eq!(state.format_version, 3);
+        assert!(state.replica_sets.is_empty() && state.deployments.is_empty());
+        assert_eq!(state.pods["u1"].node, None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod corpus;
 mod pipeline;
+mod rollout;
 mod runtime;
 mod schedule;
 mod support;

@@ -1,0 +1,222 @@
+//! The controllers' data: live ReplicaSets, Deployment status, observed pods and actions.
+//!
+//! Every record type is serde-serialisable: the state keeps [`LiveReplicaSet`]s and
+//! [`DeploymentStatus`]es between runs, and `get`/`describe`/`rollout` read them from there.
+
+use crate::manifest::types::{LabelSelector, PodTemplateSpec};
+use crate::runtime::status::PodPhase;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A point in time; the controllers never read the clock, `now` is always an argument.
+pub type Time = DateTime<Utc>;
+
+/// The revision of a ReplicaSet (and, copied from the new one, of its Deployment).
+pub const REVISION: &str = "deployment.kubernetes.io/revision";
+/// Earlier revisions a reused ReplicaSet had, comma separated.
+pub const REVISION_HISTORY: &str = "deployment.kubernetes.io/revision-history";
+/// `spec.replicas` of the Deployment when it last scaled the ReplicaSet.
+pub const DESIRED_REPLICAS: &str = "deployment.kubernetes.io/desired-replicas";
+/// `spec.replicas + maxSurge` of the Deployment when it last scaled the ReplicaSet.
+pub const MAX_REPLICAS: &str = "deployment.kubernetes.io/max-replicas";
+/// The label a Deployment adds to its ReplicaSets, their selectors and their pods.
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+/// The pod annotation that ranks scale-down victims (lower goes first).
+pub const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
+/// `kubernetes.io/change-cause`, shown by `rollout history`.
+pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+
+/// A ReplicaSet as it lives on the host: made by a Deployment, or standing alone from git.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveReplicaSet {
+    pub name: String,
+    pub namespace: String,
+    /// Deterministic uid (derived from namespace, name and creation time).
+    pub uid: String,
+    /// The name of the Deployment that controls it; None for a ReplicaSet from git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `metadata.labels` (the template's labels plus `pod-template-hash`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations`: revision, revision-history, desired-replicas, max-replicas and
+    /// the Deployment's own annotations (change-cause, …).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// `spec.selector` (the Deployment's plus `pod-template-hash`).
+    pub selector: LabelSelector,
+    /// `spec.template`, with the `pod-template-hash` label for a Deployment's ReplicaSet.
+    pub template: PodTemplateSpec,
+    /// `spec.replicas`.
+    pub replicas: i32,
+    /// `spec.minReadySeconds`.
+    #[serde(default)]
+    pub min_ready_seconds: i32,
+    /// `metadata.creationTimestamp`.
+    pub created_at: Time,
+    /// `metadata.generation`: bumped whenever the spec changes.
+    pub generation: i64,
+    /// How many pod names were generated so far (the seed of the next name).
+    #[serde(default)]
+    pub pods_created: u64,
+    pub status: ReplicaSetStatus,
+}
+
+impl LiveReplicaSet {
+    /// The `deployment.kubernetes.io/revision` annotation as a number (0 when absent or bad,
+    /// as upstream `Revision` treats it).
+    pub fn revision(&self) -> i64 {
+        self.annotations.get(REVISION).and_then(|r| r.parse().ok()).unwrap_or(0)
+    }
+
+    /// The `pod-template-hash` label, when a Deployment made it.
+    pub fn pod_template_hash(&self) -> Option<&str> {
+        self.labels.get(POD_TEMPLATE_HASH).map(String::as_str)
+    }
+}
+
+/// `status` of a ReplicaSet (`calculateStatus` in replica_set_utils.go).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaSetStatus {
+    /// Active pods: not Succeeded, not Failed, not terminating.
+    pub replicas: i32,
+    /// Active pods whose labels match the template's labels.
+    pub fully_labeled_replicas: i32,
+    pub ready_replicas: i32,
+    /// Ready for at least minReadySeconds.
+    pub available_replicas: i32,
+    pub observed_generation: i64,
+}
+
+/// A condition of a Deployment (`Available`, `Progressing`, `ReplicaFailure`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentCondition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_update_time: Time,
+    pub last_transition_time: Time,
+}
+
+/// `status` of a Deployment (`calculateStatus` in sync.go), plus the revision annotation the
+/// live object would carry (rekon cannot write it into git).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentStatus {
+    pub observed_generation: i64,
+    /// Σ status.replicas of its ReplicaSets (active pods).
+    pub replicas: i32,
+    /// status.replicas of the new ReplicaSet.
+    pub updated_replicas: i32,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    /// max(0, Σ spec.replicas − available).
+    pub unavailable_replicas: i32,
+    #[serde(default)]
+    pub conditions: Vec<DeploymentCondition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collision_count: Option<i32>,
+    /// The `deployment.kubernetes.io/revision` annotation: the new ReplicaSet's revision.
+    #[serde(default)]
+    pub revision: i64,
+}
+
+impl DeploymentStatus {
+    /// The condition of this type, if any.
+    pub fn condition(&self, type_: &str) -> Option<&DeploymentCondition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}
+
+/// One pod as the controllers see it (built by the caller from the state and the runtime).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedPod {
+    pub name: String,
+    pub uid: String,
+    /// The ReplicaSet that owns it (controller ownerReference).
+    pub owner: String,
+    pub labels: BTreeMap<String, String>,
+    pub phase: PodPhase,
+    /// The Ready condition is True.
+    pub ready: bool,
+    /// lastTransitionTime of the Ready condition.
+    pub ready_since: Option<Time>,
+    /// Being deleted (has a deletionTimestamp): no longer counted as active.
+    pub deleting: bool,
+    pub created_at: Time,
+    /// The node it is bound to; None while Pending unscheduled.
+    pub node: Option<String>,
+    /// The highest restartCount of its containers.
+    pub max_restarts: u32,
+    /// `controller.kubernetes.io/pod-deletion-cost` (0 when absent or invalid).
+    pub deletion_cost: i32,
+}
+
+impl ObservedPod {
+    /// `IsPodActive` (controller_utils.go): not Succeeded, not Failed, not being deleted.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.phase, PodPhase::Succeeded | PodPhase::Failed) && !self.deleting
+    }
+
+    /// `IsPodAvailable` (pkg/api/v1/pod/util.go): Ready, and for minReadySeconds > 0 Ready
+    /// since strictly more than that long.
+    pub fn is_available(&self, min_ready_seconds: i32, now: Time) -> bool {
+        if !self.ready {
+            return false;
+        }
+        if min_ready_seconds == 0 {
+            return true;
+        }
+        self.ready_since
+            .is_some_and(|t| t + chrono::Duration::seconds(min_ready_seconds.into()) < now)
+    }
+}
+
+/// What a controller asks for. The records after the change are in the outcome; actions say
+/// what changed, in order, for the plan and the executor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ControllerAction {
+    /// A new ReplicaSet (its record is in the outcome's `replica_sets`).
+    CreateReplicaSet { name: String, replicas: i32 },
+    /// `spec.replicas` changes.
+    ScaleReplicaSet { name: String, from: i32, to: i32 },
+    /// Annotations (revision, desired/max replicas) or minReadySeconds change, size does not.
+    UpdateReplicaSet { name: String },
+    /// Removed by revisionHistoryLimit cleanup (it has no pods).
+    DeleteReplicaSet { name: String },
+    /// A pod to create from the ReplicaSet's template.
+    CreatePod { replica_set: String, name: String },
+    /// A pod to delete gracefully.
+    DeletePod {
+        replica_set: String,
+        name: String,
+        uid: String,
+    },
+}
+
+/// An event the upstream controller would record (`kubectl describe` shows them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerEvent {
+    /// `deployment/web` or `replicaset/web-7d9c`.
+    pub object: String,
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    /// `ScalingReplicaSet`, `SuccessfulCreate`, `SuccessfulDelete`, `SelectingAll`, …
+    pub reason: String,
+    pub message: String,
+}
+
+impl ControllerEvent {
+    pub(crate) fn normal(object: String, reason: &str, message: String) -> Self {
+        ControllerEvent {
+            object,
+            type_: "Normal".into(),
+            reason: reason.into(),
+            message,
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! What a plan says about workloads: the rollout a Deployment change starts, or the scale,
+//! and what apply's first pass of the controllers does.
+
+use super::desired::DesiredObject;
+use super::{Action, PlanInput, Step};
+use crate::manifest::ObjectId;
+use crate::state::State;
+use std::collections::BTreeMap;
+
+/// What a Deployment or ReplicaSet change does to pods: the rollout it starts, or a scale.
+pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
+    use super::controller::{template_hash, util};
+    use crate::manifest::Resource;
+    match &d.resource {
+        Some(Resource::Deployment(dep)) => {
+            let ns = dep.metadata.namespace_or_default();
+            let want = util::replicas(dep);
+            let rses = state.replica_sets_of(ns, &dep.metadata.name);
+            let paused = dep.spec.paused == Some(true);
+            if paused && rses.is_empty() {
+                return vec!["paused: no ReplicaSet is created until the Deployment is resumed".into()];
+            }
+            let Some(current) = rses.iter().max_by_key(|rs| rs.revision()) else {
+                let collisions = state
+                    .deployments
+                    .get(&format!("{ns}/{}", dep.metadata.name))
+                    .and_then(|s| s.collision_count);
+                let hash = template_hash(&dep.spec.template, collisions);
+                return vec![format!(
+                    "rolls out ReplicaSet {}-{hash} with {want} pod{}",
+                    dep.metadata.name,
+                    if want == 1 { "" } else { "s" }
+                )];
+            };
+            if util::equal_ignore_hash(&current.template, &dep.spec.template) {
+                return if current.replicas != want {
+                    vec![format!(
+                        "scales from {} to {want} pods without a rollout",
+                        current.replicas
+                    )]
+                } else {
+                    Vec::new()
+                };
+            }
+            let mut notes = Vec::new();
+            if paused {
+                notes.push("paused: the new template is not rolled out until the Deployment is resumed".into());
+                return notes;
+            }
+            let running: i32 = rses.iter().map(|rs| rs.status.replicas).sum();
+            notes.push(if util::is_rolling(dep) {
+                format!(
+                    "rolling update: {running} pods to replace, maxSurge {}, maxUnavailable {}",
+                    util::max_surge(dep),
+                    util::max_unavailable(dep)
+                )
+            } else {
+                format!("Recreate: {running} pods stop before {want} new ones start")
+            });
+            if let Some(old) = rses
+                .iter()
+                .find(|rs| util::equal_ignore_hash(&rs.template, &dep.spec.template))
+            {
+                notes.push(format!(
+                    "reuses ReplicaSet {} (revision {}), which becomes revision {}",
+                    old.name,
+                    old.revision(),
+                    current.revision() + 1
+                ));
+            }
+            notes
+        }
+        Some(Resource::ReplicaSet(rs)) => vec![format!("keeps {} pods running", rs.spec.replicas.unwrap_or(1))],
+        _ => Vec::new(),
+    }
+}
+
+/// Runs the workload controllers once, as apply's first pass will, and notes on each
+/// Deployment and ReplicaSet step what that pass does (`first step: …`).
+///
+/// A workload unchanged in git whose pass still acts (a pod deleted outside rekon, a rollout
+/// left unfinished by `--no-wait`) gets an update step saying why.
+pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
+    use super::controller::ControllerAction;
+    use super::workloads::{WorkloadInput, reconcile};
+    let is_workload = |kind: &str| matches!(kind, "Deployment" | "ReplicaSet");
+    if !input.desired.iter().any(|d| is_workload(&d.id.kind)) {
+        return;
+    }
+    let now = chrono::DateTime::parse_from_rfc3339(&input.now)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    let pass = reconcile(&WorkloadInput {
+        desired: input.desired,
+        state: input.state,
+        observed: input.observed,
+        host: &input.host,
+        now,
+    });
+    // The workload that owns each ReplicaSet of the pass.
+    let workload_of = |rs_key: &str| -> Option<ObjectId> {
+        let rs = pass.replica_sets.get(rs_key)?;
+        Some(match &rs.owner {
+            Some(d) => ObjectId::new("Deployment", Some(&rs.namespace), d),
+            None => ObjectId::new("ReplicaSet", Some(&rs.namespace), &rs.name),
+        })
+    };
+    let pod_owner: BTreeMap<&str, String> = input
+        .state
+        .pods
+        .values()
+        .map(|p| (p.uid.as_str(), format!("{}/{}", p.namespace, p.owner.name)))
+        .collect();
+    let notes_for = |id: &ObjectId| -> (Vec<String>, bool, usize, usize) {
+        let mut notes = Vec::new();
+        let mut rolls = false;
+        for (_, a) in pass.actions.iter().filter(|(a_id, _)| a_id == id) {
+            rolls = true;
+            notes.push(match a {
+                ControllerAction::CreateReplicaSet { name, replicas } => {
+                    format!(
+                        "first step: create ReplicaSet {name} with {replicas} replica{}",
+                        if *replicas == 1 { "" } else { "s" }
+                    )
+                }
+                ControllerAction::ScaleReplicaSet { name, from, to } => {
+                    format!("first step: scale ReplicaSet {name} from {from} to {to}")
+                }
+                ControllerAction::UpdateReplicaSet { name } => format!("first step: update ReplicaSet {name}"),
+                ControllerAction::DeleteReplicaSet { name } => format!("first step: delete ReplicaSet {name}"),
+                _ => continue,
+            });
+        }
+        let mut on_node: BTreeMap<String, usize> = BTreeMap::new();
+        let mut pending = Vec::new();
+        let mut creates = 0;
+        for c in pass
+            .creates
+            .iter()
+            .filter(|c| workload_of(&c.replica_set).as_ref() == Some(id))
+        {
+            creates += 1;
+            match (&c.node, &c.scheduling) {
+                (Some(n), _) => *on_node.entry(n.clone()).or_default() += 1,
+                (None, s) => pending.push(format!(
+                    "first step: pod {} stays Pending: {}",
+                    c.name,
+                    s.as_ref().map(|s| s.message.as_str()).unwrap_or_default()
+                )),
+            }
+        }
+        for (node, n) in on_node {
+            notes.push(format!(
+                "first step: create {n} pod{} on node {node}",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        notes.extend(pending);
+        let deletes = pass
+            .deletes
+            .iter()
+            .filter(|uid| pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)).as_ref() == Some(id))
+            .count();
+        if deletes > 0 {
+            notes.push(format!(
+                "first step: delete {deletes} pod{}",
+                if deletes == 1 { "" } else { "s" }
+            ));
+        }
+        (notes, rolls, creates, deletes)
+    };
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.action != Action::Delete && is_workload(&s.id.kind))
+    {
+        step.notes.extend(notes_for(&step.id).0);
+    }
+    for d in input.desired.iter().filter(|d| is_workload(&d.id.kind)) {
+        if steps.iter().any(|s| s.id == d.id) {
+            continue;
+        }
+        let (notes, rolls, creates, deletes) = notes_for(&d.id);
+        if notes.is_empty() {
+            continue;
+        }
+        let plural = |n: usize| if n == 1 { "pods is" } else { "pods are" };
+        let reason = if rolls {
+            "because its rollout is not finished".to_string()
+        } else if creates > 0 {
+            format!("because {creates} of its {} missing on the host", plural(creates))
+        } else {
+            format!("because {deletes} of its {} to be deleted", plural(deletes))
+        };
+        steps.push(Step {
+            id: d.id.clone(),
+            action: Action::Update,
+            reason: Some(reason),
+            after_hash: Some(d.hash.clone()),
+            diff: String::new(),
+            node: None,
+            unschedulable: None,
+            notes,
+            origin: Some(d.origin.clone()),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Resource, SourceFile, load};
+    use crate::plan::controller::{DeploymentInput, sync_deployment};
+    use crate::plan::desired_objects;
+
+    const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 4\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n";
+
+    fn desired(yaml: &str) -> DesiredObject {
+        let m = load(&[SourceFile {
+            path: "m.yaml".into(),
+            text: yaml.into(),
+        }])
+        .expect("valid manifests");
+        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len())).remove(0)
+    }
+
+    /// A state where `yaml` was rolled out with 4 running pods.
+    fn rolled_out(yaml: &str) -> State {
+        let d = desired(yaml);
+        let Some(Resource::Deployment(dep)) = &d.resource else {
+            panic!()
+        };
+        let out = sync_deployment(&DeploymentInput {
+            deployment: dep,
+            generation: 1,
+            status: &Default::default(),
+            replica_sets: &[],
+            pods: &[],
+            foreign_names: &[],
+            now: chrono::Utc::now(),
+        });
+        let mut state = State::new("l".into());
+        for mut rs in out.replica_sets {
+            rs.status.replicas = 4;
+            state.replica_sets.insert(format!("default/{}", rs.name), rs);
+        }
+        state
+    }
+
+    #[test]
+    fn notes_say_whether_a_change_rolls_or_scales() {
+        let state = rolled_out(DEPLOY);
+        assert!(workload_notes(&desired(DEPLOY), &state).is_empty());
+        assert_eq!(
+            workload_notes(&desired(&DEPLOY.replace("replicas: 4", "replicas: 6")), &state),
+            ["scales from 4 to 6 pods without a rollout"]
+        );
+        assert_eq!(
+            workload_notes(&desired(&DEPLOY.replace("image: busybox", "image: nginx")), &state),
+            ["rolling update: 4 pods to replace, maxSurge 1, maxUnavailable 1"]
+        );
+        let recreate = DEPLOY.replace("  selector:", "  strategy: {type: Recreate}\n  selector:");
+        let state = rolled_out(&recreate);
+        assert_eq!(
+            workload_notes(&desired(&recreate.replace("image: busybox", "image: nginx")), &state),
+            ["Recreate: 4 pods stop before 4 new ones start"]
+        );
+        let paused = DEPLOY.replace("  selector:", "  paused: true\n  selector:");
+        assert_eq!(
+            workload_notes(
+                &desired(&paused.replace("image: busybox", "image: nginx")),
+                &rolled_out(DEPLOY)
+            ),
+            ["paused: the new template is not rolled out until the Deployment is resumed"]
+        );
+        assert_eq!(
+            workload_notes(&desired(&paused), &State::new("l".into())),
+            ["paused: no ReplicaSet is created until the Deployment is resumed"]
+        );
+    }
+}

@@ -1,0 +1,272 @@
+//! Deployments and ReplicaSets end to end with the fake runtime: rollouts, convergence,
+//! timeouts and out-of-band deletes.
+
+use crate::support::{Host, Repo};
+
+fn deployment(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  strategy:\n    rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: c\n        image: {image}\n"
+    )
+}
+
+/// Pod names the fake runtime runs.
+fn pod_names(host: &Host) -> Vec<String> {
+    host.fake_pods().into_iter().map(|(name, _)| name).collect()
+}
+
+#[test]
+fn a_deployment_rolls_out_and_an_image_change_rolls_it_over() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("web");
+    let host = Host::new();
+    let url = repo.path().to_str().unwrap();
+    let run = host.run(&["apply", "--repo", url]).expect(0);
+    assert!(
+        run.stdout
+            .contains("deployment/web: deployment \"web\" successfully rolled out"),
+        "{}",
+        run.stdout
+    );
+    let state = host.state();
+    let rses = state["replica_sets"].as_object().unwrap();
+    assert_eq!(rses.len(), 1);
+    let first = rses.values().next().unwrap()["name"].as_str().unwrap().to_string();
+    assert!(
+        run.stdout
+            .contains(&format!("deployment/web: Scaled up replica set {first} to 3")),
+        "{}",
+        run.stdout
+    );
+    let pods = pod_names(&host);
+    assert_eq!(pods.len(), 3);
+    assert!(
+        pods.iter()
+            .all(|p| p.starts_with(&format!("default/{first}-")) && p.len() == "default/".len() + first.len() + 6)
+    );
+    assert_eq!(state["deployments"]["default/web"]["revision"], 1);
+    let events = std::fs::read_to_string(host.state_dir().join("events.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let scaled = events.iter().find(|e| e["kind"] == "ScalingReplicaSet").unwrap();
+    assert_eq!(scaled["object"], "deployment/web");
+    assert_eq!(scaled["message"], format!("Scaled up replica set {first} to 3"));
+    assert_eq!(events.iter().filter(|e| e["kind"] == "SuccessfulCreate").count(), 3);
+    assert_eq!(events.iter().filter(|e| e["kind"] == "Scheduled").count(), 3);
+
+    repo.write(
+        "web.yaml",
+        &deployment("busybox:1").replace("replicas: 3", "replicas: 5"),
+    );
+    repo.commit("five");
+    let plan = host.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout.contains("scales from 3 to 5 pods without a rollout"),
+        "{}",
+        plan.stdout
+    );
+    repo.write("web.yaml", &deployment("busybox:2"));
+    repo.commit("v2");
+    let plan = host.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("rolling update: 3 pods to replace, maxSurge 1, maxUnavailable 0"),
+        "{}",
+        plan.stdout
+    );
+    host.run(&["apply"]).expect(0);
+    let state = host.state();
+    let rses = state["replica_sets"].as_object().unwrap();
+    assert_eq!(rses.len(), 2, "the old ReplicaSet is kept");
+    assert_eq!(rses[&format!("default/{first}")]["replicas"], 0);
+    assert_eq!(state["deployments"]["default/web"]["revision"], 2);
+    let pods = pod_names(&host);
+    assert_eq!(pods.len(), 3);
+    assert!(
+        pods.iter().all(|p| !p.starts_with(&format!("default/{first}-"))),
+        "{pods:?}"
+    );
+}
+
+#[test]
+fn a_pod_deleted_out_of_band_is_replaced_on_the_next_apply() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("web");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let before = host.fake_pods();
+    let mut fake: serde_json::Value = serde_json::from_slice(&std::fs::read(host.fake_file()).unwrap()).unwrap();
+    fake.as_object_mut().unwrap().remove(&before[0].1);
+    std::fs::write(host.fake_file(), fake.to_string()).unwrap();
+    let plan = host.run(&["plan", "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout.contains("because 1 of its pods is missing on the host"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("first step: create 1 pod on node "),
+        "{}",
+        plan.stdout
+    );
+    host.run(&["apply"]).expect(0);
+    let plan = host.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let after = host.fake_pods();
+    assert_eq!(after.len(), 3);
+    assert!(!after.iter().any(|(_, uid)| uid == &before[0].1));
+}
+
+#[test]
+fn a_never_ready_rollout_times_out_with_exit_3_and_keeps_the_old_pods() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("web");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    repo.write("web.yaml", &deployment("never-ready:1"));
+    repo.commit("broken");
+    let run = host.run(&["apply", "--timeout", "1s"]).expect(3);
+    let new_rs = host.state()["deployments"]["default/web"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(new_rs.starts_with("ReplicaSet \"web-"), "{new_rs}");
+    let line = run.stderr.lines().find(|l| l.starts_with("Error: ")).unwrap();
+    assert!(
+        line.starts_with("Error: deployment/web did not converge within 1s: Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been updated... (web-"),
+        "{}",
+        run.stderr
+    );
+    assert!(line.ends_with(": Running, not Ready)"), "names the pod: {line}");
+    assert_eq!(pod_names(&host).len(), 4, "3 old pods keep serving, 1 surge pod");
+}
+
+#[test]
+fn a_standalone_replica_set_keeps_its_pods_and_no_wait_returns_at_once() {
+    let repo = Repo::new();
+    repo.write(
+        "rs.yaml",
+        "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: fe\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: fe}\n  template:\n    metadata:\n      labels: {app: fe}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n",
+    );
+    repo.commit("rs");
+    let host = Host::new();
+    host.run(&["apply", "--no-wait", "--repo", repo.path().to_str().unwrap()])
+        .expect(0);
+    let pods = pod_names(&host);
+    assert_eq!(pods.len(), 2);
+    assert!(pods.iter().all(|p| p.starts_with("default/fe-")));
+    repo.remove("rs.yaml");
+    repo.commit("gone");
+    host.run(&["apply"]).expect(0);
+    assert!(pod_names(&host).is_empty(), "pruned with its ReplicaSet");
+    assert!(host.state()["replica_sets"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn reverting_in_git_reuses_the_first_replica_set_as_revision_3() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("v1");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let first = host.state()["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.write("web.yaml", &deployment("busybox:2"));
+    repo.commit("v2");
+    host.run(&["apply"]).expect(0);
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("revert");
+    let plan = host.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout.contains(&format!(
+            "reuses ReplicaSet {first} (revision 1), which becomes revision 3"
+        )),
+        "{}",
+        plan.stdout
+    );
+    host.run(&["apply"]).expect(0);
+    let state = host.state();
+    let rses = state["replica_sets"].as_object().unwrap();
+    assert_eq!(rses.len(), 2, "no third ReplicaSet");
+    let rs1 = &rses[&format!("default/{first}")];
+    assert_eq!(rs1["annotations"]["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(rs1["annotations"]["deployment.kubernetes.io/revision-history"], "1");
+    assert_eq!(rs1["replicas"], 3);
+    assert_eq!(state["deployments"]["default/web"]["revision"], 3);
+}
+
+#[test]
+fn a_progress_deadline_exceeded_ends_apply_with_exit_3() {
+    let repo = Repo::new();
+    let with_deadline =
+        |image: &str| deployment(image).replace("  replicas: 3\n", "  replicas: 3\n  progressDeadlineSeconds: 1\n");
+    repo.write("web.yaml", &with_deadline("busybox:1"));
+    repo.commit("v1");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    repo.write("web.yaml", &with_deadline("never-ready:1"));
+    repo.commit("broken");
+    let run = host.run(&["apply", "--timeout", "1m"]).expect(3);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("Error: "))
+        .unwrap_or_default();
+    let rs = host.state()["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|rs| rs["annotations"]["deployment.kubernetes.io/revision"] == "2")
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let want = format!(
+        "Error: deployment/web did not converge: deployment \"web\" exceeded its progress deadline: ReplicaSet \"{rs}\" has timed out progressing. ({rs}-"
+    );
+    assert!(line.starts_with(&want), "{}", run.stderr);
+    assert!(line.ends_with(": Running, not Ready)"), "{line}");
+    assert_eq!(pod_names(&host).len(), 4, "old pods keep serving");
+}
+
+#[test]
+fn a_crash_at_any_save_of_a_rollout_is_finished_by_the_next_apply_without_duplicates() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("v1");
+    let url = repo.path().to_str().unwrap();
+    // Save 1 records the Deployment; then one save for the intent of three pods and one per
+    // confirmed pod; later saves record statuses.
+    for crash in 1..=6 {
+        let host = Host::new();
+        let out = host
+            .cmd(&["apply", "--repo", url])
+            .env("REKON_TEST_CRASH_AFTER_SAVES", crash.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), None, "crash {crash}: killed by the injected abort");
+        host.run(&["apply"]).expect(0);
+        let runtime: Vec<String> = host.fake_pods().into_iter().map(|(_, uid)| uid).collect();
+        assert_eq!(runtime.len(), 3, "crash {crash}");
+        let state = host.state();
+        let mut recorded: Vec<String> = state["pods"].as_object().unwrap().keys().cloned().collect();
+        recorded.sort();
+        let mut runtime = runtime;
+        runtime.sort();
+        assert_eq!(recorded, runtime, "crash {crash}");
+        assert_eq!(state["replica_sets"].as_object().unwrap().len(), 1, "crash {crash}");
+    }
+}
