@@ -80,23 +80,32 @@ fn plan_apply_plan_then_change_and_delete() {
         "{}",
         run.stdout
     );
-    assert_eq!(host.fake_pods().len(), 1, "the bare Pod runs");
+    assert_eq!(
+        host.fake_pods().len(),
+        3,
+        "the bare Pod and the Deployment's 2 replicas run"
+    );
     assert_eq!(host.state()["revision"], c1.as_str());
     // One audit line per plan/apply: commit, counts, duration, exit code.
     let events = std::fs::read_to_string(host.state_dir().join("events.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let kinds: Vec<_> = lines.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    // Between them, the scheduler's event for the pod it placed.
-    assert_eq!(kinds, ["plan", "Scheduled", "apply"]);
+    // Between them, the controllers' and the scheduler's events, as Kubernetes records them.
+    assert_eq!((kinds[0], kinds[kinds.len() - 1]), ("plan", "apply"), "{kinds:?}");
+    let messages: Vec<&str> = lines.iter().filter_map(|e| e["message"].as_str()).collect();
     assert!(
-        lines[1]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Successfully assigned default/web to "),
-        "{}",
-        lines[1]
+        messages
+            .iter()
+            .any(|m| m.starts_with("Successfully assigned default/web to ")),
+        "{messages:?}"
     );
-    let apply = &lines[2];
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("Scaled up replica set api-") && m.ends_with(" to 2")),
+        "{messages:?}"
+    );
+    let apply = &lines[lines.len() - 1];
     assert_eq!(
         (
             apply["revision"].as_str(),
@@ -140,7 +149,9 @@ fn plan_apply_plan_then_change_and_delete() {
     assert!(out.contains(&c2[..7]), "{out}");
 
     host.run(&["apply"]).expect(0);
-    assert!(host.fake_pods().is_empty(), "the pruned Pod is gone from the host");
+    let left: Vec<String> = host.fake_pods().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(left.len(), 2, "the pruned Pod is gone, the Deployment's stay: {left:?}");
+    assert!(left.iter().all(|n| n.starts_with("default/api-")), "{left:?}");
     host.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
 
@@ -408,7 +419,7 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
         Some(c2.as_str()),
         "the last good commit stays applied"
     );
-    assert_eq!(host.fake_pods().len(), 1, "its pod keeps running");
+    assert_eq!(host.fake_pods().len(), 3, "its pods keep running");
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -426,7 +437,7 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
         err.ends_with("rekon: stopped; the state is saved and pods keep running\n"),
         "{err}"
     );
-    assert_eq!(host.fake_pods().len(), 1, "pods are left running");
+    assert_eq!(host.fake_pods().len(), 3, "pods are left running");
 }
 
 #[test]
