@@ -46,7 +46,8 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         super::output::print(&text);
         return Ok(exit::OK);
     }
-    let Some(rec) = state.objects.values().find(|r| {
+    let owned = super::get::controller_records(&state);
+    let Some(rec) = state.objects.values().chain(&owned).find(|r| {
         r.id.kind == kind && r.id.name == name && r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace)
     }) else {
         bail!("{kind_word} {name:?} not found in namespace {:?}", args.namespace)
@@ -82,7 +83,7 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         .filter(|e| e.object.as_deref() == Some(&rec.id.to_string()))
         .collect();
     if kind == "Pod" {
-        for pod in state.pods_of(&rec.id) {
+        if let Some(pod) = super::get::pod_of(&state, rec) {
             events.extend(pod_events(global, &pod.uid));
         }
         events.sort_by_key(|e| e.time);
@@ -118,7 +119,7 @@ fn pod_events(global: &Global, uid: &str) -> Vec<crate::state::Event> {
 
 fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, rec: &crate::state::ObjectRecord) {
     let statuses = pod_statuses(global, state);
-    let pod = state.pods_of(&rec.id).next();
+    let pod = super::get::pod_of(state, rec);
     let status = pod.and_then(|p| statuses.get(&p.uid));
     let node = pod.and_then(|p| p.node.as_deref());
     let _ = writeln!(out, "Node:         {}", node.unwrap_or("<none>"));

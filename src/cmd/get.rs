@@ -76,12 +76,14 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
         }
     };
     let statuses = pod_statuses(global, &state);
+    let owned = controller_records(&state);
     let mut out = String::new();
     let mut found = false;
     for kind in kinds {
         let records: Vec<&ObjectRecord> = state
             .objects
             .values()
+            .chain(&owned)
             .filter(|r| r.id.kind == kind)
             .filter(|r| args.all_namespaces || r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace))
             .filter(|r| args.name.as_ref().is_none_or(|n| &r.id.name == n))
@@ -135,8 +137,65 @@ pub fn pod_statuses(global: &Global, state: &State) -> std::collections::BTreeMa
     }
 }
 
-fn pod_of<'a>(state: &'a State, r: &'a ObjectRecord) -> Option<&'a PodRecord> {
-    state.pods_of(&r.id).next()
+/// The objects the controllers made, as records like git's: ReplicaSets of Deployments and
+/// the pods of ReplicaSets (with their template as spec and an owner reference).
+pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
+    let mut out = Vec::new();
+    for rs in state.replica_sets.values() {
+        let id = crate::manifest::ObjectId::new("ReplicaSet", Some(&rs.namespace), &rs.name);
+        let owner_ref = rs.owner.as_ref().map(
+            |d| serde_json::json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": d, "controller": true}]),
+        );
+        if rs.owner.is_some() {
+            let mut meta = serde_json::json!({"name": rs.name, "namespace": rs.namespace, "uid": rs.uid,
+                "labels": rs.labels, "annotations": rs.annotations});
+            if let Some(o) = &owner_ref {
+                meta["ownerReferences"] = o.clone();
+            }
+            out.push(synthetic(
+                id.clone(),
+                serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta,
+                    "spec": {"replicas": rs.replicas, "selector": rs.selector, "template": rs.template}}),
+                &rs.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                rs.generation as u64,
+            ));
+        }
+        for pod in state.pods_of(&id) {
+            out.push(synthetic(
+                crate::manifest::ObjectId::new("Pod", Some(&pod.namespace), &pod.name),
+                serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid,
+                        "labels": rs.template.metadata.labels,
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs.name, "controller": true}]},
+                    "spec": rs.template.spec}),
+                &pod.created_at,
+                1,
+            ));
+        }
+    }
+    out
+}
+
+fn synthetic(id: crate::manifest::ObjectId, spec: Value, created_at: &str, generation: u64) -> ObjectRecord {
+    ObjectRecord {
+        id,
+        spec,
+        hash: String::new(),
+        origin: "(made by a controller)".into(),
+        created_at: created_at.to_string(),
+        generation,
+    }
+}
+
+/// The pod behind a Pod record: a bare Pod's own, or (for a controller's) the one of that name.
+pub fn pod_of<'a>(state: &'a State, r: &'a ObjectRecord) -> Option<&'a PodRecord> {
+    state.pods_of(&r.id).next().or_else(|| {
+        (r.id.kind == "Pod").then_some(())?;
+        state
+            .pods
+            .values()
+            .find(|p| p.name == r.id.name && Some(&p.namespace) == r.id.namespace.as_ref())
+    })
 }
 
 fn with_status(
@@ -311,9 +370,25 @@ fn table(
                 }
                 cells
             }
-            "Deployment" => vec![format!("0/{replicas}"), "0".into(), "0".into(), age(&r.created_at)],
+            "Deployment" => {
+                let key = format!("{}/{}", r.id.namespace.as_deref().unwrap_or("default"), r.id.name);
+                let st = state.deployments.get(&key);
+                vec![
+                    format!("{}/{replicas}", st.map_or(0, |s| s.ready_replicas)),
+                    st.map_or(0, |s| s.updated_replicas).to_string(),
+                    st.map_or(0, |s| s.available_replicas).to_string(),
+                    age(&r.created_at),
+                ]
+            }
             "ReplicaSet" | "ReplicationController" => {
-                vec![replicas.to_string(), "0".into(), "0".into(), age(&r.created_at)]
+                let key = format!("{}/{}", r.id.namespace.as_deref().unwrap_or("default"), r.id.name);
+                let st = state.replica_sets.get(&key).map(|rs| &rs.status);
+                vec![
+                    replicas.to_string(),
+                    st.map_or(0, |s| s.replicas).to_string(),
+                    st.map_or(0, |s| s.ready_replicas).to_string(),
+                    age(&r.created_at),
+                ]
             }
             "StatefulSet" => vec![format!("0/{replicas}"), age(&r.created_at)],
             "DaemonSet" => {

@@ -13,6 +13,7 @@ pub mod image;
 pub mod logs;
 pub mod output;
 pub mod plan;
+pub mod rollout;
 pub mod rollout_text;
 pub mod supervise;
 pub mod table;
@@ -135,6 +136,8 @@ pub enum Command {
     Down(down::DownArgs),
     /// Manage the local image store.
     Image(image::ImageArgs),
+    /// Follow and inspect Deployment rollouts (status, history).
+    Rollout(rollout::RolloutArgs),
 }
 
 /// Parses `30s`, `5m`, `1h`, `250ms` or plain seconds.
@@ -177,6 +180,7 @@ pub fn main() -> i32 {
         Command::Delete(args) => delete::run(&cli.global, args),
         Command::Down(args) => down::run(&cli.global, args),
         Command::Image(args) => image::run(&cli.global, args),
+        Command::Rollout(args) => rollout::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

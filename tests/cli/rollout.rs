@@ -206,6 +206,48 @@ fn reverting_in_git_reuses_the_first_replica_set_as_revision_3() {
     assert_eq!(rs1["annotations"]["deployment.kubernetes.io/revision-history"], "1");
     assert_eq!(rs1["replicas"], 3);
     assert_eq!(state["deployments"]["default/web"]["revision"], 3);
+
+    let run = host.run(&["rollout", "history", "deployment/web"]).expect(0);
+    assert_eq!(
+        run.stdout,
+        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n2         <none>\n3         <none>\n"
+    );
+    let run = host
+        .run(&["rollout", "history", "deployment/web", "--revision", "1"])
+        .expect(1);
+    assert_eq!(run.stderr, "Error: unable to find the specified revision\n");
+    let run = host.run(&["rollout", "status", "deployment/web"]).expect(0);
+    assert_eq!(run.stdout, "deployment \"web\" successfully rolled out\n");
+
+    // get shows what the controllers made, in kubectl's columns.
+    let run = host.run(&["get", "deploy"]).expect(0);
+    let row: Vec<&str> = run.stdout.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], ["web", "3/3", "3", "3"], "{}", run.stdout);
+    let run = host.run(&["get", "rs"]).expect(0);
+    let mut rows: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    rows.sort();
+    let counts: Vec<&[&str]> = rows.iter().map(|r| &r[1..4]).collect();
+    assert_eq!(counts.len(), 2, "{}", run.stdout);
+    assert!(
+        counts.contains(&&["3", "3", "3"][..]) && counts.contains(&&["0", "0", "0"][..]),
+        "{}",
+        run.stdout
+    );
+    let run = host.run(&["get", "pods"]).expect(0);
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("{first}-")))
+            .count(),
+        3,
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -240,6 +282,9 @@ fn a_progress_deadline_exceeded_ends_apply_with_exit_3() {
     assert!(line.starts_with(&want), "{}", run.stderr);
     assert!(line.ends_with(": Running, not Ready)"), "{line}");
     assert_eq!(pod_names(&host).len(), 4, "old pods keep serving");
+
+    let run = host.run(&["rollout", "status", "deployment/web"]).expect(1);
+    assert_eq!(run.stderr, "Error: deployment \"web\" exceeded its progress deadline\n");
 }
 
 #[test]
