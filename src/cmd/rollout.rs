@@ -21,6 +21,34 @@ pub enum RolloutCommand {
     Status(StatusArgs),
     /// The revisions of a Deployment (its ReplicaSets), oldest first.
     History(HistoryArgs),
+    /// Roll back to an earlier revision and hold it there until git's object changes.
+    Undo(UndoArgs),
+    /// Stop rolling a Deployment (it still scales).
+    Pause(ChangeArgs),
+    /// Roll again after a pause, and drop a hold made by undo.
+    Resume(ChangeArgs),
+    /// Replace every pod by a rollout (the `restartedAt` template annotation).
+    Restart(ChangeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ChangeArgs {
+    /// deployment/NAME
+    pub target: String,
+    #[arg(short, long, default_value = "default")]
+    pub namespace: String,
+    /// Only record the change; the next `rekon apply` (or `apply --watch`) rolls it out.
+    #[arg(long)]
+    pub no_apply: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UndoArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// The revision to go back to (0: the one before the current).
+    #[arg(long, default_value_t = 0)]
+    pub to_revision: i64,
 }
 
 #[derive(Args, Debug)]
@@ -52,7 +80,126 @@ pub fn run(global: &Global, args: &RolloutArgs) -> Result<i32> {
     match &args.command {
         RolloutCommand::Status(a) => status(global, a),
         RolloutCommand::History(a) => history(global, a),
+        RolloutCommand::Undo(a) => change(global, &a.change, |state, key, name| {
+            undo(state, key, name, a.to_revision)
+        }),
+        RolloutCommand::Pause(a) => change(global, a, |state, key, name| {
+            let ov = state.rollouts.entry(key.to_string()).or_default();
+            if ov.paused {
+                bail!("deployments.apps {name:?} is already paused");
+            }
+            ov.paused = true;
+            Ok(format!("deployment.apps/{name} paused"))
+        }),
+        RolloutCommand::Resume(a) => change(global, a, |state, key, name| {
+            let ov = state.rollouts.entry(key.to_string()).or_default();
+            if !ov.paused && ov.hold.is_none() {
+                bail!("deployments.apps {name:?} is not paused");
+            }
+            ov.paused = false;
+            ov.hold = None;
+            Ok(format!("deployment.apps/{name} resumed"))
+        }),
+        RolloutCommand::Restart(a) => change(global, a, |state, key, name| {
+            let ov = state.rollouts.entry(key.to_string()).or_default();
+            if ov.paused {
+                bail!("can't restart paused deployment (run rollout resume first)");
+            }
+            ov.restarted_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            Ok(format!("deployment.apps/{name} restarted"))
+        }),
     }
+}
+
+/// Records a change to a live Deployment under the state lock, prints kubectl's line, then
+/// runs the apply loop with the remembered source so that the change rolls out now.
+fn change(
+    global: &Global,
+    args: &ChangeArgs,
+    edit: impl FnOnce(&mut State, &str, &str) -> Result<String>,
+) -> Result<i32> {
+    let name = deployment_name(&args.target)?.to_string();
+    let key = format!("{}/{name}", args.namespace);
+    {
+        let mut session = super::context::Session::open(global, crate::state::LockMode::Exclusive, "rollout")?;
+        if view(&session.state, &args.namespace, &name).is_none() {
+            bail!("deployments.apps {name:?} not found");
+        }
+        let message = edit(&mut session.state, &key, &name)?;
+        if session
+            .state
+            .rollouts
+            .get(&key)
+            .is_some_and(|o| *o == Default::default())
+        {
+            session.state.rollouts.remove(&key);
+        }
+        let super::context::Session { store, state, .. } = &mut session;
+        store.save(state)?;
+        println!("{message}");
+    }
+    if args.no_apply {
+        return Ok(exit::OK);
+    }
+    let apply = super::apply::ApplyArgs {
+        plan_file: None,
+        source: Default::default(),
+        yes: true,
+        watch: false,
+        timeout: Duration::from_secs(300),
+        no_wait: false,
+        interval: Duration::from_secs(30),
+    };
+    super::apply::run(global, &apply)
+}
+
+/// `rollout undo`: kubectl's `DeploymentRollbacker` choices, recorded as a hold.
+fn undo(state: &mut State, key: &str, name: &str, to_revision: i64) -> Result<String> {
+    if state.rollouts.get(key).is_some_and(|o| o.paused) {
+        bail!(
+            "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/{name}' and try again"
+        );
+    }
+    let (namespace, _) = key.split_once('/').expect("namespace/name");
+    let mut rses: Vec<_> = state
+        .replica_sets
+        .values()
+        .filter(|rs| rs.namespace == namespace && rs.owner.as_deref() == Some(name))
+        .cloned()
+        .collect();
+    rses.sort_by_key(|rs| rs.revision());
+    let current = rses.last().map(|rs| rs.revision()).unwrap_or(0);
+    let target = if to_revision == 0 {
+        if rses.len() < 2 {
+            bail!("no rollout history found for deployment {name:?}");
+        }
+        rses[rses.len() - 2].clone()
+    } else {
+        match rses.iter().find(|rs| rs.revision() == to_revision) {
+            Some(rs) => rs.clone(),
+            None => bail!("unable to find specified revision {to_revision} in history"),
+        }
+    };
+    let record = state
+        .objects
+        .values()
+        .find(|r| r.id.kind == "Deployment" && r.id.name == name && r.id.namespace.as_deref() == Some(namespace))
+        .expect("checked by the caller");
+    let live_template = rses.last().map(|rs| rs.template.clone());
+    if live_template.is_some_and(|t| crate::plan::overrides::same_template(&t, &target.template)) {
+        return Ok(format!(
+            "deployment.apps/{name} skipped rollback (current template already matches revision {current})"
+        ));
+    }
+    let mut template = target.template.clone();
+    template.metadata.labels.remove("pod-template-hash");
+    let hold = crate::state::RolloutHold {
+        revision: target.revision(),
+        template,
+        git_hash: record.hash.clone(),
+    };
+    state.rollouts.entry(key.to_string()).or_default().hold = Some(hold);
+    Ok(format!("deployment.apps/{name} rolled back"))
 }
 
 /// `deployment/NAME` (or `deploy/NAME`, `deployments/NAME`) → NAME.

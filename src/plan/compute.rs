@@ -136,6 +136,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .iter()
         .filter(|d| d.resource.is_none() && !input.state.objects.contains_key(&d.id.to_string()))
         .map(|d| format!("{} is used by objects but not defined in git: rekon creates it", d.id))
+        .chain(super::overrides::notes(input.desired, input.state))
         .collect();
     Plan {
         format_version: PLAN_FORMAT_VERSION.to_string(),

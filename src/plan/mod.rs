@@ -9,6 +9,7 @@ pub mod desired;
 pub mod diff;
 pub mod nodes;
 pub mod notes;
+pub mod overrides;
 pub mod placement;
 pub mod render;
 pub mod scheduler;

@@ -198,6 +198,8 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
             .collect();
         let status = input.state.deployments.get(&dkey).cloned().unwrap_or_default();
         let generation = generation(&d.id);
+        let effective = super::overrides::effective_deployment(dep, &d.hash, input.state.rollouts.get(&dkey));
+        let dep = &effective;
         let out = sync_deployment(&DeploymentInput {
             deployment: dep,
             generation,

@@ -10,6 +10,6 @@ pub mod store;
 pub use error::StateError;
 pub use events::{Event, EventLog};
 pub use lock::{LockInfo, LockMode, StateLock};
-pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, Scheduling, SourceSpec, State};
+pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, RolloutHold, RolloutOverride, Scheduling, SourceSpec, State};
 pub use secret::SecretKey;
 pub use store::StateStore;

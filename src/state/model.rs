@@ -108,6 +108,36 @@ pub struct State {
     /// by `namespace/name`.
     #[serde(default)]
     pub deployments: BTreeMap<String, DeploymentStatus>,
+    /// What `rekon rollout pause|restart|undo` changed on a live Deployment, keyed by
+    /// `namespace/name`; applied on top of git's object by every controller pass.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<String, RolloutOverride>,
+}
+
+/// A Deployment's changes made outside git by the rollout commands.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RolloutOverride {
+    /// `rollout pause`: scale but do not roll, until `rollout resume`.
+    #[serde(default)]
+    pub paused: bool,
+    /// `rollout restart`: the `kubectl.kubernetes.io/restartedAt` template annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted_at: Option<String>,
+    /// `rollout undo`: the template of an older revision, held until git's object changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<RolloutHold>,
+}
+
+/// A rollback recorded by `rollout undo` (DESIGN §3: honest about GitOps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutHold {
+    /// The revision rolled back to, as `rollout undo` found it.
+    pub revision: i64,
+    /// Its pod template, without the pod-template-hash label.
+    pub template: crate::manifest::types::PodTemplateSpec,
+    /// The hash of git's Deployment when the hold was made: once git's object differs, git
+    /// wins again.
+    pub git_hash: String,
 }
 
 impl State {
@@ -124,6 +154,7 @@ impl State {
             pods: BTreeMap::new(),
             replica_sets: BTreeMap::new(),
             deployments: BTreeMap::new(),
+            rollouts: BTreeMap::new(),
         }
     }
 

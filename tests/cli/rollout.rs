@@ -315,3 +315,120 @@ fn a_crash_at_any_save_of_a_rollout_is_finished_by_the_next_apply_without_duplic
         assert_eq!(state["replica_sets"].as_object().unwrap().len(), 1, "crash {crash}");
     }
 }
+
+/// `(revision, replicas)` of every ReplicaSet, by revision.
+fn revisions(host: &Host) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = host.state()["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|rs| {
+            (
+                rs["annotations"]["deployment.kubernetes.io/revision"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                rs["replicas"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn undo_holds_the_old_revision_until_git_changes_or_resume() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("v1");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    repo.write("web.yaml", &deployment("busybox:2"));
+    repo.commit("v2");
+    host.run(&["apply"]).expect(0);
+    assert_eq!(revisions(&host), [("1".into(), 0), ("2".into(), 3)]);
+
+    let run = host.run(&["rollout", "undo", "deployment/web"]).expect(0);
+    assert!(
+        run.stdout.starts_with("deployment.apps/web rolled back\n"),
+        "{}",
+        run.stdout
+    );
+    // As upstream: the first ReplicaSet comes back as revision 3, no new one.
+    assert_eq!(revisions(&host), [("2".into(), 0), ("3".into(), 3)]);
+    let run = host.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(
+        run.stdout.contains(
+            "deployment/web is held at revision 1 by rollout undo (git wants revision 2); it rolls forward when the object changes in git or after `rekon rollout resume deployment/web`"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = host
+        .run(&["rollout", "undo", "deployment/web", "--to-revision", "3", "--no-apply"])
+        .expect(0);
+    assert_eq!(
+        run.stdout,
+        "deployment.apps/web skipped rollback (current template already matches revision 3)\n"
+    );
+    let run = host
+        .run(&["rollout", "undo", "deployment/web", "--to-revision", "9"])
+        .expect(1);
+    assert_eq!(run.stderr, "Error: unable to find specified revision 9 in history\n");
+
+    host.run(&["rollout", "pause", "deployment/web", "--no-apply"])
+        .expect(0);
+    let run = host.run(&["rollout", "undo", "deployment/web"]).expect(1);
+    assert!(
+        run.stderr.contains("you cannot rollback a paused deployment"),
+        "{}",
+        run.stderr
+    );
+    let run = host.run(&["rollout", "resume", "deployment/web"]).expect(0);
+    assert!(
+        run.stdout.starts_with("deployment.apps/web resumed\n"),
+        "{}",
+        run.stdout
+    );
+    // The hold is gone: git's template (revision 2's) rolls forward again, as revision 4.
+    assert_eq!(revisions(&host), [("3".into(), 0), ("4".into(), 3)]);
+    host.run(&["plan", "--detailed-exitcode"]).expect(0);
+
+    let before = pod_names(&host);
+    let run = host.run(&["rollout", "restart", "deployment/web"]).expect(0);
+    assert!(
+        run.stdout.starts_with("deployment.apps/web restarted\n"),
+        "{}",
+        run.stdout
+    );
+    let after = pod_names(&host);
+    assert_eq!(after.len(), 3);
+    assert!(
+        after.iter().all(|p| !before.contains(p)),
+        "every pod replaced: {before:?} → {after:?}"
+    );
+    assert_eq!(revisions(&host).len(), 3, "restart is one more revision");
+
+    // A hold ends when git's object changes: git wins again.
+    host.run(&["rollout", "undo", "deployment/web"]).expect(0);
+    repo.write("web.yaml", &deployment("busybox:3"));
+    repo.commit("v3");
+    let run = host.run(&["plan"]).expect(0);
+    assert!(!run.stdout.contains("is held at revision"), "{}", run.stdout);
+    host.run(&["apply"]).expect(0);
+    let state = host.state();
+    let newest = state["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .max_by_key(|rs| {
+            rs["annotations"]["deployment.kubernetes.io/revision"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(newest["template"]["spec"]["containers"][0]["image"], "busybox:3");
+    assert_eq!(newest["replicas"], 3);
+}
