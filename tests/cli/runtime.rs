@@ -16,6 +16,7 @@ use super::support::{Run, SHARED};
 mod acceptance;
 mod nodes;
 mod probes;
+mod rollout;
 
 /// True when the test can run; panics under `CI=true` without root.
 fn require_root() -> bool {

@@ -1,0 +1,122 @@
+//! Rolling updates with real pods: readiness probes gate the rollout, and the surge and
+//! unavailability bounds hold at every moment, sampled every 100 ms.
+
+use super::LinuxHost;
+use rekon::runtime::Runtime;
+use rekon::runtime::supervisor::DELETE_GRACE_FILE;
+use std::time::Duration;
+
+fn deployment(image: &str, replicas: u32, surge: u32, unavailable: u32) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  strategy:
+    rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: web
+        image: {image}
+        command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 2; touch /tmp/ready; sleep 3600 & wait\"]
+        readinessProbe:
+          exec: {{command: [\"test\", \"-f\", \"/tmp/ready\"]}}
+          periodSeconds: 1
+"
+    )
+}
+
+/// (ready, non-terminating) pods on the host now.
+fn sample(host: &LinuxHost) -> (usize, usize) {
+    let mut rt = host.runtime();
+    let (mut ready, mut live) = (0, 0);
+    for uid in rt.list_pods().unwrap() {
+        if host.pod_dir(&uid).join(DELETE_GRACE_FILE).exists() {
+            continue;
+        }
+        let Ok(Some(status)) = rt.pod_status(&uid) else {
+            continue;
+        };
+        live += 1;
+        if status.is_ready() {
+            ready += 1;
+        }
+    }
+    (ready, live)
+}
+
+/// Applies `yaml` in a child process and samples the pods every 100 ms until it exits;
+/// returns the fewest ready and the most non-terminating pods seen.
+fn apply_sampling(host: &LinuxHost, yaml: &str) -> (usize, usize) {
+    let dir = host.dir.path().join("manifests");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pods.yaml"), yaml).unwrap();
+    let mut child = host
+        .cmd(&["apply", "--yes", "--timeout", "60s", "-f", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut min_ready, mut max_live) = (usize::MAX, 0);
+    loop {
+        let done = child.try_wait().unwrap();
+        let (ready, live) = sample(host);
+        min_ready = min_ready.min(ready);
+        max_live = max_live.max(live);
+        if let Some(status) = done {
+            assert!(status.success(), "apply failed: {status}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    host.remember();
+    (min_ready, max_live)
+}
+
+#[test]
+fn a_rolling_update_keeps_three_ready_and_at_most_four_pods() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.image("web:1", None, Some(&["sh"]));
+    host.image("web:2", None, Some(&["sh"]));
+    host.apply(&deployment("web:1", 3, 1, 0)).expect(0);
+    assert_eq!(sample(&host), (3, 3), "apply returns once the rollout is done");
+    let (min_ready, max_live) = apply_sampling(&host, &deployment("web:2", 3, 1, 0));
+    assert!(min_ready >= 3, "ready pods dropped to {min_ready}");
+    assert!(max_live <= 4, "{max_live} pods at once");
+    let run = host.run(&["get", "rs"]).expect(0);
+    let mut counts: Vec<String> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+        .collect();
+    counts.sort();
+    assert_eq!(counts, ["0", "3"], "{}", run.stdout);
+    let run = host.run(&["rollout", "history", "deployment/web"]).expect(0);
+    assert!(
+        run.stdout.ends_with("1         <none>\n2         <none>\n"),
+        "{}",
+        run.stdout
+    );
+    host.finish();
+}
+
+#[test]
+fn max_unavailable_one_without_surge_never_exceeds_four_pods() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.image("web:1", None, Some(&["sh"]));
+    host.image("web:2", None, Some(&["sh"]));
+    host.apply(&deployment("web:1", 4, 0, 1)).expect(0);
+    let (min_ready, max_live) = apply_sampling(&host, &deployment("web:2", 4, 0, 1));
+    assert!(min_ready >= 3, "ready pods dropped to {min_ready}");
+    assert!(max_live <= 4, "{max_live} pods at once");
+    host.finish();
+}
