@@ -69,6 +69,8 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     let _ = writeln!(out, "Created:      {} ({} ago)", rec.created_at, age(&rec.created_at));
     if kind == "Pod" {
         describe_pod(&mut out, global, &state, rec);
+    } else if kind == "Deployment" {
+        describe_deployment(&mut out, &state, rec, &spec)?;
     } else {
         let _ = writeln!(out, "Spec:");
         let body = spec.get("spec").or(spec.get("data")).cloned().unwrap_or(Value::Null);
@@ -80,7 +82,11 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         .and_then(|log| log.read_all())
         .unwrap_or_default()
         .into_iter()
-        .filter(|e| e.object.as_deref() == Some(&rec.id.to_string()))
+        .filter(|e| {
+            // The controllers name their objects as kubectl does (`deployment/web`).
+            let short = format!("{}/{}", rec.id.kind.to_lowercase(), rec.id.name);
+            e.object.as_deref() == Some(&rec.id.to_string()) || e.object.as_deref() == Some(&short)
+        })
         .collect();
     if kind == "Pod" {
         if let Some(pod) = super::get::pod_of(&state, rec) {
@@ -210,4 +216,98 @@ fn write_state(out: &mut String, label: &str, state: &ContainerState) {
             );
         }
     }
+}
+
+/// kubectl's Deployment view: replica counts, strategy, template, conditions, ReplicaSets.
+fn describe_deployment(
+    out: &mut String,
+    state: &crate::state::State,
+    rec: &crate::state::ObjectRecord,
+    spec: &Value,
+) -> Result<()> {
+    let ns = rec.id.namespace.as_deref().unwrap_or("default");
+    let st = state
+        .deployments
+        .get(&format!("{ns}/{}", rec.id.name))
+        .cloned()
+        .unwrap_or_default();
+    let text = |p: &str| {
+        spec.pointer(p)
+            .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+    };
+    let desired = spec.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let selector = spec
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let _ = writeln!(out, "Selector:               {selector}");
+    let _ = writeln!(
+        out,
+        "Replicas:               {desired} desired | {} updated | {} total | {} available | {} unavailable",
+        st.updated_replicas, st.replicas, st.available_replicas, st.unavailable_replicas
+    );
+    let strategy = text("/spec/strategy/type").unwrap_or_else(|| "RollingUpdate".into());
+    let _ = writeln!(out, "StrategyType:           {strategy}");
+    let _ = writeln!(
+        out,
+        "MinReadySeconds:        {}",
+        text("/spec/minReadySeconds").unwrap_or_else(|| "0".into())
+    );
+    if strategy == "RollingUpdate" {
+        let _ = writeln!(
+            out,
+            "RollingUpdateStrategy:  {} max unavailable, {} max surge",
+            text("/spec/strategy/rollingUpdate/maxUnavailable").unwrap_or_else(|| "25%".into()),
+            text("/spec/strategy/rollingUpdate/maxSurge").unwrap_or_else(|| "25%".into())
+        );
+    }
+    if let Some(ov) = state.rollouts.get(&format!("{ns}/{}", rec.id.name)) {
+        if let Some(hold) = &ov.hold {
+            let _ = writeln!(
+                out,
+                "Held:                   at revision {} by rollout undo",
+                hold.revision
+            );
+        }
+        if ov.paused {
+            let _ = writeln!(out, "Paused:                 by rollout pause");
+        }
+    }
+    let _ = writeln!(out, "Pod Template:");
+    let template = spec.pointer("/spec/template").cloned().unwrap_or(Value::Null);
+    for line in serde_yaml::to_string(&template)?.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out, "Conditions:");
+    let _ = writeln!(out, "  Type           Status  Reason");
+    let _ = writeln!(out, "  ----           ------  ------");
+    for c in &st.conditions {
+        let _ = writeln!(out, "  {:<14} {:<7} {}", c.type_, c.status, c.reason);
+    }
+    let mut rses = state.replica_sets_of(ns, &rec.id.name);
+    rses.sort_by_key(|rs| rs.revision());
+    let line = |rs: &crate::plan::controller::LiveReplicaSet| {
+        format!("{} ({}/{} replicas created)", rs.name, rs.status.replicas, rs.replicas)
+    };
+    let (new, old) = match rses.split_last() {
+        Some((new, old)) => (
+            line(new),
+            old.iter().filter(|rs| rs.replicas > 0).map(|rs| line(rs)).collect(),
+        ),
+        None => ("<none>".to_string(), Vec::new()),
+    };
+    let old = if old.is_empty() {
+        "<none>".to_string()
+    } else {
+        old.join(", ")
+    };
+    let _ = writeln!(out, "OldReplicaSets:         {old}");
+    let _ = writeln!(out, "NewReplicaSet:          {new}");
+    Ok(())
 }
