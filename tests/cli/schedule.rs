@@ -261,3 +261,80 @@ fn cordon_keeps_pods_and_removing_a_node_moves_them() {
     );
     host.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+fn deployment(replicas: u32, requests: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n        resources:\n          requests: {{{requests}}}\n"
+    )
+}
+
+#[test]
+fn a_deployment_of_eight_on_two_small_nodes_places_six_as_planned() {
+    let repo = Repo::new();
+    for n in ["n1", "n2"] {
+        repo.write(&format!("{n}.yaml"), &node(n, "", "cpu: '1', memory: 1Gi"));
+    }
+    repo.write("web.yaml", &deployment(8, "cpu: 300m, memory: 128Mi"));
+    repo.commit("8 replicas, 2 nodes");
+    let host = Host::new();
+    let url = repo.path().to_str().unwrap();
+    let run = host.run(&["plan", "--repo", url]).expect(0);
+    for n in ["n1", "n2"] {
+        assert!(
+            run.stdout
+                .contains(&format!("note: first step: create 3 pods on node {n}\n")),
+            "{}",
+            run.stdout
+        );
+    }
+    let message = ": 0/2 nodes are available: 2 Insufficient cpu.";
+    let mut planned_pending: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("note: first step: pod "))
+        .filter_map(|l| l.strip_suffix(&format!(" stays Pending{message}")))
+        .map(str::to_string)
+        .collect();
+    planned_pending.sort();
+    assert_eq!(planned_pending.len(), 2, "{}", run.stdout);
+    host.run(&["apply", "--repo", url, "--timeout", "5s"]).expect(3);
+    let placed = runtime_nodes(&host);
+    let per_node = |n: &str| placed.values().filter(|v| *v == n).count();
+    assert_eq!((per_node("n1"), per_node("n2")), (3, 3), "{placed:?}");
+    let run = host.run(&["get", "pods"]).expect(0);
+    let mut pending_now: Vec<String> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" Pending "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    pending_now.sort();
+    // The same number as planned (pod names take the ReplicaSet's uid, which a state that
+    // does not exist yet cannot fix in the plan).
+    assert_eq!(
+        pending_now.len(),
+        planned_pending.len(),
+        "{pending_now:?} vs {planned_pending:?}"
+    );
+    let pending = host.run(&["get", "pods", "-o", "json"]).expect(0).stdout;
+    assert_eq!(
+        pending.matches("0/2 nodes are available: 2 Insufficient cpu.").count(),
+        2,
+        "{pending}"
+    );
+}
+
+#[test]
+fn replicas_spread_one_per_node_on_three_equal_nodes() {
+    let repo = Repo::new();
+    for n in ["n1", "n2", "n3"] {
+        repo.write(&format!("{n}.yaml"), &node(n, "", "cpu: '4', memory: 8Gi"));
+    }
+    repo.write("web.yaml", &deployment(3, "cpu: 100m, memory: 64Mi"));
+    repo.commit("3 replicas, 3 nodes");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let mut nodes: Vec<String> = runtime_nodes(&host).into_values().collect();
+    nodes.sort();
+    assert_eq!(nodes, ["n1", "n2", "n3"]);
+}

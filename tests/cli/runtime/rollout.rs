@@ -120,3 +120,38 @@ fn max_unavailable_one_without_surge_never_exceeds_four_pods() {
     assert!(max_live <= 4, "{max_live} pods at once");
     host.finish();
 }
+
+#[test]
+fn a_never_ready_image_stops_at_the_progress_deadline_and_old_pods_keep_serving() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.image("web:1", None, Some(&["sh"]));
+    host.image("web:2", None, Some(&["sh"]));
+    let with_deadline =
+        |yaml: String| yaml.replace("  replicas: 3\n", "  replicas: 3\n  progressDeadlineSeconds: 10\n");
+    host.apply(&with_deadline(deployment("web:1", 3, 1, 0))).expect(0);
+    // web:2 never gets ready: its readiness probe looks for a file nobody writes.
+    let broken = with_deadline(deployment("web:2", 3, 1, 0))
+        .replace("test\", \"-f\", \"/tmp/ready", "test\", \"-f\", \"/nowhere");
+    let run = host.apply(&broken).expect(3);
+    assert!(
+        run.stderr
+            .contains("deployment/web did not converge: deployment \"web\" exceeded its progress deadline"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        sample(&host),
+        (3, 4),
+        "the 3 old pods keep serving next to the 1 new one"
+    );
+    let run = host.run(&["rollout", "status", "deployment/web"]).expect(1);
+    assert_eq!(run.stderr, "Error: deployment \"web\" exceeded its progress deadline\n");
+    let run = host.run(&["describe", "deployment/web"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("  Progressing    False   ProgressDeadlineExceeded\n"),
+        "{}",
+        run.stdout
+    );
+    host.finish();
+}
