@@ -432,3 +432,87 @@ fn undo_holds_the_old_revision_until_git_changes_or_resume() {
     assert_eq!(newest["template"]["spec"]["containers"][0]["image"], "busybox:3");
     assert_eq!(newest["replicas"], 3);
 }
+
+/// Polls `cond` every 50 ms; panics naming `what` after `secs`.
+fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn watch_rolls_a_stuck_rollout_over_to_the_next_commit() {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit("v1");
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let mut child = KillOnDrop(
+        host.cmd(&["apply", "--watch", "--interval", "300ms", "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let images = |host: &Host| -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = host.state()["replica_sets"]
+            .as_object()
+            .map(|m| {
+                m.values()
+                    .map(|rs| {
+                        (
+                            rs["template"]["spec"]["containers"][0]["image"]
+                                .as_str()
+                                .unwrap()
+                                .to_string(),
+                            rs["replicas"].as_i64().unwrap(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    repo.write("web.yaml", &deployment("never-ready:2"));
+    repo.commit("a broken image");
+    wait_for(30, "the stuck rollout to start", || {
+        images(&host).iter().any(|(i, n)| i == "never-ready:2" && *n >= 1)
+    });
+    repo.write("web.yaml", &deployment("busybox:3"));
+    repo.commit("a fix");
+    wait_for(30, "the rollover to the fix", || {
+        images(&host)
+            == [
+                ("busybox:1".into(), 0),
+                ("busybox:3".into(), 3),
+                ("never-ready:2".into(), 0),
+            ]
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut status = None;
+    wait_for(30, "watch to stop after SIGTERM", || {
+        status = child.0.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(0));
+    assert_eq!(pod_names(&host).len(), 3, "{:?}", pod_names(&host));
+}
+
+/// A child process that a failed assertion does not leave running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
