@@ -375,8 +375,8 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     let (repo, c1) = repo_with_three();
     let host = Host::new();
     let log = host.dir.path().join("watch.log");
-    let mut child = host
-        .cmd(&[
+    let mut child = crate::support::KillOnDrop(
+        host.cmd(&[
             "apply",
             "--watch",
             "--interval",
@@ -387,7 +387,8 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
         .stdout(std::fs::File::create(host.dir.path().join("watch.out")).unwrap())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
-        .unwrap();
+        .unwrap(),
+    );
     let revision = || {
         std::fs::read(host.state_dir().join("state.json"))
             .ok()
@@ -422,13 +423,13 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     assert_eq!(host.fake_pods().len(), 3, "its pods keep running");
 
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::unistd::Pid::from_raw(child.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
     let mut status = None;
     wait_for(30, "watch to stop after SIGTERM", || {
-        status = child.try_wait().unwrap();
+        status = child.0.try_wait().unwrap();
         status.is_some()
     });
     assert_eq!(status.unwrap().code(), Some(0));

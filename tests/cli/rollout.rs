@@ -1,7 +1,7 @@
 //! Deployments and ReplicaSets end to end with the fake runtime: rollouts, convergence,
 //! timeouts and out-of-band deletes.
 
-use crate::support::{Host, Repo};
+use crate::support::{Host, KillOnDrop, Repo};
 
 fn deployment(image: &str) -> String {
     format!(
@@ -503,16 +503,4 @@ fn watch_rolls_a_stuck_rollout_over_to_the_next_commit() {
     });
     assert_eq!(status.unwrap().code(), Some(0));
     assert_eq!(pod_names(&host).len(), 3, "{:?}", pod_names(&host));
-}
-
-/// A child process that a failed assertion does not leave running.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
