@@ -383,19 +383,11 @@ pub fn refresh_pending(plan: &Plan, state: &mut State) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{SourceFile, load};
-    use crate::plan::{Observed, PlanInput, PlanSource, desired_objects, plan};
+    use crate::plan::{Observed, PlanInput, PlanSource, plan};
     use crate::runtime::fake::{Call, FakeRuntime};
     use crate::state::SourceSpec;
 
-    fn desired(yaml: &str) -> Vec<DesiredObject> {
-        let m = load(&[SourceFile {
-            path: "m.yaml".into(),
-            text: yaml.into(),
-        }])
-        .expect("valid manifests");
-        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
-    }
+    use crate::plan::testkit::desired;
 
     fn pods(names: &[&str]) -> String {
         names

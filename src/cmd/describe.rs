@@ -236,16 +236,7 @@ fn describe_deployment(
             .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
     };
     let desired = spec.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-    let selector = spec
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = super::get::key_values(spec.pointer("/spec/selector/matchLabels")).unwrap_or_default();
     let _ = writeln!(out, "Selector:               {selector}");
     let _ = writeln!(
         out,

@@ -392,15 +392,7 @@ fn table(
             }
             "StatefulSet" => vec![format!("0/{replicas}"), age(&r.created_at)],
             "DaemonSet" => {
-                let sel = spec
-                    .pointer("/spec/template/spec/nodeSelector")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    });
+                let sel = key_values(spec.pointer("/spec/template/spec/nodeSelector"));
                 vec![
                     "0".into(),
                     "0".into(),
@@ -504,6 +496,16 @@ fn table(
         header.insert(0, "NAMESPACE");
     }
     render(&header, &rows)
+}
+
+/// A string map as kubectl prints selectors: `k1=v1,k2=v2`; None when it is not a map.
+pub fn key_values(map: Option<&Value>) -> Option<String> {
+    map.and_then(Value::as_object).map(|m| {
+        m.iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 fn access_modes(spec: &Value) -> String {

@@ -108,17 +108,12 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     }
     for (key, rec) in &input.state.objects {
         if !wanted.contains(key) {
-            steps.push(Step {
-                id: rec.id.clone(),
-                action: Action::Delete,
-                reason: Some("because it is not in git any more".to_string()),
-                after_hash: None,
-                diff: String::new(),
-                node: None,
-                unschedulable: None,
-                notes: Vec::new(),
-                origin: None,
-            });
+            steps.push(Step::explained(
+                rec.id.clone(),
+                Action::Delete,
+                "because it is not in git any more".to_string(),
+                None,
+            ));
         }
     }
     super::notes::note_first_steps(input, &mut steps);
@@ -169,34 +164,20 @@ fn pod_drift(input: &PlanInput<'_>, d: &DesiredObject, pods: &[&PodRecord]) -> O
             _ => None,
         },
     }?;
-    Some(Step {
-        id: d.id.clone(),
-        action: Action::Replace,
-        reason: Some(reason.to_string()),
-        after_hash: Some(d.hash.clone()),
-        diff: String::new(),
-        node: None,
-        unschedulable: None,
-        notes: Vec::new(),
-        origin: Some(d.origin.clone()),
-    })
+    Some(Step::explained(
+        d.id.clone(),
+        Action::Replace,
+        reason.to_string(),
+        Some(d),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{SourceFile, load};
-    use crate::plan::desired_objects;
     use crate::state::{ObjectRecord, SourceSpec};
 
-    fn desired(yaml: &str) -> Vec<DesiredObject> {
-        let m = load(&[SourceFile {
-            path: "m.yaml".into(),
-            text: yaml.into(),
-        }])
-        .expect("valid manifests");
-        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
-    }
+    use crate::plan::testkit::desired;
 
     fn plan_of(d: &[DesiredObject], state: &State) -> Plan {
         plan(&PlanInput {

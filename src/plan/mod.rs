@@ -13,6 +13,8 @@ pub mod overrides;
 pub mod placement;
 pub mod render;
 pub mod scheduler;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod workloads;
 
 use crate::manifest::ObjectId;
@@ -151,6 +153,24 @@ pub struct Step {
     /// `file:line` of the desired object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+}
+
+impl Step {
+    /// A step the plan explains by its reason alone (no diff): a delete (`desired` None), or a
+    /// replace or update of the desired object `desired`.
+    pub fn explained(id: ObjectId, action: Action, reason: String, desired: Option<&DesiredObject>) -> Step {
+        Step {
+            id,
+            action,
+            reason: Some(reason),
+            after_hash: desired.map(|d| d.hash.clone()),
+            diff: String::new(),
+            node: None,
+            unschedulable: None,
+            notes: Vec::new(),
+            origin: desired.map(|d| d.origin.clone()),
+        }
+    }
 }
 
 /// Terraform's counts: a replace counts once in add and once in destroy.

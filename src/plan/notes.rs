@@ -192,15 +192,8 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
             format!("because {deletes} of its {} to be deleted", plural(deletes))
         };
         steps.push(Step {
-            id: d.id.clone(),
-            action: Action::Update,
-            reason: Some(reason),
-            after_hash: Some(d.hash.clone()),
-            diff: String::new(),
-            node: None,
-            unschedulable: None,
             notes,
-            origin: Some(d.origin.clone()),
+            ..Step::explained(d.id.clone(), Action::Update, reason, Some(d))
         });
     }
 }
@@ -208,19 +201,13 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Resource, SourceFile, load};
+    use crate::manifest::Resource;
     use crate::plan::controller::{DeploymentInput, sync_deployment};
-    use crate::plan::desired_objects;
 
     const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 4\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n";
 
     fn desired(yaml: &str) -> DesiredObject {
-        let m = load(&[SourceFile {
-            path: "m.yaml".into(),
-            text: yaml.into(),
-        }])
-        .expect("valid manifests");
-        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len())).remove(0)
+        crate::plan::testkit::desired(yaml).remove(0)
     }
 
     /// A state where `yaml` was rolled out with 4 running pods.

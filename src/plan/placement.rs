@@ -207,34 +207,15 @@ fn spread_key(owner: &ObjectId) -> Option<String> {
 
 /// A step that (re)creates the pod of `d`, node to be filled in.
 fn pod_step(d: &DesiredObject, action: Action, reason: String) -> Step {
-    Step {
-        id: d.id.clone(),
-        action,
-        reason: Some(reason),
-        after_hash: Some(d.hash.clone()),
-        diff: String::new(),
-        node: None,
-        unschedulable: None,
-        notes: Vec::new(),
-        origin: Some(d.origin.clone()),
-    }
+    Step::explained(d.id.clone(), action, reason, Some(d))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{SourceFile, load};
-    use crate::plan::{HostFacts, Observed, Plan, PlanSource, desired_objects, plan};
+    use crate::plan::testkit::desired;
+    use crate::plan::{HostFacts, Observed, Plan, PlanSource, plan};
     use crate::state::{ObjectRecord, Scheduling, SourceSpec, State};
-
-    fn desired(yaml: &str) -> Vec<DesiredObject> {
-        let m = load(&[SourceFile {
-            path: "m.yaml".into(),
-            text: yaml.into(),
-        }])
-        .expect("valid manifests");
-        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
-    }
 
     fn plan_of(d: &[DesiredObject], state: &State) -> Plan {
         plan(&PlanInput {

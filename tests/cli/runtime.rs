@@ -240,6 +240,18 @@ impl Drop for LinuxHost {
     }
 }
 
+/// CPUs a cgroup (with its descendants) used over about 2 s. Measuring, not synchronising:
+/// two samples about 2 s apart on the monotonic clock.
+fn cpu_cores_used(cgroup: &rekon::runtime::linux::Cgroup) -> f64 {
+    let usage = || cgroup.stats().unwrap().cpu_usage_ns;
+    let (start, before) = (Instant::now(), usage());
+    while start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (elapsed, after) = (start.elapsed(), usage());
+    (after - before) as f64 / elapsed.as_nanos() as f64
+}
+
 /// Cgroup directories of pod `uid` under every controller.
 fn cgroup_dirs(uid: &str) -> Vec<PathBuf> {
     let root = Path::new("/sys/fs/cgroup");

@@ -113,12 +113,10 @@ impl Sandbox {
             return Err(error);
         }
         if let Some(cgroup) = &config.cgroup {
-            for file in cgroup.procs_files() {
-                std::fs::write(&file, pid.as_raw().to_string()).map_err(|e| ProcessError::Setup {
-                    step: format!("move the sandbox into cgroup {}", file.display()),
-                    source: e,
-                })?;
-            }
+            cgroup.add_pid(pid.as_raw()).map_err(|e| ProcessError::Setup {
+                step: format!("move the sandbox into cgroup {}", cgroup.relative_path().display()),
+                source: std::io::Error::other(e),
+            })?;
         }
         let ns = |name: &str| Some(PathBuf::from(format!("/proc/{pid}/ns/{name}")));
         sandbox.namespaces = PodNamespaces {

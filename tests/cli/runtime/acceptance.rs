@@ -7,7 +7,6 @@ use rekon::runtime::linux::CgroupRoot;
 use rekon::runtime::linux::cgroup::DEFAULT_CGROUP_ROOT;
 use rekon::runtime::status::{ContainerState, PodPhase, PodStatus};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// A one-container pod with `extra` appended to the container (indented 4 spaces).
 fn pod_with(name: &str, restart: &str, image: &str, extra: &str) -> String {
@@ -196,14 +195,7 @@ fn a_cpu_limit_holds_a_busy_loop_near_its_share() {
         .unwrap()
         .container(&node, &uid, "main")
         .unwrap();
-    let usage = || cgroup.stats().unwrap().cpu_usage_ns;
-    // Measuring, not synchronising: two samples about 2 s apart on the monotonic clock.
-    let (start, before) = (Instant::now(), usage());
-    while start.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (elapsed, after) = (start.elapsed(), usage());
-    let share = (after - before) as f64 / elapsed.as_nanos() as f64;
+    let share = super::cpu_cores_used(&cgroup);
     assert!((0.10..=0.30).contains(&share), "cpu share {share:.3} of one core");
     host.finish();
 }

@@ -5,7 +5,6 @@ use rekon::runtime::linux::CgroupRoot;
 use rekon::runtime::linux::cgroup::DEFAULT_CGROUP_ROOT;
 use rekon::runtime::status::PodPhase;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 fn busy_pod(name: &str) -> String {
     format!(
@@ -33,15 +32,8 @@ fn two_busy_pods_on_a_one_cpu_node_share_one_cpu() {
         .unwrap()
         .node(&node)
         .unwrap();
-    let usage = || cgroup.stats().unwrap().cpu_usage_ns;
-    // Measuring, not synchronising: two samples about 2 s apart on the monotonic clock. This
-    // machine has 2 CPUs, so without the node's limit the two loops would use about 2.
-    let (start, before) = (Instant::now(), usage());
-    while start.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (elapsed, after) = (start.elapsed(), usage());
-    let cores = (after - before) as f64 / elapsed.as_nanos() as f64;
+    // This machine has 2 CPUs, so without the node's limit the two loops would use about 2.
+    let cores = super::cpu_cores_used(&cgroup);
     // The bound that matters is the upper one; the lower one leaves room for parallel tests.
     assert!((0.5..=1.15).contains(&cores), "the node's pods used {cores:.3} CPUs");
     host.finish();
