@@ -476,7 +476,40 @@ fn two_container_example_shares_an_empty_dir() {
         "/usr/share/nginx/html/index.html",
     );
     assert_eq!(text.as_deref(), Some("Hello from the debian container\n"));
+    // A pod is one process on the host: the supervisor holds the pod's network, UTS and IPC
+    // namespaces itself, and its only child left is the running container.
+    let supervisor = supervisor_pid(&host, "two-containers");
+    let nginx = container_pid(&host, "two-containers", "nginx-container").unwrap();
+    for ns in ["net", "uts", "ipc"] {
+        let of = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap();
+        assert_eq!(of(&supervisor.to_string()), of(&nginx.to_string()), "{ns} namespace");
+        assert_ne!(of(&supervisor.to_string()), of("self"), "{ns} namespace");
+    }
+    assert_eq!(children(supervisor), vec![nginx]);
     host.finish();
+}
+
+/// The pid of a pod's supervisor (`supervisor.pid`: pid and start time).
+fn supervisor_pid(host: &LinuxHost, pod: &str) -> i32 {
+    let text = std::fs::read_to_string(host.pod_dir(&host.uid(pod)).join("supervisor.pid")).unwrap();
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// The children of a process, from `/proc/<pid>/task/*/children`.
+fn children(pid: i32) -> Vec<i32> {
+    let mut all: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .flat_map(|t| {
+            std::fs::read_to_string(t.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(|p| p.parse().unwrap())
+                .collect::<Vec<i32>>()
+        })
+        .collect();
+    all.sort();
+    all
 }
 
 #[test]
@@ -505,6 +538,21 @@ fn share_process_namespace_example_puts_containers_in_one_pid_namespace() {
         |c: &str| std::fs::read_link(format!("/proc/{}/ns/pid", container_pid(&host, "nginx", c).unwrap())).unwrap();
     assert_eq!(ns("nginx"), ns("shell"));
     assert_ne!(ns("nginx"), std::fs::read_link("/proc/self/ns/pid").unwrap());
+    // PID 1 of that namespace is the pod's pause process, the supervisor's third child.
+    let supervisor = supervisor_pid(&host, "nginx");
+    let containers = [
+        container_pid(&host, "nginx", "nginx").unwrap(),
+        container_pid(&host, "nginx", "shell").unwrap(),
+    ];
+    let pause: Vec<i32> = children(supervisor)
+        .into_iter()
+        .filter(|p| !containers.contains(p))
+        .collect();
+    assert_eq!(pause.len(), 1, "{:?}", children(supervisor));
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{}/ns/pid", pause[0])).unwrap(),
+        ns("nginx")
+    );
     // The shell sees the web server: its /proc lists httpd.
     let shell = container_pid(&host, "nginx", "shell").unwrap();
     let seen: Vec<String> = std::fs::read_dir(format!("/proc/{shell}/root/proc"))

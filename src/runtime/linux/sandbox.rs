@@ -1,9 +1,13 @@
-//! The pod sandbox: an infra ("pause") process that holds the pod's network, IPC, UTS and
-//! (with `shareProcessNamespace`) PID namespaces for as long as the pod lives.
+//! The pod sandbox: the pod's network, IPC, UTS and (with `shareProcessNamespace`) PID
+//! namespaces, held for as long as the pod lives.
 //!
-//! It is created with `clone(2)` on a fresh stack, sets the pod's host name, brings `lo` up,
-//! reports to the parent through a pipe and then waits for signals: SIGTERM or SIGINT end
-//! it, SIGCHLD makes it reap orphans (it is PID 1 of a shared PID namespace).
+//! Two ways to hold them. [`enter`] moves the calling process (the pod's supervisor) into
+//! new namespaces, so the pod needs no process of its own for them: its children, the
+//! containers and probes, inherit them. A shared PID namespace needs a PID 1 that is not the
+//! supervisor, and [`Sandbox::start`] gives one: an infra ("pause") process created with
+//! `clone(2)` on a fresh stack, which can also create the network, IPC and UTS namespaces
+//! itself. It sets the pod's host name, brings `lo` up, reports to the parent through a pipe
+//! and then waits for signals: SIGTERM or SIGINT end it, SIGCHLD makes it reap orphans.
 
 use super::cgroup::Cgroup;
 use super::error::{ChildFailure, ProcessError, receive};
@@ -60,6 +64,38 @@ pub enum PidNamespace {
     Join(PathBuf),
     /// The host's (`hostPID`).
     Host,
+}
+
+/// Moves the calling process into the namespaces `config` asks for except the PID one
+/// (network and UTS unless `host_network`, IPC unless `host_ipc`), sets the host name and
+/// brings `lo` up. Children started afterwards inherit them, so the returned namespaces name
+/// none to join; `pid` is [`PidNamespace::Private`] or [`PidNamespace::Host`]. A shared PID
+/// namespace needs a [`Sandbox`] started afterwards (it then inherits these namespaces).
+///
+/// The caller must be single-threaded: `unshare` moves only the calling thread.
+pub fn enter(config: &SandboxConfig) -> Result<PodNamespaces, ProcessError> {
+    let mut flags = CloneFlags::empty();
+    if !config.host_network {
+        flags |= CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWUTS;
+    }
+    if !config.host_ipc {
+        flags |= CloneFlags::CLONE_NEWIPC;
+    }
+    nix::sched::unshare(flags).map_err(ProcessError::sys("create the pod's namespaces"))?;
+    if !config.host_network {
+        if let Some(name) = &config.hostname {
+            nix::unistd::sethostname(name).map_err(ProcessError::sys(format!("set hostname {name:?}")))?;
+        }
+        sys::set_link_up("lo").map_err(ProcessError::sys("bring lo up"))?;
+    }
+    Ok(PodNamespaces {
+        pid: if config.host_pid {
+            PidNamespace::Host
+        } else {
+            PidNamespace::Private
+        },
+        ..PodNamespaces::default()
+    })
 }
 
 /// A running sandbox. Dropping it kills the process (SIGKILL) and reaps it; use

@@ -7,7 +7,7 @@ use crate::manifest::IntOrString;
 use crate::manifest::types::container::Container;
 use crate::manifest::types::probe::{HttpGetAction, TcpSocketAction};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// The `User-Agent` the kubelet sends (`kube-probe/<major>.<minor>`).
@@ -169,12 +169,11 @@ fn left(deadline: Instant) -> Option<Duration> {
 /// Go's `dial tcp` errors: `dial tcp 127.0.0.1:80: connect: connection refused`.
 fn connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String> {
     let target = format!("{host}:{port}");
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("dial tcp: lookup {host}: {}", go_error(&e)))?
-        .collect();
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let addrs = resolve(host, &hosts);
     let mut last = format!("dial tcp: lookup {host}: no such host");
-    for addr in addrs {
+    for ip in addrs {
+        let addr = SocketAddr::new(ip, port);
         let Some(budget) = left(deadline) else {
             return Err(format!("dial tcp {target}: i/o timeout"));
         };
@@ -185,6 +184,29 @@ fn connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String
         }
     }
     Err(last)
+}
+
+/// The addresses of a probe's `host`: an IP literal, `localhost`, or a name in the node's
+/// hosts file (`hosts`, the text of `/etc/hosts`). Names are not looked up in DNS: rekon has
+/// no cluster DNS, and the supervisor does not link the C library's resolver (NSS loads
+/// shared objects and would double every pod supervisor's resident memory).
+pub fn resolve(host: &str, hosts: &str) -> Vec<IpAddr> {
+    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return vec![ip];
+    }
+    let mut found: Vec<IpAddr> = hosts
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let ip = fields.next()?.parse::<IpAddr>().ok()?;
+            fields.any(|name| name.eq_ignore_ascii_case(host)).then_some(ip)
+        })
+        .collect();
+    if found.is_empty() && host.eq_ignore_ascii_case("localhost") {
+        found = vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+    }
+    found
 }
 
 fn get(req: &HttpRequest, deadline: Instant) -> Result<u16, String> {
@@ -233,6 +255,20 @@ fn go_error(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_resolve_from_literals_the_hosts_file_and_localhost() {
+        let hosts =
+            "127.0.0.1 localhost\n# 10.0.0.9 commented\n10.1.2.3  db.local db # the database\n::1 ip6-localhost\n";
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(resolve("10.9.8.7", hosts), vec![ip("10.9.8.7")]);
+        assert_eq!(resolve("[::1]", hosts), vec![ip("::1")]);
+        assert_eq!(resolve("DB", hosts), vec![ip("10.1.2.3")]);
+        assert_eq!(resolve("localhost", hosts), vec![ip("127.0.0.1")]);
+        assert_eq!(resolve("localhost", ""), vec![ip("127.0.0.1"), ip("::1")]);
+        assert!(resolve("commented", hosts).is_empty());
+        assert!(resolve("example.com", hosts).is_empty());
+    }
     use crate::manifest::types::container::ContainerPort;
     use crate::manifest::types::probe::HttpHeader;
     use std::net::TcpListener;

@@ -1,7 +1,12 @@
 //! The per-pod supervisor (`rekon __supervise --pod-dir DIR`): a single-threaded I/O loop
-//! that drives the pod's [`PodMachine`], owns its sandbox and container processes, writes
-//! their logs and the pod's `status.json`, and outlives the CLI that started it, like
-//! conmon or containerd-shim (`DESIGN.md` §4, the pod directory contract in `poddir`).
+//! that drives the pod's [`PodMachine`], owns its container processes, writes their logs
+//! and the pod's `status.json`, and outlives the CLI that started it, like conmon or
+//! containerd-shim (`DESIGN.md` §4, the pod directory contract in `poddir`).
+//!
+//! It holds the pod's network, IPC and UTS namespaces itself (it enters them before the
+//! first container starts), so a pod is one process on the host; only a pod with
+//! `shareProcessNamespace` has a second, the pause process that is PID 1 of its PID
+//! namespace.
 //!
 //! It blocks SIGCHLD, SIGTERM and SIGINT and sleeps in `poll` on a signalfd, the
 //! containers' output pipes and the running probes' pipes until the machine's or the
@@ -16,6 +21,7 @@ mod output;
 mod pod;
 pub mod poddir;
 mod probes;
+mod resident;
 mod wait;
 
 pub use poddir::{PodDir, PodFile, ProcessId, write_atomic};
@@ -119,6 +125,7 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
         prober,
         probes: Runner::default(),
         pod_events,
+        started: false,
     };
     let code = sup.run_loop();
     if code == 0 {
@@ -138,6 +145,8 @@ struct Supervisor {
     prober: Prober,
     probes: Runner,
     pod_events: PodEvents,
+    /// A container started since the loop last went idle.
+    started: bool,
 }
 
 impl Supervisor {
@@ -150,6 +159,7 @@ impl Supervisor {
                 }
             }
             for action in self.machine.next_actions(now) {
+                self.started |= matches!(action, Action::StartContainer { .. });
                 if action == Action::DestroySandbox {
                     // Exec probes run inside the containers' cgroups, which teardown removes.
                     self.probes.kill_all();
@@ -187,6 +197,10 @@ impl Supervisor {
             .into_iter()
             .flatten()
             .min();
+            if std::mem::take(&mut self.started) {
+                // Going idle after starting containers: drop the set-up code's mappings.
+                resident::release_code_mappings();
+            }
             let n_pipes = self.pod.pipes.len();
             let fds: Vec<BorrowedFd<'_>> = self.pod.pipes.iter().map(|p| p.fd()).chain(self.probes.fds()).collect();
             let woken = match self.waiter.wait(&fds, timeout) {

@@ -11,8 +11,8 @@ use crate::runtime::lifecycle::{Action, CreateFailure, Event, Exit, StopSignal, 
 use crate::runtime::linux::hosts::{self, HostAlias};
 use crate::runtime::linux::mounts::unmount_host;
 use crate::runtime::linux::{
-    Cgroup, CgroupRoot, Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles, RootfsDirs, Sandbox,
-    SandboxConfig,
+    Cgroup, CgroupRoot, Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles, PodNamespaces, RootfsDirs,
+    Sandbox, SandboxConfig, sandbox,
 };
 use crate::runtime::logs::{LogWriter, Stream};
 use crate::runtime::podspec::{self, Resources, env::PodFacts};
@@ -62,6 +62,9 @@ pub struct Pod {
     store: Option<ImageStore>,
     cgroups: CgroupRoot,
     pod_cgroup: Cgroup,
+    /// The namespaces containers join (the supervisor's own, plus a shared PID namespace).
+    namespaces: PodNamespaces,
+    /// The pause process of a shared PID namespace.
     sandbox: Option<Sandbox>,
     hostname: String,
     qos: &'static str,
@@ -116,6 +119,7 @@ impl Pod {
             file,
             cgroups,
             pod_cgroup,
+            namespaces: PodNamespaces::default(),
             sandbox: None,
             slots,
             pipes: Vec::new(),
@@ -176,9 +180,29 @@ impl Pod {
         })
     }
 
+    /// Enters the pod's namespaces (the supervisor holds them itself, see
+    /// [`crate::runtime::linux::sandbox`]) and, for a shared PID namespace, starts the pause
+    /// process that is its PID 1.
     fn create_sandbox(&mut self) -> Result<(), Fatal> {
         let spec = &self.file.request.spec;
         let host_network = spec.host_network.unwrap_or(false);
+        self.write_etc_files(host_network)
+            .map_err(|e| Fatal(format!("cannot write the pod's /etc files: {e}")))?;
+        self.volumes = podspec::volumes::prepare(spec, &self.dir.root().join("volumes"));
+        let host_pid = spec.host_pid.unwrap_or(false);
+        let config = SandboxConfig {
+            hostname: (!host_network).then(|| self.hostname.clone()),
+            host_network,
+            host_ipc: spec.host_ipc.unwrap_or(false),
+            host_pid,
+            share_process_namespace: false,
+            cgroup: None,
+        };
+        let sandbox_err = |e: &dyn std::error::Error| Fatal(format!("cannot start the pod sandbox: {}", chain(e)));
+        self.namespaces = sandbox::enter(&config).map_err(|e| sandbox_err(&e))?;
+        if !spec.share_process_namespace.unwrap_or(false) || host_pid {
+            return Ok(());
+        }
         let pause = self
             .cgroups
             .container(&self.file.request.node, &self.file.request.uid, "pause")
@@ -186,19 +210,16 @@ impl Pod {
         pause
             .create()
             .map_err(|e| Fatal(format!("cannot create the sandbox cgroup: {}", chain(&e))))?;
-        self.write_etc_files(host_network)
-            .map_err(|e| Fatal(format!("cannot write the pod's /etc files: {e}")))?;
-        self.volumes = podspec::volumes::prepare(spec, &self.dir.root().join("volumes"));
-        let config = SandboxConfig {
-            hostname: (!host_network).then(|| self.hostname.clone()),
-            host_network,
-            host_ipc: spec.host_ipc.unwrap_or(false),
-            host_pid: spec.host_pid.unwrap_or(false),
-            share_process_namespace: spec.share_process_namespace.unwrap_or(false),
+        // The pause process inherits the namespaces entered above and adds the PID one.
+        let pid_only = SandboxConfig {
+            host_network: true,
+            host_ipc: true,
+            share_process_namespace: true,
             cgroup: Some(pause),
+            ..SandboxConfig::default()
         };
-        let sandbox =
-            Sandbox::start(&config).map_err(|e| Fatal(format!("cannot start the pod sandbox: {}", chain(&e))))?;
+        let sandbox = Sandbox::start(&pid_only).map_err(|e| sandbox_err(&e))?;
+        self.namespaces.pid = sandbox.namespaces().pid.clone();
         self.sandbox = Some(sandbox);
         Ok(())
     }
@@ -304,11 +325,7 @@ impl Pod {
         rootfs
             .create()
             .map_err(|e| start_err(format!("cannot create {}: {e}", rootfs.base.display())))?;
-        let namespaces = self
-            .sandbox
-            .as_ref()
-            .map(|s| s.namespaces().clone())
-            .unwrap_or_default();
+        let namespaces = self.namespaces.clone();
         let config = ContainerConfig {
             lower_dirs,
             rootfs: Some(rootfs),
