@@ -3,8 +3,10 @@
 #   1. apply-to-Running of a 1-container pod (rekon apply + wait for status.json phase Running,
 #      versus `podman kube play`, which returns once the containers are started);
 #   2. the same for a pod with an init container and 2 app containers;
-#   3. RSS and PSS per running pod of the runtime's own processes (rekon: supervisor + sandbox;
-#      podman: conmon per container + the infra container's catatonit), over 10 pods;
+#   3. RSS and PSS per running pod of the runtime's own processes (rekon: the supervisor, plus
+#      a pause process only with shareProcessNamespace; podman: conmon per container + the infra
+#      container's catatonit), over 10 and 50 pods; and rekon's over 10 pods whose httpGet
+#      readiness probe runs every second (the probe code mapped too);
 #   4. idle CPU of 50 supervised sleeping pods over 20 s, in % of one core.
 # Targets: rekon >= 10x faster than podman for 1 and 2, <= 2 MB per pod, < 1 % CPU idle.
 # Needs root, hyperfine and Podman with localhost/busybox:latest and the busybox rootfs tar
@@ -162,16 +164,15 @@ time_pair "apply → Running, 1 pod, init + 2 containers" "$work/init"
 
 # Memory and idle CPU: start both tools' pods, then measure both in the same window.
 mem_row() { # mem_row N: RSS/PSS per pod of N pods of each tool, as table rows
-  local n=$1 rp pp rrss rpss prss ppss rsup rsb
+  local n=$1 rp pp rrss rpss prss ppss rsup
   rp=$(python3 "$bench/procstat.py" rekon "$REKON_STATE_DIR")
   pp=$(python3 "$bench/procstat.py" podman rkb-m-)
   read -r rrss rpss < <(python3 "$bench/procstat.py" mem $(awk '{print $2}' <<<"$rp"))
   read -r prss ppss < <(python3 "$bench/procstat.py" mem $(awk '{print $2}' <<<"$pp"))
   rsup=$(python3 "$bench/procstat.py" mem $(awk '$1=="supervisor"{print $2}' <<<"$rp"))
-  rsb=$(python3 "$bench/procstat.py" mem $(awk '$1=="sandbox"{print $2}' <<<"$rp"))
   memrows+=("| $n | rekon | $(grep -c . <<<"$rp") | $(awk -v a="$rrss" -v n="$n" 'BEGIN{printf "%.2f", a/n/1024}') | $(awk -v a="$rpss" -v n="$n" 'BEGIN{printf "%.2f", a/n/1024}') |")
   memrows+=("| $n | podman | $(grep -c . <<<"$pp") | $(awk -v a="$prss" -v n="$n" 'BEGIN{printf "%.2f", a/n/1024}') | $(awk -v a="$ppss" -v n="$n" 'BEGIN{printf "%.2f", a/n/1024}') |")
-  split+=("$n rekon pods, RSS/PSS kB per pod: supervisor $(awk -v n="$n" '{printf "%d/%d", $1/n, $2/n}' <<<"$rsup"), sandbox $(awk -v n="$n" '{printf "%d/%d", $1/n, $2/n}' <<<"$rsb")")
+  split+=("$n rekon pods, RSS/PSS kB per pod: supervisor $(awk -v n="$n" '{printf "%d/%d", $1/n, $2/n}' <<<"$rsup"), pause processes $(grep -c '^sandbox' <<<"$rp" || true)")
 }
 start_many() { # start_many DIR N
   "$rekon" apply --yes -f "$1" >/dev/null
@@ -188,6 +189,35 @@ memrows=() split=()
 start_many "$work/m10" 10
 mem_row 10
 stop_many "$work/m10"
+
+# rekon only (Podman runs no readiness probes): 10 web servers probed every second, measured
+# after each has been probed about 6 times.
+mkdir -p "$work/probed"
+for i in $(seq -w 1 10); do
+  cat >"$work/probed/rkb-p-$i.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rkb-p-$i
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: $image
+    command: ["httpd", "-f", "-p", "8080"]
+    readinessProbe:
+      httpGet: {path: /, port: 8080}
+      periodSeconds: 1
+      failureThreshold: 100
+EOF
+done
+"$rekon" apply --yes -f "$work/probed" >/dev/null
+wait_running 10
+sleep 6
+rp=$(python3 "$bench/procstat.py" rekon "$REKON_STATE_DIR")
+read -r rrss rpss < <(python3 "$bench/procstat.py" mem $(awk '{print $2}' <<<"$rp"))
+memrows+=("| 10, httpGet probe every 1 s | rekon | $(grep -c . <<<"$rp") | $(awk -v a="$rrss" 'BEGIN{printf "%.2f", a/10/1024}') | $(awk -v a="$rpss" 'BEGIN{printf "%.2f", a/10/1024}') |")
+"$rekon" down --yes >/dev/null
 
 start_many "$work/m50" 50
 mem_row 50

@@ -13,6 +13,8 @@ use nix::unistd::Pid;
 use std::io::{IsTerminal, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Both ends of a new pseudo-terminal.
 #[derive(Debug)]
@@ -63,10 +65,7 @@ pub(super) fn open(container_pid: i32) -> Result<Pty, ExecError> {
     let peer = Errno::result(peer).map_err(sys("open the pseudo-terminal's peer"))?;
     // SAFETY: the ioctl just returned this descriptor, and nothing else owns it.
     let slave = unsafe { OwnedFd::from_raw_fd(peer) };
-    if let Some(size) = local_size() {
-        // SAFETY: TIOCSWINSZ reads a winsize through the pointer, valid across the call.
-        let _ = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
-    }
+    copy_size(&master);
     Ok(Pty { master, slave })
 }
 
@@ -88,6 +87,15 @@ impl Pty {
         nix::unistd::dup2_stdin(&self.slave)?;
         nix::unistd::dup2_stdout(&self.slave)?;
         nix::unistd::dup2_stderr(&self.slave)
+    }
+}
+
+/// Gives the pty the local terminal's size (the kernel sends the command SIGWINCH when it
+/// changes, as kubectl's resize stream makes the container runtime do).
+fn copy_size(master: &OwnedFd) {
+    if let Some(size) = local_size() {
+        // SAFETY: TIOCSWINSZ reads a winsize through the pointer, valid across the call.
+        let _ = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
     }
 }
 
@@ -129,9 +137,20 @@ impl Drop for RawMode {
 }
 
 /// Copies the local stdin (when `stdin`) to the terminal and the terminal to stdout until
-/// `child` has ended, then returns its exit code.
+/// `child` has ended, then returns its exit code. A resize of the local terminal (SIGWINCH)
+/// is passed on to the pty.
 pub(super) fn relay(master: &OwnedFd, stdin: bool, child: Pid) -> Result<i32, ExecError> {
     let _raw = RawMode::enter();
+    let resized = Arc::new(AtomicBool::new(false));
+    let winch = signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&resized)).ok();
+    let code = relay_until_exit(master, stdin, child, &resized);
+    if let Some(id) = winch {
+        signal_hook::low_level::unregister(id);
+    }
+    code
+}
+
+fn relay_until_exit(master: &OwnedFd, stdin: bool, child: Pid, resized: &AtomicBool) -> Result<i32, ExecError> {
     let local_in = std::io::stdin();
     let mut stdout = std::io::stdout();
     let mut stdin_open = stdin;
@@ -141,9 +160,13 @@ pub(super) fn relay(master: &OwnedFd, stdin: bool, child: Pid) -> Result<i32, Ex
         if stdin_open {
             fds.push(PollFd::new(local_in.as_fd(), PollFlags::POLLIN));
         }
+        // SIGWINCH interrupts the poll, so a resize is passed on at once.
         match poll(&mut fds, PollTimeout::from(100u16)) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(sys("poll the terminal")(e)),
+        }
+        if resized.swap(false, Ordering::Relaxed) {
+            copy_size(master);
         }
         let ready = |fd: &PollFd| {
             fd.revents()

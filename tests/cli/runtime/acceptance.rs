@@ -286,3 +286,85 @@ fn exec_with_a_tty_gives_the_process_a_terminal() {
     assert_eq!(out.status.code(), Some(7), "the exit code comes through: {stdout:?}");
     host.finish();
 }
+
+#[test]
+fn exec_with_a_tty_follows_the_local_terminal_size() {
+    use nix::pty::{Winsize, openpty};
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&pod_with(
+        "resize",
+        "Always",
+        "busybox",
+        "    command: [\"sleep\", \"3600\"]\n",
+    ))
+    .expect(0);
+    host.wait_for("resize", 20, |s| s.phase == PodPhase::Running);
+    let size = |rows, cols| Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // rekon gets a terminal of its own (a session with the pty as controlling terminal), as
+    // under a user's shell; resizing it from the master side sends rekon SIGWINCH.
+    let pty = openpty(Some(&size(24, 80)), None).unwrap();
+    let slave = |pty: &OwnedFd| std::process::Stdio::from(pty.try_clone().unwrap());
+    let mut command = host.cmd(&[
+        "exec",
+        "-i",
+        "-t",
+        "resize",
+        "--",
+        "sh",
+        "-c",
+        "stty size; read x; stty size",
+    ]);
+    command
+        .stdin(slave(&pty.slave))
+        .stdout(slave(&pty.slave))
+        .stderr(slave(&pty.slave));
+    // SAFETY: between fork and exec only async-signal-safe calls: setsid and an ioctl.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::setsid()?;
+            nix::errno::Errno::result(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    drop(pty.slave);
+    let mut seen = String::new();
+    read_until(&pty.master, &mut seen, "24 80");
+    // SAFETY: TIOCSWINSZ reads one winsize through the pointer, valid across the call.
+    let res = unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &size(50, 132)) };
+    assert_eq!(res, 0);
+    nix::unistd::write(&pty.master, b"\n").unwrap();
+    read_until(&pty.master, &mut seen, "50 132");
+    assert!(child.wait().unwrap().success(), "{seen:?}");
+    host.finish();
+}
+
+/// Reads the pty master into `seen` until it contains `wanted` (20 s at most).
+#[track_caller]
+fn read_until(master: &std::os::fd::OwnedFd, seen: &mut String, wanted: &str) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut buf = [0u8; 1024];
+    while !seen.contains(wanted) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "{wanted:?} never came; the terminal showed {seen:?}");
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        if poll(&mut fds, PollTimeout::from(ms)).unwrap() == 0 {
+            continue;
+        }
+        match nix::unistd::read(master, &mut buf) {
+            Ok(n) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            other => panic!("the terminal closed ({other:?}) before {wanted:?}; it showed {seen:?}"),
+        }
+    }
+}
