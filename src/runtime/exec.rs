@@ -194,6 +194,7 @@ pub fn exec(target: &ExecTarget, options: &ExecOptions) -> Result<i32, ExecError
         cgroups,
         namespaces,
         pid,
+        restrictions: crate::runtime::linux::Restrictions::of_process(pid).map_err(|_| not_running())?,
     };
     process::run(&plan, options)
 }

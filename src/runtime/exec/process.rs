@@ -35,6 +35,8 @@ pub(super) struct Plan {
     pub namespaces: Vec<(File, CloneFlags)>,
     /// The container process whose namespaces are joined (its devpts gives `-t` its pty).
     pub pid: i32,
+    /// The container process's capabilities and `no_new_privs`, which the command gets too.
+    pub restrictions: crate::runtime::linux::Restrictions,
 }
 
 /// Exit code when the command exists but cannot be executed (as shells and runc use).
@@ -145,8 +147,14 @@ fn command(plan: &Plan, pty: Option<&Pty>, devnull: Option<&File>) -> i32 {
     if let Err(e) = std::env::set_current_dir("/") {
         return fail(&format!("chdir /: {e}"), CANNOT_EXECUTE);
     }
+    if let Err(e) = plan.restrictions.limit_capabilities() {
+        return fail(&format!("cannot limit capabilities: {e}"), CANNOT_EXECUTE);
+    }
     if let Err(e) = switch_user(&plan.identity) {
         return fail(&e, CANNOT_EXECUTE);
+    }
+    if let Err(e) = plan.restrictions.apply_no_new_privs() {
+        return fail(&format!("cannot set no_new_privs: {e}"), CANNOT_EXECUTE);
     }
     let name = plan.argv[0].to_string_lossy().into_owned();
     let Some(path) = find_executable(&name, &plan.path_var) else {

@@ -50,6 +50,8 @@ pub struct ContainerConfig {
     pub working_dir: Option<PathBuf>,
     /// `runAsUser`/`runAsGroup`/supplemental groups; root when None.
     pub user: Option<User>,
+    /// Capabilities, `no_new_privs` and the masked paths (`securityContext`).
+    pub restrictions: super::Restrictions,
     /// Written to `/proc/self/oom_score_adj` when allowed (lowering it needs
     /// CAP_SYS_RESOURCE, which is not required: a refused write is ignored).
     pub oom_score_adj: Option<i32>,

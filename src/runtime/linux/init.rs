@@ -8,6 +8,7 @@ use super::container::{ContainerConfig, User};
 use super::error::ChildFailure;
 use super::mounts::{self, Mount, MountKind};
 use super::rootfs::{self, RootfsDirs};
+use super::security::Restrictions;
 use super::sys;
 use nix::errno::Errno;
 use nix::sys::stat::Mode;
@@ -31,6 +32,7 @@ pub(crate) struct InitPlan {
     env: Vec<String>,
     working_dir: PathBuf,
     user: Option<User>,
+    restrictions: Restrictions,
     oom_score_adj: Option<i32>,
 }
 
@@ -67,6 +69,7 @@ impl InitPlan {
             env: config.env.clone(),
             working_dir: config.working_dir.clone().unwrap_or_else(|| PathBuf::from("/")),
             user: config.user.clone(),
+            restrictions: config.restrictions,
             oom_score_adj: config.oom_score_adj,
         }
     }
@@ -96,13 +99,16 @@ fn setup_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible, ChildFail
     nix::sys::stat::umask(Mode::empty());
     nix::unistd::setsid().map_err(ChildFailure::setup("setsid"))?;
     let root = rootfs::mount_overlay(&plan.lower_dirs, &plan.rootfs)?;
-    rootfs::mount_proc_sys(&root)?;
+    rootfs::mount_proc_sys(&root, plan.restrictions.unmasked)?;
     rootfs::mount_dev(&root)?;
     for m in &plan.mounts {
         mounts::apply(&root, m)?;
     }
     drop(root);
     rootfs::pivot(&plan.rootfs.merged())?;
+    if !plan.restrictions.unmasked {
+        rootfs::mask_paths()?;
+    }
     if plan.readonly_rootfs {
         rootfs::remount_root_read_only()?;
     }
@@ -112,9 +118,15 @@ fn setup_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible, ChildFail
     }
     std::fs::create_dir_all(&plan.working_dir)
         .map_err(|e| io_failure(format!("create working directory {}", plan.working_dir.display()), e))?;
+    plan.restrictions
+        .limit_capabilities()
+        .map_err(ChildFailure::setup("limit capabilities"))?;
     if let Some(user) = &plan.user {
         switch_user(user)?;
     }
+    plan.restrictions
+        .apply_no_new_privs()
+        .map_err(ChildFailure::setup("set no_new_privs"))?;
     nix::unistd::chdir(&plan.working_dir).map_err(ChildFailure::setup(format!(
         "chdir to working directory {}",
         plan.working_dir.display()

@@ -20,6 +20,7 @@ mod init;
 pub mod mounts;
 pub mod rootfs;
 pub mod sandbox;
+pub mod security;
 mod sys;
 
 pub use cgroup::{Cgroup, CgroupError, CgroupLimits, CgroupRoot, CgroupStats, CgroupVersion};
@@ -29,6 +30,7 @@ pub use init::DEFAULT_PATH;
 pub use mounts::{Mount, MountKind};
 pub use rootfs::RootfsDirs;
 pub use sandbox::{PidNamespace, PodNamespaces, Sandbox, SandboxConfig};
+pub use security::Restrictions;
 
 #[cfg(test)]
 mod tests;

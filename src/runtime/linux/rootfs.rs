@@ -3,6 +3,7 @@
 
 use super::error::ChildFailure;
 use super::mounts::{Create, fd_path, resolve_in_root};
+use super::security::{MASKED_PATHS, READONLY_PATHS};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
@@ -109,10 +110,57 @@ fn mount_fs(root: &OwnedFd, path: &str, fstype: &str, flags: MsFlags, data: Opti
 }
 
 /// `/proc` of the container's PID namespace and a read-only `/sys`.
-pub(crate) fn mount_proc_sys(root: &OwnedFd) -> Result<(), ChildFailure> {
+/// `/sys` is writable only for a privileged container (`writable_sys`).
+pub(crate) fn mount_proc_sys(root: &OwnedFd, writable_sys: bool) -> Result<(), ChildFailure> {
     let hidden = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     mount_fs(root, "/proc", "proc", hidden, None)?;
-    mount_fs(root, "/sys", "sysfs", hidden | MsFlags::MS_RDONLY, None)
+    let sys = if writable_sys {
+        hidden
+    } else {
+        hidden | MsFlags::MS_RDONLY
+    };
+    mount_fs(root, "/sys", "sysfs", sys, None)
+}
+
+/// Masks [`MASKED_PATHS`] and makes [`READONLY_PATHS`] read-only; after [`pivot`], when
+/// `/proc` and `/sys` are the container's own (kernel filesystems: no symlink planted by an
+/// image can redirect these paths). Paths this kernel does not have are skipped.
+pub(crate) fn mask_paths() -> Result<(), ChildFailure> {
+    let hidden = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    for path in MASKED_PATHS {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            continue;
+        };
+        let masked = if meta.is_dir() {
+            mount(
+                Some("tmpfs"),
+                path,
+                Some("tmpfs"),
+                hidden | MsFlags::MS_RDONLY,
+                Some("size=0"),
+            )
+        } else {
+            mount(Some("/dev/null"), path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+        };
+        masked.map_err(ChildFailure::setup(format!("mask {path}")))?;
+    }
+    for path in READONLY_PATHS {
+        if std::fs::symlink_metadata(path).is_err() {
+            continue;
+        }
+        let step = format!("make {path} read-only");
+        mount(
+            Some(path),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(ChildFailure::setup(step.clone()))?;
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | hidden;
+        mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(ChildFailure::setup(step))?;
+    }
+    Ok(())
 }
 
 /// The character devices of a minimal `/dev` (runc's default device list).

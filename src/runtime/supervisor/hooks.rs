@@ -3,7 +3,7 @@
 //! does) before it execs.
 #![allow(unsafe_code)]
 
-use crate::runtime::linux::{Cgroup, User};
+use crate::runtime::linux::{Cgroup, Restrictions, User};
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
@@ -56,6 +56,7 @@ pub fn spawn_with(
         namespaces.push((fd, flag));
     }
     let cgroup_files = target.cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
+    let restrictions = Restrictions::of_process(target.pid)?;
     let workdir = target.working_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
     let user = target.user.clone();
     let mut cmd = Command::new(program);
@@ -78,6 +79,7 @@ pub fn spawn_with(
                 let _ = fd.as_raw_fd();
             }
             std::env::set_current_dir(&workdir).or_else(|_| std::env::set_current_dir("/"))?;
+            restrictions.limit_capabilities()?;
             if let Some(user) = &user {
                 let groups: Vec<nix::unistd::Gid> = user
                     .additional_gids
@@ -88,6 +90,7 @@ pub fn spawn_with(
                 nix::unistd::setgid(nix::unistd::Gid::from_raw(user.gid))?;
                 nix::unistd::setuid(nix::unistd::Uid::from_raw(user.uid))?;
             }
+            restrictions.apply_no_new_privs()?;
             super::wait::unblock_all()?;
             Ok(())
         });

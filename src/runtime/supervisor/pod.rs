@@ -11,8 +11,8 @@ use crate::runtime::lifecycle::{Action, CreateFailure, Event, Exit, StopSignal, 
 use crate::runtime::linux::hosts::{self, HostAlias};
 use crate::runtime::linux::mounts::unmount_host;
 use crate::runtime::linux::{
-    Cgroup, CgroupRoot, Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles, PodNamespaces, RootfsDirs,
-    Sandbox, SandboxConfig, sandbox,
+    Cgroup, CgroupRoot, Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles, PodNamespaces,
+    Restrictions, RootfsDirs, Sandbox, SandboxConfig, sandbox,
 };
 use crate::runtime::logs::{LogWriter, Stream};
 use crate::runtime::podspec::{self, Resources, env::PodFacts};
@@ -290,6 +290,7 @@ impl Pod {
         let lower_dirs = store.lowerdirs(&image);
         let user = podspec::user::resolve(&req.spec, &spec, &image.config, &lower_dirs).map_err(config_err)?;
         let resources = Resources::of(&spec);
+        let restrictions = Restrictions::of(spec.security_context.as_ref()).map_err(config_err)?;
         let cgroup = match &slot.cgroup {
             Some(c) => c.clone(),
             None => {
@@ -346,6 +347,7 @@ impl Pod {
             env: env.to_strings(),
             working_dir: working_dir.clone(),
             user: user.clone(),
+            restrictions,
             oom_score_adj: Some(podspec::oom_score_adj(
                 self.qos,
                 resources.memory_request,

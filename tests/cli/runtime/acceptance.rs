@@ -368,3 +368,86 @@ fn read_until(master: &std::os::fd::OwnedFd, seen: &mut String, wanted: &str) {
         }
     }
 }
+
+/// A field of `/proc/<pid>/status`.
+fn status_field(pid: i32, key: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {status}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn containers_get_the_runtime_default_capabilities_and_masked_proc() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let sleeper = |name: &str, security: &str| {
+        format!("  - name: {name}\n    image: busybox\n    command: [\"sleep\", \"3600\"]\n{security}")
+    };
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: caps\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n{}{}{}",
+        sleeper("plain", ""),
+        sleeper(
+            "tight",
+            "    securityContext:\n      allowPrivilegeEscalation: false\n      capabilities:\n        drop: [ALL]\n        add: [NET_BIND_SERVICE]\n"
+        ),
+        sleeper("privileged", "    securityContext:\n      privileged: true\n"),
+    );
+    host.apply(&pod).expect(0);
+    host.wait_for("caps", 20, |s| s.phase == PodPhase::Running);
+    let pid = |c: &str| super::container_pid(&host, "caps", c).unwrap();
+    // containerd's default set is Docker's a80425fb; NET_BIND_SERVICE alone is bit 10.
+    assert_eq!(status_field(pid("plain"), "CapBnd:"), "00000000a80425fb");
+    assert_eq!(status_field(pid("plain"), "CapEff:"), "00000000a80425fb");
+    assert_eq!(status_field(pid("plain"), "NoNewPrivs:"), "0");
+    assert_eq!(status_field(pid("tight"), "CapBnd:"), "0000000000000400");
+    assert_eq!(status_field(pid("tight"), "NoNewPrivs:"), "1");
+    let own = status_field(std::process::id() as i32, "CapBnd:");
+    assert_eq!(
+        status_field(pid("privileged"), "CapBnd:"),
+        own,
+        "privileged keeps all rekon has"
+    );
+    // exec'd commands run under the container's restrictions, and see its /proc.
+    let exec = |c: &str, script: &str| host.run(&["exec", "caps", "-c", c, "--", "sh", "-c", script]);
+    let inside = exec(
+        "tight",
+        "grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status; wc -c < /proc/interrupts; ls /sys/firmware | wc -l",
+    )
+    .expect(0);
+    assert_eq!(
+        inside.stdout.split_whitespace().collect::<Vec<_>>(),
+        ["CapBnd:", "0000000000000400", "NoNewPrivs:", "1", "0", "0"],
+        "masked /proc/interrupts and /sys/firmware"
+    );
+    let read_only = exec("plain", "echo 1 > /proc/sys/vm/overcommit_memory").expect(1);
+    assert_contains(&read_only.stderr, "Read-only file system");
+    let unmasked = exec("privileged", "wc -c < /proc/interrupts").expect(0);
+    assert_ne!(
+        unmasked.stdout.trim(),
+        "0",
+        "a privileged container sees /proc unmasked"
+    );
+    host.finish();
+}
+
+#[test]
+fn an_unknown_capability_is_a_config_error() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    host.apply(&pod_with(
+        "badcap",
+        "Always",
+        "busybox",
+        "    command: [\"sleep\", \"3600\"]\n    securityContext:\n      capabilities:\n        add: [NET_FLY]\n",
+    ))
+    .expect(0);
+    let status = host.wait_for("badcap", 20, |s| waiting(s).is_some());
+    let (reason, message) = waiting(&status).unwrap();
+    assert_eq!(reason, "CreateContainerConfigError");
+    assert_contains(&message.unwrap_or_default(), "unknown capability \"NET_FLY\"");
+    host.finish();
+}
