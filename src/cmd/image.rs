@@ -4,6 +4,7 @@ use super::logs::pod_spec;
 use super::table::render;
 use super::{ExitError, Global, exit};
 use crate::runtime::image::{ImageError, ImageId, ImageStore, ImportOptions, Reference};
+use crate::runtime::podspec::parse_signal;
 use crate::state::{State, StateStore};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -49,6 +50,10 @@ pub struct ImportArgs {
     /// USER (`uid[:gid]` or a name).
     #[arg(long)]
     pub user: Option<String>,
+    /// STOPSIGNAL: the signal that stops the container instead of SIGTERM (`SIGQUIT`,
+    /// `QUIT` or a number).
+    #[arg(long)]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +92,13 @@ pub fn run(global: &Global, args: &ImageArgs) -> Result<i32> {
 }
 
 fn import(global: &Global, args: &ImportArgs) -> Result<i32> {
+    if let Some(bad) = args.stop_signal.as_ref().filter(|s| parse_signal(s).is_none()) {
+        return Err(ExitError::new(
+            exit::ERROR,
+            format!("--stop-signal {bad:?}: not a signal name or number"),
+        )
+        .into());
+    }
     if let Some(bad) = args.env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
         return Err(ExitError::new(exit::ERROR, format!("--env {bad:?}: expected KEY=value")).into());
     }
@@ -100,6 +112,7 @@ fn import(global: &Global, args: &ImportArgs) -> Result<i32> {
         env: args.env.clone(),
         workdir: args.workdir.clone(),
         user: args.user.clone(),
+        stop_signal: args.stop_signal.clone(),
     };
     let image = store(global)?
         .import(&args.name, &args.path, &options)

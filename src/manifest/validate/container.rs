@@ -125,7 +125,7 @@ pub fn container<'a>(
         errs.reject(
             p("lifecycle.stopSignal"),
             &lc.stop_signal,
-            "containers are stopped with SIGTERM",
+            "containers are stopped with SIGTERM or their image's STOPSIGNAL",
         );
     }
     match (init, c.restart_policy.as_deref()) {

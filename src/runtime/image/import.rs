@@ -267,6 +267,9 @@ fn apply_options(doc: &mut Value, options: &ImportOptions) {
     if let Some(u) = &options.user {
         c["User"] = json!(u);
     }
+    if let Some(s) = &options.stop_signal {
+        c["StopSignal"] = json!(s);
+    }
 }
 
 fn strings(v: &Value) -> Option<Vec<String>> {
@@ -284,6 +287,7 @@ fn config_of(doc: &Value) -> ImageConfig {
         env: strings(&c["Env"]).unwrap_or_default(),
         working_dir: text("WorkingDir"),
         user: text("User"),
+        stop_signal: text("StopSignal"),
     }
 }
 
@@ -303,6 +307,7 @@ mod tests {
             env: vec!["PATH=/bin".into()],
             workdir: Some("/root".into()),
             user: None,
+            stop_signal: Some("SIGQUIT".into()),
         }
     }
 
@@ -327,6 +332,7 @@ mod tests {
                 env: vec!["PATH=/bin".into()],
                 working_dir: Some("/root".into()),
                 user: None,
+                stop_signal: Some("SIGQUIT".into()),
             }
         );
         let dirs = store.lowerdirs(&image);

@@ -64,6 +64,10 @@ pub struct ImageConfig {
     pub env: Vec<String>,
     pub working_dir: Option<String>,
     pub user: Option<String>,
+    /// `StopSignal` (`SIGQUIT`, `QUIT` or a number): what stops the container instead of
+    /// SIGTERM (see [`crate::runtime::podspec::stop_signal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 /// One image in the store.
@@ -105,6 +109,7 @@ pub struct ImportOptions {
     pub env: Vec<String>,
     pub workdir: Option<String>,
     pub user: Option<String>,
+    pub stop_signal: Option<String>,
 }
 
 /// What [`ImageStore::remove`] did.

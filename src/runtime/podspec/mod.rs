@@ -139,6 +139,33 @@ pub fn qos_class(spec: &PodSpec) -> &'static str {
 }
 
 /// `oom_score_adj` of a container (`GetContainerOOMScoreAdjust`, pkg/kubelet/qos/policy.go).
+/// A signal as an image's `StopSignal` names it: `SIGQUIT`, `QUIT` (any case) or a number
+/// (moby's `signal.ParseSignal`, which containerd uses).
+pub fn parse_signal(text: &str) -> Option<nix::sys::signal::Signal> {
+    use nix::sys::signal::Signal;
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i32>() {
+        return Signal::try_from(n).ok();
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse().ok()
+}
+
+/// The signal that stops a container of `image`: its `StopSignal`, else SIGTERM
+/// (`StopContainer` in the CRI runtimes; an unparsable value falls back to SIGTERM).
+pub fn stop_signal(image: &crate::runtime::image::ImageConfig) -> nix::sys::signal::Signal {
+    image
+        .stop_signal
+        .as_deref()
+        .and_then(parse_signal)
+        .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+}
+
 pub fn oom_score_adj(qos: &str, memory_request: Option<u64>, node_memory: u64) -> i32 {
     match qos {
         "Guaranteed" => -997,
@@ -155,6 +182,23 @@ pub fn oom_score_adj(qos: &str, memory_request: Option<u64>, node_memory: u64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_signals_parse_like_moby() {
+        use nix::sys::signal::Signal;
+        assert_eq!(parse_signal("SIGQUIT"), Some(Signal::SIGQUIT));
+        assert_eq!(parse_signal("quit"), Some(Signal::SIGQUIT));
+        assert_eq!(parse_signal("10"), Some(Signal::SIGUSR1));
+        assert_eq!(parse_signal("SIGNOPE"), None);
+        assert_eq!(parse_signal("99"), None);
+        let image = |s: Option<&str>| crate::runtime::image::ImageConfig {
+            stop_signal: s.map(str::to_string),
+            ..Default::default()
+        };
+        assert_eq!(stop_signal(&image(None)), Signal::SIGTERM);
+        assert_eq!(stop_signal(&image(Some("SIGWINCH"))), Signal::SIGWINCH);
+        assert_eq!(stop_signal(&image(Some("bogus"))), Signal::SIGTERM);
+    }
     use crate::manifest::Quantity;
 
     fn container(name: &str, limits: &[(&str, &str)], requests: &[(&str, &str)]) -> Container {

@@ -53,6 +53,8 @@ struct Slot {
     target: Option<ExecTarget>,
     oom_before: u64,
     hook: Option<Hook>,
+    /// What stops the current process instead of SIGTERM (the image's `StopSignal`).
+    stop_signal: Signal,
 }
 
 /// Everything the supervisor owns for one pod.
@@ -105,6 +107,7 @@ impl Pod {
                     target: None,
                     oom_before: 0,
                     hook: None,
+                    stop_signal: Signal::SIGTERM,
                 };
                 (c.name.clone(), slot)
             })
@@ -159,7 +162,7 @@ impl Pod {
                 if let Some(slot) = self.slots.get(&name) {
                     if let Some(p) = &slot.process {
                         let sig = match signal {
-                            StopSignal::Term => Signal::SIGTERM,
+                            StopSignal::Term => slot.stop_signal,
                             StopSignal::Kill => Signal::SIGKILL,
                         };
                         let _ = p.signal(sig);
@@ -378,6 +381,7 @@ impl Pod {
         });
         slot.process = Some(process);
         slot.oom_before = oom_before;
+        slot.stop_signal = podspec::stop_signal(&image.config);
         self.pipes.push(out_pipe);
         self.pipes.push(err_pipe);
         Ok(())

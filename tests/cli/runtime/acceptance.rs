@@ -451,3 +451,54 @@ fn an_unknown_capability_is_a_config_error() {
     assert_contains(&message.unwrap_or_default(), "unknown capability \"NET_FLY\"");
     host.finish();
 }
+
+#[test]
+fn an_image_stop_signal_stops_the_container() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let rootfs = host.dir.path().join("busybox-rootfs");
+    host.run(&[
+        "image",
+        "import",
+        "stopper",
+        rootfs.to_str().unwrap(),
+        "--cmd",
+        "sh",
+        "--stop-signal",
+        "SIGUSR1",
+    ])
+    .expect(0);
+    let bad = host.run(&[
+        "image",
+        "import",
+        "x",
+        rootfs.to_str().unwrap(),
+        "--stop-signal",
+        "SIGNOPE",
+    ]);
+    assert_contains(
+        &bad.expect(1).stderr,
+        "--stop-signal \"SIGNOPE\": not a signal name or number",
+    );
+    let out = host.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let script =
+        "trap 'echo usr1 > /out/signal; exit 0' USR1; trap 'echo term > /out/signal; exit 0' TERM; sleep 3600 & wait";
+    host.apply(&pod_with(
+        "stopper",
+        "Always",
+        "stopper",
+        &format!(
+            "    command: [\"sh\", \"-c\", \"{script}\"]\n    volumeMounts:\n    - {{name: out, mountPath: /out}}\n  volumes:\n  - name: out\n    hostPath: {{path: {}}}\n",
+            out.display()
+        ),
+    ))
+    .expect(0);
+    host.wait_for("stopper", 20, |s| s.phase == PodPhase::Running);
+    host.run(&["delete", "pod/stopper"]).expect(0);
+    let got = eventually(20, "the container to record its signal", || {
+        std::fs::read_to_string(out.join("signal")).ok()
+    });
+    assert_eq!(got, "usr1\n", "the image's STOPSIGNAL, not SIGTERM");
+    host.finish();
+}
