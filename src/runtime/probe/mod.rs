@@ -7,6 +7,6 @@ pub mod net;
 pub mod prober;
 pub mod worker;
 
-pub use net::NetCheck;
+pub use net::{HttpRequest, NetCheck};
 pub use prober::{Due, ProbeId, Prober, Ticked, kind_word};
 pub use worker::{Outcome, Tick, Timing, Worker};

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 /// The `User-Agent` the kubelet sends (`kube-probe/<major>.<minor>`).
 pub const USER_AGENT: &str = "kube-probe/1.31";
 
+/// The `User-Agent` of lifecycle hooks' requests (`NewRequestForHTTPGetAction(..., "lifecycle")`).
+pub const HOOK_USER_AGENT: &str = "kube-lifecycle/1.31";
+
 /// The host probes go to when `host` is empty. Upstream uses the pod IP; inside the pod's
 /// network namespace the loopback address reaches the same listeners bound to all addresses.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
@@ -123,11 +126,24 @@ impl HttpRequest {
     /// The request bytes. `httpHeaders` replace the defaults of the same name (upstream lets
     /// them override `Host`, `User-Agent` and `Accept`).
     pub fn render(&self) -> String {
+        self.render_as(USER_AGENT)
+    }
+
+    /// A lifecycle hook's GET within `timeout`. Any response is success: the kubelet's
+    /// `runHTTPHandler` (pkg/kubelet/lifecycle/handlers.go) fails only when no response
+    /// comes, whatever the status code.
+    pub fn run_hook(&self, timeout: Duration) -> Result<(), String> {
+        get_as(self, Instant::now() + timeout, HOOK_USER_AGENT)
+            .map(drop)
+            .map_err(|e| format!("Get \"{}\": {e}", self.url()))
+    }
+
+    fn render_as(&self, user_agent: &str) -> String {
         let custom = |name: &str| self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         let mut text = format!("GET {} HTTP/1.1\r\n", self.path);
         for (name, value) in [
             ("Host", self.authority()),
-            ("User-Agent", USER_AGENT.to_string()),
+            ("User-Agent", user_agent.to_string()),
             ("Accept", "*/*".to_string()),
         ] {
             if !custom(name) {
@@ -210,12 +226,16 @@ pub fn resolve(host: &str, hosts: &str) -> Vec<IpAddr> {
 }
 
 fn get(req: &HttpRequest, deadline: Instant) -> Result<u16, String> {
+    get_as(req, deadline, USER_AGENT)
+}
+
+fn get_as(req: &HttpRequest, deadline: Instant, user_agent: &str) -> Result<u16, String> {
     let mut stream = connect(&req.host, req.port, deadline)?;
     let timed_out = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
     let budget = left(deadline).ok_or(timed_out)?;
     stream.set_write_timeout(Some(budget)).map_err(|e| go_error(&e))?;
     stream
-        .write_all(req.render().as_bytes())
+        .write_all(req.render_as(user_agent).as_bytes())
         .map_err(|e| format!("write: {}", go_error(&e)))?;
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];

@@ -4,13 +4,20 @@
 #![allow(unsafe_code)]
 
 use crate::runtime::linux::{Cgroup, Restrictions, User};
+use crate::runtime::probe::HttpRequest;
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
+use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid};
+use std::fs::File;
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// What a hook command needs from its container.
 #[derive(Debug, Clone)]
@@ -22,6 +29,85 @@ pub struct ExecTarget {
     pub env: Vec<String>,
     pub working_dir: Option<PathBuf>,
     pub user: Option<User>,
+}
+
+/// A running hook's process.
+#[derive(Debug)]
+pub enum HookProcess {
+    /// An exec hook's command, in the container.
+    Exec(Child),
+    /// An httpGet hook: a forked copy of the supervisor in the container's network namespace
+    /// making the request; it writes why it failed to `output` and exits 1, or exits 0.
+    Http { pid: Pid, output: File },
+}
+
+impl HookProcess {
+    /// Kills the process and reaps it.
+    pub fn kill(&mut self) {
+        match self {
+            HookProcess::Exec(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            HookProcess::Http { pid, .. } => {
+                let _ = kill(*pid, Signal::SIGKILL);
+                let _ = waitpid(*pid, None);
+            }
+        }
+    }
+
+    /// The outcome once the process has ended (reaping it), None while it runs. `command`
+    /// names an exec hook's command in the error.
+    pub fn try_finish(&mut self, command: &str) -> Option<Result<(), String>> {
+        match self {
+            HookProcess::Exec(child) => {
+                let status = child.try_wait().ok()??;
+                Some(match status.code() {
+                    Some(0) => Ok(()),
+                    _ => Err(format!("command {command} exited with {status}")),
+                })
+            }
+            HookProcess::Http { pid, output } => match waitpid(*pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => None,
+                Ok(WaitStatus::Exited(_, 0)) => Some(Ok(())),
+                _ => {
+                    let mut message = String::new();
+                    let _ = output.read_to_string(&mut message);
+                    Some(Err(message))
+                }
+            },
+        }
+    }
+}
+
+/// Starts an httpGet hook's request from the network namespace of the container's process
+/// `pid` (the pod's, or the host's with hostNetwork), as the kubelet does from outside.
+pub fn spawn_http(pid: i32, request: &HttpRequest, timeout: Duration) -> std::io::Result<HookProcess> {
+    let netns = File::open(format!("/proc/{pid}/ns/net"))?;
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    // SAFETY: the supervisor is single-threaded, so the child is a complete copy in which
+    // allocation is safe; it ends in `_exit` without returning into the caller's frames.
+    match unsafe { nix::unistd::fork() }? {
+        ForkResult::Parent { child } => Ok(HookProcess::Http {
+            pid: child,
+            output: File::from(read),
+        }),
+        ForkResult::Child => {
+            drop(read);
+            let outcome = nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
+                .map_err(|e| format!("cannot enter the pod's network namespace: {e}"))
+                .and_then(|()| request.run_hook(timeout));
+            let code = match outcome {
+                Ok(()) => 0,
+                Err(message) => {
+                    let _ = File::from(write).write_all(message.as_bytes());
+                    1
+                }
+            };
+            // SAFETY: `_exit` takes no pointers and never returns.
+            unsafe { libc::_exit(code) }
+        }
+    }
 }
 
 /// Starts `argv` in the container with the container's environment and no output; the

@@ -1,7 +1,7 @@
 //! The pod's processes and kernel objects, and how each lifecycle [`Action`] is performed:
 //! cgroups, the sandbox, the `/etc` files and volumes, containers, hooks and teardown.
 
-use super::hooks::{self, ExecTarget};
+use super::hooks::{self, ExecTarget, HookProcess};
 use super::output::{self, LogPipe};
 use super::poddir::{PodDir, PodFile};
 use crate::manifest::types::container::Container as ContainerSpec;
@@ -16,11 +16,11 @@ use crate::runtime::linux::{
 };
 use crate::runtime::logs::{LogWriter, Stream};
 use crate::runtime::podspec::{self, Resources, env::PodFacts};
+use crate::runtime::probe::NetCheck;
 use crate::runtime::status::PodStatus;
 use nix::sys::signal::Signal;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// How long teardown waits for cgroups to empty.
@@ -40,7 +40,7 @@ enum HookKind {
 /// A running hook: a process, a sleep, or both ended by a deadline.
 struct Hook {
     kind: HookKind,
-    child: Option<Child>,
+    child: Option<HookProcess>,
     deadline: Option<Instant>,
     command: String,
 }
@@ -427,7 +427,7 @@ impl Pod {
                 Ok(child) => {
                     slot.hook = Some(Hook {
                         kind,
-                        child: Some(child),
+                        child: Some(HookProcess::Exec(child)),
                         deadline,
                         command: format!("{:?}", exec.command),
                     });
@@ -449,9 +449,35 @@ impl Pod {
             });
             return vec![];
         }
-        vec![finished(Err(
-            "httpGet hooks are not supported by rekon's runtime yet".into()
-        ))]
+        if let Some(get) = &handler.http_get {
+            let Some(target) = &slot.target else {
+                return vec![finished(Err("the container is not running".into()))];
+            };
+            let request = match NetCheck::http(get, &slot.spec) {
+                Ok(NetCheck::Http(request)) => request,
+                Ok(NetCheck::Tcp { .. }) => unreachable!("an httpGet action gives an HTTP check"),
+                Err(e) => return vec![finished(Err(e))],
+            };
+            // Without a deadline (postStart) the kubelet's client waits as long as it takes;
+            // a day stands for that.
+            let timeout = timeout.unwrap_or(Duration::from_secs(24 * 3600));
+            return match hooks::spawn_http(target.pid, &request, timeout) {
+                Ok(process) => {
+                    slot.hook = Some(Hook {
+                        kind,
+                        child: Some(process),
+                        deadline,
+                        command: request.url(),
+                    });
+                    vec![]
+                }
+                Err(e) => vec![finished(Err(format!(
+                    "cannot start the request to {}: {e}",
+                    request.url()
+                )))],
+            };
+        }
+        vec![finished(Err("the hook has no handler".into()))]
     }
 
     /// The earliest hook deadline, from now.
@@ -474,8 +500,7 @@ impl Pod {
                 continue;
             }
             if let Some(child) = &mut hook.child {
-                let _ = child.kill();
-                let _ = child.wait();
+                child.kill();
             }
             events.push(hook_event(
                 name,
@@ -512,12 +537,8 @@ impl Pod {
         for (name, slot) in &mut self.slots {
             if let Some(hook) = &mut slot.hook
                 && let Some(child) = &mut hook.child
-                && let Ok(Some(status)) = child.try_wait()
+                && let Some(outcome) = child.try_finish(&hook.command)
             {
-                let outcome = match status.code() {
-                    Some(0) => Ok(()),
-                    _ => Err(format!("command {} exited with {status}", hook.command)),
-                };
                 events.push(hook_event(name, hook.kind, outcome));
                 slot.hook = None;
             }
@@ -563,8 +584,7 @@ impl Pod {
             if let Some(mut hook) = slot.hook.take()
                 && let Some(child) = &mut hook.child
             {
-                let _ = child.kill();
-                let _ = child.wait();
+                child.kill();
             }
             // Dropping a Container kills and reaps it.
             slot.process = None;

@@ -502,3 +502,38 @@ fn an_image_stop_signal_stops_the_container() {
     assert_eq!(got, "usr1\n", "the image's STOPSIGNAL, not SIGTERM");
     host.finish();
 }
+
+#[test]
+fn http_get_hooks_reach_the_pod_and_a_refused_one_fails_post_start() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.example_images();
+    let out = host.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // A sidecar web server whose CGI script records the request; its startup probe makes the
+    // app container (and so its postStart hook) wait until it listens.
+    let server = "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\\\necho \\\"$REQUEST_URI $HTTP_USER_AGENT\\\" >> /out/requests\\\\necho Status: 500 Broken\\\\necho\\\\n' > /www/cgi-bin/hook && chmod +x /www/cgi-bin/hook && exec /bin/busybox httpd -f -p 8080 -h /www";
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hooked\nspec:\n  terminationGracePeriodSeconds: 2\n  volumes:\n  - name: out\n    hostPath: {{path: {out}}}\n  initContainers:\n  - name: server\n    image: busybox\n    restartPolicy: Always\n    command: [\"sh\", \"-c\", \"{server}\"]\n    volumeMounts: [{{name: out, mountPath: /out}}]\n    startupProbe:\n      tcpSocket: {{port: 8080}}\n      periodSeconds: 1\n  containers:\n  - name: app\n    image: busybox\n    command: [\"sleep\", \"3600\"]\n    lifecycle:\n      postStart:\n        httpGet: {{path: /cgi-bin/hook?start, port: 8080}}\n---\n{}",
+        pod_with(
+            "refused",
+            "Always",
+            "busybox",
+            "    command: [\"sleep\", \"3600\"]\n    lifecycle:\n      postStart:\n        httpGet: {path: /, port: 9}\n",
+        ),
+        out = out.display(),
+    );
+    host.apply(&pod).expect(0);
+    host.wait_for("hooked", 30, |s| s.phase == PodPhase::Running && s.is_ready());
+    // Any response is success for a hook, even a 500 (the kubelet's runHTTPHandler).
+    let requests = std::fs::read_to_string(out.join("requests")).unwrap();
+    assert_eq!(requests, "/cgi-bin/hook?start kube-lifecycle/1.31\n");
+    let status = host.wait_for("refused", 30, |s| {
+        waiting(s).is_some_and(|(r, _)| r == "PostStartHookError")
+    });
+    let message = waiting(&status).unwrap().1.unwrap_or_default();
+    assert_contains(
+        &message,
+        "Get \"http://127.0.0.1:9/\": dial tcp 127.0.0.1:9: connect: connection refused",
+    );
+    host.finish();
+}
