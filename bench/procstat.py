@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Process accounting for bench/runtime.sh, read from /proc.
 
-  procstat.py rekon STATE_DIR          pids of rekon's supervisors and sandboxes of STATE_DIR
+  procstat.py rekon STATE_DIR          pids of rekon's supervisors and pause processes of STATE_DIR
                                        (`ROLE PID`, role supervisor|sandbox)
   procstat.py podman NAME_PREFIX       pids of conmon (per container) and the infra process
                                        (catatonit) of running podman pods named NAME_PREFIX*
@@ -40,7 +40,8 @@ def rekon(state):
             pids.append(int(p))
     mine = set(pids)
     for p in sorted(pids):
-        # The sandbox is a clone(2) of its supervisor: same command line, parent in the set.
+        # A pause process (shareProcessNamespace) is a clone(2) of its supervisor: same
+        # command line, parent in the set.
         try:
             role = "sandbox" if ppid(p) in mine else "supervisor"
         except OSError:
