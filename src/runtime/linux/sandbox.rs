@@ -74,14 +74,7 @@ pub enum PidNamespace {
 ///
 /// The caller must be single-threaded: `unshare` moves only the calling thread.
 pub fn enter(config: &SandboxConfig) -> Result<PodNamespaces, ProcessError> {
-    let mut flags = CloneFlags::empty();
-    if !config.host_network {
-        flags |= CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWUTS;
-    }
-    if !config.host_ipc {
-        flags |= CloneFlags::CLONE_NEWIPC;
-    }
-    nix::sched::unshare(flags).map_err(ProcessError::sys("create the pod's namespaces"))?;
+    nix::sched::unshare(own_namespaces(config)).map_err(ProcessError::sys("create the pod's namespaces"))?;
     if !config.host_network {
         if let Some(name) = &config.hostname {
             nix::unistd::sethostname(name).map_err(ProcessError::sys(format!("set hostname {name:?}")))?;
@@ -98,6 +91,19 @@ pub fn enter(config: &SandboxConfig) -> Result<PodNamespaces, ProcessError> {
     })
 }
 
+/// The network, UTS and IPC namespaces a pod gets of its own (those it does not share with
+/// the host).
+fn own_namespaces(config: &SandboxConfig) -> CloneFlags {
+    let mut flags = CloneFlags::empty();
+    if !config.host_network {
+        flags |= CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWUTS;
+    }
+    if !config.host_ipc {
+        flags |= CloneFlags::CLONE_NEWIPC;
+    }
+    flags
+}
+
 /// A running sandbox. Dropping it kills the process (SIGKILL) and reaps it; use
 /// [`Sandbox::stop`] for a graceful end, [`Sandbox::detach`] to leave it running.
 #[derive(Debug)]
@@ -111,13 +117,7 @@ impl Sandbox {
     /// Starts the sandbox process and waits until its namespaces are ready. Must be called
     /// by the process that will later reap it.
     pub fn start(config: &SandboxConfig) -> Result<Sandbox, ProcessError> {
-        let mut flags = CloneFlags::empty();
-        if !config.host_network {
-            flags |= CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWUTS;
-        }
-        if !config.host_ipc {
-            flags |= CloneFlags::CLONE_NEWIPC;
-        }
+        let mut flags = own_namespaces(config);
         let shared_pid = config.share_process_namespace && !config.host_pid;
         if shared_pid {
             flags |= CloneFlags::CLONE_NEWPID;
