@@ -430,6 +430,11 @@ spec:
                 "web.yaml:14:26: spec.template.spec.containers[0].imagePullPolicy: unsupported value \"Sometimes\": supported values: \"Always\", \"IfNotPresent\", \"Never\"",
             ),
             (
+                "      - name: web\n",
+                "      - name: web\n        securityContext: {capabilities: {add: [NET_ADMIN, cap_sys_time, ALL], drop: [NET_FLY]}}\n",
+                "web.yaml:14:86: spec.template.spec.containers[0].securityContext.capabilities.drop[0]: invalid value \"NET_FLY\": not a Linux capability",
+            ),
+            (
                 "apiVersion: apps/v1",
                 "apiVersion: extensions/v1beta1",
                 "web.yaml:2:7: kind Deployment (apiVersion extensions/v1beta1) is not supported by rekon; use apiVersion apps/v1",

@@ -3,6 +3,7 @@
 //! Nothing here does IO: callers hand in [`SourceFile`]s (path + text) and get back
 //! [`Manifests`] or every [`ManifestError`] of the run at once.
 
+pub mod capabilities;
 pub mod de;
 pub mod defaults;
 pub mod error;

@@ -2,11 +2,11 @@
 //! resources, mounts, probes, hooks and security context.
 
 use super::{Errors, at, child, key, pod};
-use crate::manifest::names;
 use crate::manifest::types::container::{Container, EnvVar, ResourceList, SecurityContext, VolumeMount};
 use crate::manifest::types::pod::PodSpec;
 use crate::manifest::types::probe::{HttpGetAction, LifecycleHandler, Probe};
 use crate::manifest::{IntOrString, Quantity};
+use crate::manifest::{capabilities, names};
 use std::collections::BTreeSet;
 
 /// Resources rekon enforces (cgroups and disk accounting).
@@ -468,6 +468,21 @@ fn security_context(errs: &mut Errors, path: &str, sc: &SecurityContext) {
     }
     if let Some(profile) = &sc.seccomp_profile {
         pod::seccomp(errs, &p("seccompProfile"), profile);
+    }
+    if let Some(caps) = &sc.capabilities {
+        // The apiserver takes any name and the container then fails to start
+        // (CreateContainerError); rekon says so before anything is applied.
+        for (list, names) in [("add", &caps.add), ("drop", &caps.drop)] {
+            for (i, name) in names.iter().enumerate() {
+                if !name.eq_ignore_ascii_case("ALL") && capabilities::number(name).is_none() {
+                    errs.invalid(
+                        format!("{}[{i}]", p(&format!("capabilities.{list}"))),
+                        name,
+                        "not a Linux capability",
+                    );
+                }
+            }
+        }
     }
     errs.reject(
         p("seLinuxOptions"),

@@ -14,54 +14,9 @@
 //! ambient capabilities). Commands run later in the container (`rekon exec`, exec hooks and
 //! probes) copy the bounding set and `no_new_privs` of the container's process.
 
+use crate::manifest::capabilities::{NAMES, number};
 use crate::manifest::types::container::SecurityContext;
 use nix::errno::Errno;
-
-/// Capability names by number (`linux/capability.h`), without the `CAP_` prefix, as
-/// Kubernetes writes them.
-const NAMES: [&str; 41] = [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-];
 
 /// The capabilities every container gets (containerd's `defaultUnixCaps`, runc's and
 /// Docker's default).
@@ -137,14 +92,6 @@ impl CapSet {
     fn without(self, n: usize) -> CapSet {
         CapSet(self.0 & !(1 << n))
     }
-}
-
-/// The number of a capability named as in a PodSpec (`NET_ADMIN`; containerd also takes
-/// `CAP_NET_ADMIN` and any case).
-fn number(name: &str) -> Option<usize> {
-    let upper = name.to_ascii_uppercase();
-    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
-    NAMES.iter().position(|n| *n == bare)
 }
 
 /// How a container's processes are restricted.
