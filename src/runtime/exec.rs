@@ -173,7 +173,9 @@ pub fn exec(target: &ExecTarget, options: &ExecOptions) -> Result<i32, ExecError
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
     let read = |name: &str| std::fs::read(proc_dir.join(name)).map_err(|_| not_running());
     let env = parse_environ(&read("environ")?);
-    let identity = parse_status(&String::from_utf8_lossy(&read("status")?)).ok_or_else(not_running)?;
+    let status = String::from_utf8_lossy(&read("status")?).into_owned();
+    let identity = parse_status(&status).ok_or_else(not_running)?;
+    let restrictions = crate::runtime::linux::Restrictions::parse_status(&status).ok_or_else(not_running)?;
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(io_err("read", "/proc/self/mountinfo"))?;
     let cgroups = cgroup_procs_files(&String::from_utf8_lossy(&read("cgroup")?), &mountinfo);
     let mut namespaces = Vec::new();
@@ -194,7 +196,7 @@ pub fn exec(target: &ExecTarget, options: &ExecOptions) -> Result<i32, ExecError
         cgroups,
         namespaces,
         pid,
-        restrictions: crate::runtime::linux::Restrictions::of_process(pid).map_err(|_| not_running())?,
+        restrictions,
     };
     process::run(&plan, options)
 }

@@ -11,8 +11,9 @@
 //!
 //! A container's capabilities are its bounding set: a root process keeps exactly those
 //! across `execve`, a non-root one gets none (Kubernetes gives non-root containers no
-//! ambient capabilities). Commands run later in the container (`rekon exec`, exec hooks and
-//! probes) copy the bounding set and `no_new_privs` of the container's process.
+//! ambient capabilities). Commands run later in the container get the same restrictions:
+//! exec hooks and probes from the supervisor, which started the container, and `rekon exec`
+//! from the container process's `/proc/<pid>/status`.
 
 use crate::manifest::capabilities::{NAMES, number};
 use crate::manifest::types::container::SecurityContext;
@@ -147,15 +148,9 @@ impl Restrictions {
         Ok(r)
     }
 
-    /// The restrictions process `pid` runs under, from its `/proc/<pid>/status`.
-    pub fn of_process(pid: i32) -> std::io::Result<Restrictions> {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        Restrictions::parse_status(&status)
-            .ok_or_else(|| std::io::Error::other(format!("no CapBnd in /proc/{pid}/status")))
-    }
-
-    /// `CapBnd` and `NoNewPrivs` of a `/proc/<pid>/status` text.
-    fn parse_status(status: &str) -> Option<Restrictions> {
+    /// The restrictions a process runs under: `CapBnd` and `NoNewPrivs` of its
+    /// `/proc/<pid>/status` text.
+    pub fn parse_status(status: &str) -> Option<Restrictions> {
         let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
         let caps = u64::from_str_radix(field("CapBnd:")?, 16).ok()?;
         Some(Restrictions {

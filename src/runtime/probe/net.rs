@@ -185,8 +185,7 @@ fn left(deadline: Instant) -> Option<Duration> {
 /// Go's `dial tcp` errors: `dial tcp 127.0.0.1:80: connect: connection refused`.
 fn connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String> {
     let target = format!("{host}:{port}");
-    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-    let addrs = resolve(host, &hosts);
+    let addrs = resolve(host, || std::fs::read_to_string("/etc/hosts").unwrap_or_default());
     let mut last = format!("dial tcp: lookup {host}: no such host");
     for ip in addrs {
         let addr = SocketAddr::new(ip, port);
@@ -203,13 +202,14 @@ fn connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String
 }
 
 /// The addresses of a probe's `host`: an IP literal, `localhost`, or a name in the node's
-/// hosts file (`hosts`, the text of `/etc/hosts`). Names are not looked up in DNS: rekon has
+/// hosts file (`hosts_file` gives the text of `/etc/hosts`; it is read only for a name). Names are not looked up in DNS: rekon has
 /// no cluster DNS, and the supervisor does not link the C library's resolver (NSS loads
 /// shared objects and would double every pod supervisor's resident memory).
-pub fn resolve(host: &str, hosts: &str) -> Vec<IpAddr> {
+pub fn resolve(host: &str, hosts_file: impl FnOnce() -> String) -> Vec<IpAddr> {
     if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
         return vec![ip];
     }
+    let hosts = hosts_file();
     let mut found: Vec<IpAddr> = hosts
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default())
@@ -281,13 +281,15 @@ mod tests {
         let hosts =
             "127.0.0.1 localhost\n# 10.0.0.9 commented\n10.1.2.3  db.local db # the database\n::1 ip6-localhost\n";
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(resolve("10.9.8.7", hosts), vec![ip("10.9.8.7")]);
-        assert_eq!(resolve("[::1]", hosts), vec![ip("::1")]);
-        assert_eq!(resolve("DB", hosts), vec![ip("10.1.2.3")]);
-        assert_eq!(resolve("localhost", hosts), vec![ip("127.0.0.1")]);
-        assert_eq!(resolve("localhost", ""), vec![ip("127.0.0.1"), ip("::1")]);
-        assert!(resolve("commented", hosts).is_empty());
-        assert!(resolve("example.com", hosts).is_empty());
+        let file = || hosts.to_string();
+        let unread = || -> String { panic!("an IP literal needs no hosts file") };
+        assert_eq!(resolve("10.9.8.7", unread), vec![ip("10.9.8.7")]);
+        assert_eq!(resolve("[::1]", file), vec![ip("::1")]);
+        assert_eq!(resolve("DB", file), vec![ip("10.1.2.3")]);
+        assert_eq!(resolve("localhost", file), vec![ip("127.0.0.1")]);
+        assert_eq!(resolve("localhost", String::new), vec![ip("127.0.0.1"), ip("::1")]);
+        assert!(resolve("commented", file).is_empty());
+        assert!(resolve("example.com", file).is_empty());
     }
     use crate::manifest::types::container::ContainerPort;
     use crate::manifest::types::probe::HttpHeader;

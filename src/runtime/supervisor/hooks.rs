@@ -5,7 +5,7 @@
 
 use crate::runtime::linux::{Cgroup, Restrictions, User};
 use crate::runtime::probe::HttpRequest;
-use nix::fcntl::OFlag;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
@@ -29,6 +29,8 @@ pub struct ExecTarget {
     pub env: Vec<String>,
     pub working_dir: Option<PathBuf>,
     pub user: Option<User>,
+    /// The container's capabilities and `no_new_privs`, which its hooks and probes get too.
+    pub restrictions: Restrictions,
 }
 
 /// A running hook's process.
@@ -37,7 +39,7 @@ pub enum HookProcess {
     /// An exec hook's command, in the container.
     Exec(Child),
     /// An httpGet hook: a forked copy of the supervisor in the container's network namespace
-    /// making the request; it writes why it failed to `output` and exits 1, or exits 0.
+    /// making the request ([`fork_in_network`]).
     Http { pid: Pid, output: File },
 }
 
@@ -67,15 +69,18 @@ impl HookProcess {
                     _ => Err(format!("command {command} exited with {status}")),
                 })
             }
-            HookProcess::Http { pid, output } => match waitpid(*pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => None,
-                Ok(WaitStatus::Exited(_, 0)) => Some(Ok(())),
-                _ => {
-                    let mut message = String::new();
-                    let _ = output.read_to_string(&mut message);
-                    Some(Err(message))
+            HookProcess::Http { pid, output } => {
+                if let Ok(WaitStatus::StillAlive) = waitpid(*pid, Some(WaitPidFlag::WNOHANG)) {
+                    return None;
                 }
-            },
+                let mut result = Vec::new();
+                let _ = output.read_to_end(&mut result);
+                Some(match result.split_first() {
+                    Some((b'1', _)) => Ok(()),
+                    Some((_, message)) => Err(String::from_utf8_lossy(message).into_owned()),
+                    None => Err("the request's process ended without a result".into()),
+                })
+            }
         }
     }
 }
@@ -83,31 +88,44 @@ impl HookProcess {
 /// Starts an httpGet hook's request from the network namespace of the container's process
 /// `pid` (the pod's, or the host's with hostNetwork), as the kubelet does from outside.
 pub fn spawn_http(pid: i32, request: &HttpRequest, timeout: Duration) -> std::io::Result<HookProcess> {
+    let (pid, output) = fork_in_network(pid, || match request.run_hook(timeout) {
+        Ok(()) => (true, String::new()),
+        Err(message) => (false, message),
+    })?;
+    Ok(HookProcess::Http { pid, output })
+}
+
+/// Forks a child that joins the network namespace of process `pid` and runs `check`; it
+/// writes `1` or `0` and the message to the returned pipe (read end non-blocking) and exits.
+/// The caller reaps the child. Used by httpGet hooks and by network probes.
+pub fn fork_in_network(pid: i32, check: impl FnOnce() -> (bool, String)) -> std::io::Result<(Pid, File)> {
     let netns = File::open(format!("/proc/{pid}/ns/net"))?;
-    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (read, write) = nonblocking_pipe()?;
     // SAFETY: the supervisor is single-threaded, so the child is a complete copy in which
-    // allocation is safe; it ends in `_exit` without returning into the caller's frames.
+    // allocation and locking are safe; it never returns into the caller's frames: it ends in
+    // `_exit`, which skips atexit handlers and stdio flushing.
     match unsafe { nix::unistd::fork() }? {
-        ForkResult::Parent { child } => Ok(HookProcess::Http {
-            pid: child,
-            output: File::from(read),
-        }),
+        ForkResult::Parent { child } => Ok((child, read)),
         ForkResult::Child => {
             drop(read);
-            let outcome = nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
-                .map_err(|e| format!("cannot enter the pod's network namespace: {e}"))
-                .and_then(|()| request.run_hook(timeout));
-            let code = match outcome {
-                Ok(()) => 0,
-                Err(message) => {
-                    let _ = File::from(write).write_all(message.as_bytes());
-                    1
-                }
+            let (ok, message) = match nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET) {
+                Ok(()) => check(),
+                Err(e) => (false, format!("cannot enter the pod's network namespace: {e}")),
             };
+            let mut out = File::from(write);
+            let _ = out.write_all(&[if ok { b'1' } else { b'0' }]);
+            let _ = out.write_all(message.as_bytes());
             // SAFETY: `_exit` takes no pointers and never returns.
-            unsafe { libc::_exit(code) }
+            unsafe { libc::_exit(0) }
         }
     }
+}
+
+/// A pipe whose read end does not block.
+pub fn nonblocking_pipe() -> std::io::Result<(File, OwnedFd)> {
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    fcntl(&r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+    Ok((File::from(r), w))
 }
 
 /// Starts `argv` in the container with the container's environment and no output; the
@@ -142,7 +160,7 @@ pub fn spawn_with(
         namespaces.push((fd, flag));
     }
     let cgroup_files = target.cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
-    let restrictions = Restrictions::of_process(target.pid)?;
+    let restrictions = target.restrictions;
     let workdir = target.working_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
     let user = target.user.clone();
     let mut cmd = Command::new(program);

@@ -378,6 +378,7 @@ impl Pod {
             env: config.env.clone(),
             working_dir,
             user,
+            restrictions,
         });
         slot.process = Some(process);
         slot.oom_before = oom_before;

@@ -6,23 +6,21 @@
 //!   with only the container's `PATH` (exec probes do not get the pod's environment,
 //!   pkg/kubelet/prober/worker.go); success is exit code 0; the output is stdout and stderr.
 //! * httpGet and tcpSocket: a forked copy of the supervisor joins the container's network
-//!   namespace (the pod's, or the host's with hostNetwork) and runs [`NetCheck`]; it writes
+//!   namespace (the pod's, or the host's with hostNetwork) and runs [`NetCheck`]
+//!   (`hooks::fork_in_network`, which httpGet hooks use too); it writes
 //!   `1` or `0` and the message to the pipe and exits. The supervisor is single-threaded, so
 //!   the fork is safe to allocate in.
-#![allow(unsafe_code)]
 
 use super::hooks::{self, ExecTarget};
 use crate::manifest::types::container::Container as ContainerSpec;
 use crate::runtime::lifecycle::ProbeKind;
 use crate::runtime::probe::{Due, NetCheck, ProbeId};
-use nix::fcntl::{FcntlArg, OFlag, fcntl};
-use nix::sched::CloneFlags;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -95,10 +93,12 @@ impl Runner {
                 (None, None) => Err("the probe has no exec, httpGet or tcpSocket handler".into()),
             };
             match check {
-                Ok(check) => fork_net(target.pid, &check, due.timing.timeout).map(|(pid, output)| {
-                    let message = format!("probe did not finish within {}s", due.timing.timeout.as_secs());
-                    (Process::Net(pid), output, due.timing.timeout + NET_BACKSTOP, message)
-                }),
+                Ok(check) => {
+                    hooks::fork_in_network(target.pid, || check.run(due.timing.timeout)).map(|(pid, output)| {
+                        let message = format!("probe did not finish within {}s", due.timing.timeout.as_secs());
+                        (Process::Net(pid), output, due.timing.timeout + NET_BACKSTOP, message)
+                    })
+                }
                 Err(message) => return fail(&due, message),
             }
         };
@@ -234,13 +234,6 @@ impl Running {
     }
 }
 
-/// A pipe whose read end does not block.
-fn pipe() -> std::io::Result<(File, OwnedFd)> {
-    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    fcntl(&r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-    Ok((File::from(r), w))
-}
-
 fn spawn_exec(target: &ExecTarget, argv: &[String]) -> std::io::Result<(Child, File)> {
     let path = target
         .env
@@ -248,32 +241,8 @@ fn spawn_exec(target: &ExecTarget, argv: &[String]) -> std::io::Result<(Child, F
         .find(|e| e.starts_with("PATH="))
         .cloned()
         .unwrap_or_else(|| DEFAULT_PATH.to_string());
-    let (read, write) = pipe()?;
+    let (read, write) = hooks::nonblocking_pipe()?;
     let stderr = write.try_clone()?;
     let child = hooks::spawn_with(target, argv, &[path], Stdio::from(write), Stdio::from(stderr))?;
     Ok((child, read))
-}
-
-/// Forks a child that runs `check` inside the network namespace of process `pid`.
-fn fork_net(pid: i32, check: &NetCheck, timeout: Duration) -> std::io::Result<(Pid, File)> {
-    let netns = File::open(format!("/proc/{pid}/ns/net"))?;
-    let (read, write) = pipe()?;
-    // SAFETY: the supervisor is single-threaded (module docs), so the child is a complete
-    // copy in which allocation and locking are safe; it never returns into the caller's
-    // frames: it ends in `_exit`, which skips atexit handlers and stdio flushing.
-    match unsafe { nix::unistd::fork() }? {
-        nix::unistd::ForkResult::Parent { child } => Ok((child, read)),
-        nix::unistd::ForkResult::Child => {
-            drop(read);
-            let (ok, message) = match nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET) {
-                Ok(()) => check.run(timeout),
-                Err(e) => (false, format!("cannot enter the pod's network namespace: {e}")),
-            };
-            let mut out = File::from(write);
-            let _ = out.write_all(&[if ok { b'1' } else { b'0' }]);
-            let _ = out.write_all(message.as_bytes());
-            // SAFETY: `_exit` takes no pointers and never returns.
-            unsafe { libc::_exit(0) }
-        }
-    }
 }
