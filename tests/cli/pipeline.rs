@@ -1,6 +1,6 @@
 //! git → plan → apply → state, end to end with the fake runtime.
 
-use crate::support::{Host, Repo, Run};
+use crate::support::{Host, Repo, Run, wait_for};
 
 const CONFIG: &str = "apiVersion: v1
 kind: ConfigMap
@@ -362,14 +362,6 @@ fn invalid_manifests_report_every_error_and_change_nothing() {
 }
 
 /// Polls `cond` until it holds or `secs` pass.
-fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     let (repo, c1) = repo_with_three();
@@ -422,17 +414,7 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     );
     assert_eq!(host.fake_pods().len(), 3, "its pods keep running");
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.0.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let mut status = None;
-    wait_for(30, "watch to stop after SIGTERM", || {
-        status = child.0.try_wait().unwrap();
-        status.is_some()
-    });
-    assert_eq!(status.unwrap().code(), Some(0));
+    assert_eq!(child.terminate().code(), Some(0));
     let err = std::fs::read_to_string(&log).unwrap();
     assert!(
         err.ends_with("rekon: stopped; the state is saved and pods keep running\n"),

@@ -1,7 +1,18 @@
 //! Deployments and ReplicaSets end to end with the fake runtime: rollouts, convergence,
 //! timeouts and out-of-band deletes.
 
-use crate::support::{Host, KillOnDrop, Repo};
+use crate::support::{Host, KillOnDrop, Repo, wait_for};
+
+/// A repository with Deployment `web` of `busybox:1`, committed as `message`, applied to a
+/// new host.
+fn applied_web(message: &str) -> (Repo, Host) {
+    let repo = Repo::new();
+    repo.write("web.yaml", &deployment("busybox:1"));
+    repo.commit(message);
+    let host = Host::new();
+    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    (repo, host)
+}
 
 fn deployment(image: &str) -> String {
     format!(
@@ -89,11 +100,7 @@ fn a_deployment_rolls_out_and_an_image_change_rolls_it_over() {
 
 #[test]
 fn a_pod_deleted_out_of_band_is_replaced_on_the_next_apply() {
-    let repo = Repo::new();
-    repo.write("web.yaml", &deployment("busybox:1"));
-    repo.commit("web");
-    let host = Host::new();
-    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let (_repo, host) = applied_web("web");
     let before = host.fake_pods();
     let mut fake: serde_json::Value = serde_json::from_slice(&std::fs::read(host.fake_file()).unwrap()).unwrap();
     fake.as_object_mut().unwrap().remove(&before[0].1);
@@ -119,11 +126,7 @@ fn a_pod_deleted_out_of_band_is_replaced_on_the_next_apply() {
 
 #[test]
 fn a_never_ready_rollout_times_out_with_exit_3_and_keeps_the_old_pods() {
-    let repo = Repo::new();
-    repo.write("web.yaml", &deployment("busybox:1"));
-    repo.commit("web");
-    let host = Host::new();
-    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let (repo, host) = applied_web("web");
     repo.write("web.yaml", &deployment("never-ready:1"));
     repo.commit("broken");
     let run = host.run(&["apply", "--timeout", "1s"]).expect(3);
@@ -170,11 +173,7 @@ fn a_standalone_replica_set_keeps_its_pods_and_no_wait_returns_at_once() {
 
 #[test]
 fn reverting_in_git_reuses_the_first_replica_set_as_revision_3() {
-    let repo = Repo::new();
-    repo.write("web.yaml", &deployment("busybox:1"));
-    repo.commit("v1");
-    let host = Host::new();
-    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let (repo, host) = applied_web("v1");
     let first = host.state()["replica_sets"]
         .as_object()
         .unwrap()
@@ -338,11 +337,7 @@ fn revisions(host: &Host) -> Vec<(String, i64)> {
 
 #[test]
 fn undo_holds_the_old_revision_until_git_changes_or_resume() {
-    let repo = Repo::new();
-    repo.write("web.yaml", &deployment("busybox:1"));
-    repo.commit("v1");
-    let host = Host::new();
-    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let (repo, host) = applied_web("v1");
     repo.write("web.yaml", &deployment("busybox:2"));
     repo.commit("v2");
     host.run(&["apply"]).expect(0);
@@ -434,21 +429,9 @@ fn undo_holds_the_old_revision_until_git_changes_or_resume() {
 }
 
 /// Polls `cond` every 50 ms; panics naming `what` after `secs`.
-fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn watch_rolls_a_stuck_rollout_over_to_the_next_commit() {
-    let repo = Repo::new();
-    repo.write("web.yaml", &deployment("busybox:1"));
-    repo.commit("v1");
-    let host = Host::new();
-    host.run(&["apply", "--repo", repo.path().to_str().unwrap()]).expect(0);
+    let (repo, host) = applied_web("v1");
     let mut child = KillOnDrop(
         host.cmd(&["apply", "--watch", "--interval", "300ms", "--yes"])
             .stdout(std::process::Stdio::null())
@@ -491,16 +474,6 @@ fn watch_rolls_a_stuck_rollout_over_to_the_next_commit() {
                 ("never-ready:2".into(), 0),
             ]
     });
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.0.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let mut status = None;
-    wait_for(30, "watch to stop after SIGTERM", || {
-        status = child.0.try_wait().unwrap();
-        status.is_some()
-    });
-    assert_eq!(status.unwrap().code(), Some(0));
+    assert_eq!(child.terminate().code(), Some(0));
     assert_eq!(pod_names(&host).len(), 3, "{:?}", pod_names(&host));
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+pub use super::support::eventually;
 use super::support::{Run, SHARED};
 
 mod acceptance;
@@ -327,19 +328,6 @@ fn container_pid(host: &LinuxHost, pod: &str, container: &str) -> Option<i32> {
         .join(container)
         .join("pid");
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// Polls until `f` returns Some, for up to `secs`.
-#[track_caller]
-fn eventually<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A file inside a running container's root (`/proc/<pid>/root`).

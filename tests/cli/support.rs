@@ -148,8 +148,40 @@ impl Run {
 
 pub const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
 
+/// Polls `f` every 50 ms until it returns Some, for up to `secs`; fails naming `what`.
+#[track_caller]
+pub fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// [`eventually`] for a condition.
+#[track_caller]
+pub fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    eventually(secs, what, || cond().then_some(()))
+}
+
 /// A child process that a failed assertion does not leave running.
 pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    /// Sends SIGTERM and waits (30 s at most) for the process to exit.
+    #[track_caller]
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        eventually(30, "the process to stop after SIGTERM", || self.0.try_wait().unwrap())
+    }
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

@@ -56,6 +56,17 @@ fn scale_actions(sim: &Sim) -> Vec<(String, i32, i32)> {
         .collect()
 }
 
+/// The `replicas` of every ReplicaSet the controller created, in order.
+fn created_sizes(sim: &Sim) -> Vec<i32> {
+    sim.log
+        .iter()
+        .filter_map(|(_, a)| match a {
+            ControllerAction::CreateReplicaSet { replicas, .. } => Some(*replicas),
+            _ => None,
+        })
+        .collect()
+}
+
 fn condition<'a>(s: &'a DeploymentStatus, t: &str) -> (&'a str, &'a str, &'a str) {
     let c = s.condition(t).unwrap_or_else(|| panic!("no {t} condition: {s:?}"));
     (c.status.as_str(), c.reason.as_str(), c.message.as_str())
@@ -162,15 +173,7 @@ fn surge_1_unavailable_0_keeps_3_ready_and_at_most_4_pods() {
     let scales = scale_actions(&sim);
     assert_eq!(scales[0], (old.clone(), 3, 2));
     assert_eq!(scales.last().unwrap(), &(old, 1, 0));
-    let created = sim
-        .log
-        .iter()
-        .rev()
-        .find(|(_, a)| matches!(a, ControllerAction::CreateReplicaSet { .. }));
-    assert!(matches!(
-        &created.unwrap().1,
-        ControllerAction::CreateReplicaSet { replicas: 1, .. }
-    ));
+    assert_eq!(created_sizes(&sim).last(), Some(&1));
 }
 
 #[test]
@@ -184,15 +187,7 @@ fn surge_0_unavailable_1_starts_by_scaling_the_old_replica_set_down() {
     });
     assert!(steps < 500);
     assert_eq!(scale_actions(&sim)[0], (old, 4, 3));
-    let created = sim
-        .log
-        .iter()
-        .rev()
-        .find(|(_, a)| matches!(a, ControllerAction::CreateReplicaSet { .. }));
-    assert!(matches!(
-        &created.unwrap().1,
-        ControllerAction::CreateReplicaSet { replicas: 0, .. }
-    ));
+    assert_eq!(created_sizes(&sim).last(), Some(&0));
 }
 
 #[test]
@@ -239,18 +234,10 @@ fn reverting_to_revision_1_reuses_its_replica_set_as_revision_3() {
     sim.set_image("v2");
     sim.run(Duration::milliseconds(500), 200, |_| {});
     sim.set_image("v1");
-    let creates_before = sim
-        .log
-        .iter()
-        .filter(|(_, a)| matches!(a, ControllerAction::CreateReplicaSet { .. }))
-        .count();
+    let creates_before = created_sizes(&sim).len();
     let steps = sim.run(Duration::milliseconds(500), 200, |_| {});
     assert!(steps < 200);
-    let creates = sim
-        .log
-        .iter()
-        .filter(|(_, a)| matches!(a, ControllerAction::CreateReplicaSet { .. }))
-        .count();
+    let creates = created_sizes(&sim).len();
     assert_eq!(creates, creates_before, "no third ReplicaSet");
     assert_eq!(sim.rses.len(), 2);
     let rs1 = sim.rses.iter().find(|r| r.name == first).unwrap();
@@ -492,11 +479,7 @@ fn unhealthy_old_replica_sets_are_scaled_down_first() {
     sim.log.clear();
     sim.step();
     assert_eq!(scale_actions(&sim), [(v2, 1, 0)]);
-    assert!(
-        sim.log
-            .iter()
-            .any(|(_, a)| matches!(a, ControllerAction::CreateReplicaSet { replicas: 0, .. }))
-    );
+    assert!(created_sizes(&sim).contains(&0));
 }
 
 #[test]
