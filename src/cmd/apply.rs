@@ -4,6 +4,7 @@ use super::context::{self, Session};
 use super::output;
 use super::{ExitError, Global, SourceArgs, exit, parse_duration};
 use crate::apply::{ApplyError, Executor};
+use crate::manifest::ObjectId;
 use crate::plan::{Plan, Step, render};
 use crate::state::{Event, LockMode};
 use anyhow::{Context, Result};
@@ -88,6 +89,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             &mut session,
             runtime.as_mut(),
             &desired,
+            &[],
             args,
             stop,
             crash_after,
@@ -147,7 +149,16 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             let code = converged_code(&plan);
             // The crash hook counts every save of the run, the plan's and the loop's.
             let crash = crash_after.map(|n| n.saturating_sub(saves));
-            let code = code.max(converge(&mut session, runtime.as_mut(), &desired, args, stop, crash)?);
+            let watched = watched_pods(&plan);
+            let code = code.max(converge(
+                &mut session,
+                runtime.as_mut(),
+                &desired,
+                &watched,
+                args,
+                stop,
+                crash,
+            )?);
             session.audit("apply", &plan, started, code)?;
             Ok(code)
         }
@@ -169,16 +180,19 @@ fn converge(
     session: &mut Session,
     runtime: &mut dyn crate::runtime::Runtime,
     desired: &[crate::plan::DesiredObject],
+    watched_pods: &[ObjectId],
     args: &ApplyArgs,
     stop: &AtomicBool,
     crash_after: Option<u32>,
 ) -> Result<i32> {
     use crate::apply::workloads::Saver;
+    use crate::plan::health::{GateInput, Verdict, gate};
     use crate::plan::workloads::{WorkloadInput, reconcile};
     if !desired
         .iter()
         .any(|d| matches!(d.id.kind.as_str(), "Deployment" | "ReplicaSet"))
         && session.state.replica_sets.is_empty()
+        && watched_pods.is_empty()
     {
         return Ok(exit::OK);
     }
@@ -293,7 +307,17 @@ fn converge(
             .collect();
         bar.set_message(line.join("  "));
         bar.tick();
-        if args.no_wait || step.progress.iter().any(|p| p.failed) || step.progress.iter().all(|p| p.converged) {
+        let verdict = gate(&GateInput {
+            state: &session.state,
+            observed: &observed,
+            watched_pods,
+            progress: &step.progress,
+            acted: step.acts(),
+        });
+        let done = step.progress.iter().any(|p| p.failed)
+            || matches!(verdict, Verdict::Stuck { .. })
+            || (!step.acts() && verdict == Verdict::Converged);
+        if args.no_wait || done {
             bar.finish_and_clear();
         }
         if let Some(failed) = step.progress.iter().find(|p| p.failed) {
@@ -304,7 +328,22 @@ fn converge(
             );
             return Ok(exit::NOT_CONVERGED);
         }
-        if !step.acts() && step.progress.iter().all(|p| p.converged) {
+        if let Verdict::Stuck {
+            object,
+            message,
+            pod_uid,
+            container,
+        } = &verdict
+        {
+            eprintln!("Error: {object} cannot become healthy: {message}");
+            if let (Some(uid), Some(container)) = (pod_uid, container)
+                && let Some(line) = last_log_line(&session.store, uid, container)
+            {
+                eprintln!("  last log line of container {container}: {line}");
+            }
+            return Ok(exit::NOT_CONVERGED);
+        }
+        if done {
             return Ok(exit::OK);
         }
         if args.no_wait {
@@ -312,13 +351,10 @@ fn converge(
         }
         if Instant::now() >= deadline || stop.load(Ordering::SeqCst) {
             bar.finish_and_clear();
-            for p in step.progress.iter().filter(|p| !p.converged) {
-                eprintln!(
-                    "Error: {} did not converge within {:?}: {}",
-                    p.id.kubectl_ref(),
-                    timeout,
-                    p.message
-                );
+            if let Verdict::Waiting(what) = &verdict {
+                for (object, message) in what {
+                    eprintln!("Error: {object} did not converge within {timeout:?}: {message}");
+                }
             }
             return Ok(exit::NOT_CONVERGED);
         }
@@ -334,6 +370,33 @@ fn converge(
             std::thread::sleep(wait);
         }
     }
+}
+
+/// The bare Pods a plan creates or changes: apply waits for them to be Healthy.
+fn watched_pods(plan: &Plan) -> Vec<ObjectId> {
+    plan.steps
+        .iter()
+        .filter(|s| s.id.kind == "Pod" && s.action != crate::plan::Action::Delete)
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// The last line a container logged, for the error that names it.
+fn last_log_line(store: &crate::state::StateStore, uid: &str, container: &str) -> Option<String> {
+    let dir = store.dir().join("pods").join(uid);
+    let options = crate::runtime::logs::LogOptions {
+        tail: Some(1),
+        ..Default::default()
+    };
+    let read = |previous| {
+        crate::runtime::logs::read_logs(&dir, container, &crate::runtime::logs::LogOptions { previous, ..options.clone() })
+            .ok()
+            .and_then(|lines| lines.into_iter().last())
+            .filter(|l| !l.is_empty())
+    };
+    // A crash-looping container waits with an empty current log: its last words are in the
+    // previous one.
+    read(false).or_else(|| read(true))
 }
 
 /// Aborts the process on the injected crash of the test hook, as a `kill -9` would.

@@ -7,6 +7,7 @@ pub mod compute;
 pub mod controller;
 pub mod desired;
 pub mod diff;
+pub mod health;
 pub mod nodes;
 pub mod notes;
 pub mod overrides;

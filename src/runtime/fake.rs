@@ -115,7 +115,37 @@ impl Runtime for FakeRuntime {
                 .containers
                 .iter()
                 .any(|c| c.image.as_deref().is_some_and(|i| i.contains("never-ready")));
+            // An image whose name contains `crash-loop` crashes at once and backs off.
+            let crash = pod
+                .spec
+                .containers
+                .iter()
+                .find(|c| c.image.as_deref().is_some_and(|i| i.contains("crash-loop")));
+            let container_statuses = crash
+                .map(|c| {
+                    vec![super::status::ContainerStatus {
+                        name: c.name.clone(),
+                        image: c.image.clone().unwrap_or_default(),
+                        ready: false,
+                        started: false,
+                        restart_count: 1,
+                        state: super::status::ContainerState::Waiting {
+                            reason: "CrashLoopBackOff".into(),
+                            message: Some(format!("back-off 10s restarting failed container={} pod={}", c.name, pod.name)),
+                        },
+                        last_state: Some(super::status::ContainerState::Terminated {
+                            exit_code: 1,
+                            reason: "Error".into(),
+                            message: None,
+                            started_at: None,
+                            finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        }),
+                    }]
+                })
+                .unwrap_or_default();
+            let never = never || crash.is_some();
             let status = PodStatus {
+                container_statuses,
                 phase: PodPhase::Running,
                 conditions: vec![super::status::PodCondition {
                     type_: "Ready".into(),
