@@ -389,10 +389,17 @@ fn last_log_line(store: &crate::state::StateStore, uid: &str, container: &str) -
         ..Default::default()
     };
     let read = |previous| {
-        crate::runtime::logs::read_logs(&dir, container, &crate::runtime::logs::LogOptions { previous, ..options.clone() })
-            .ok()
-            .and_then(|lines| lines.into_iter().last())
-            .filter(|l| !l.is_empty())
+        crate::runtime::logs::read_logs(
+            &dir,
+            container,
+            &crate::runtime::logs::LogOptions {
+                previous,
+                ..options.clone()
+            },
+        )
+        .ok()
+        .and_then(|lines| lines.into_iter().last())
+        .filter(|l| !l.is_empty())
     };
     // A crash-looping container waits with an empty current log: its last words are in the
     // previous one.

@@ -15,6 +15,7 @@ pub mod output;
 pub mod plan;
 pub mod rollout;
 pub mod rollout_text;
+pub mod status;
 pub mod supervise;
 pub mod table;
 pub mod validate;
@@ -123,6 +124,9 @@ pub enum Command {
     Describe(describe::DescribeArgs),
     /// Print the event and audit log.
     Events(events::EventsArgs),
+    /// The source and revision applied, whether git moved past it, the last apply, and the
+    /// health of every object.
+    Status(status::StatusArgs),
     /// The per-pod supervisor (internal).
     #[command(name = "__supervise", hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -174,6 +178,7 @@ pub fn main() -> i32 {
         Command::Get(args) => get::run(&cli.global, args),
         Command::Describe(args) => describe::run(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
+        Command::Status(args) => status::run(&cli.global, args),
         Command::Supervise(args) => supervise::run(args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),

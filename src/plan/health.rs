@@ -8,12 +8,14 @@ use crate::runtime::status::{ContainerState, ContainerStatus, PodPhase, PodStatu
 use crate::state::PodRecord;
 use serde::Serialize;
 
-/// Argo CD's health codes, plus `Unknown` for a kind rekon records without running it.
+/// Argo CD's health codes, ordered as Argo CD orders them to give an application the worst
+/// health of its resources (gitops-engine `health.IsWorse`); `Unknown` is a kind rekon records
+/// without running it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Health {
     Healthy,
-    Progressing,
     Suspended,
+    Progressing,
     Missing,
     Degraded,
     Unknown,
@@ -57,6 +59,7 @@ const DEGRADED_WAITING: &[&str] = &[
     "CreateContainerConfigError",
     "CreateContainerError",
     "RunContainerError",
+    "PostStartHookError",
 ];
 
 /// The health of one pod: Healthy when Running and Ready or Succeeded; Degraded when Failed,
@@ -73,6 +76,18 @@ pub fn pod(record: &PodRecord, status: Option<&PodStatus>) -> Assessment {
     if let Some(reason) = containers.clone().find_map(degraded_container) {
         return Assessment::new(Health::Degraded, reason);
     }
+    // A container that ended with an error in a pod that still runs is not restarted
+    // (restartPolicy Never, or an exit 0 under OnFailure would not show here).
+    if status.phase == PodPhase::Running
+        && let Some(reason) = status.container_statuses.iter().find_map(|c| match &c.state {
+            ContainerState::Terminated { exit_code, reason, .. } if *exit_code != 0 => {
+                Some(format!("container {}: {reason} (exit code {exit_code})", c.name))
+            }
+            _ => None,
+        })
+    {
+        return Assessment::new(Health::Degraded, reason);
+    }
     match status.phase {
         PodPhase::Succeeded => Assessment::new(Health::Healthy, "Completed"),
         PodPhase::Failed => {
@@ -80,9 +95,9 @@ pub fn pod(record: &PodRecord, status: Option<&PodStatus>) -> Assessment {
                 .container_statuses
                 .iter()
                 .find_map(|c| match &c.state {
-                    ContainerState::Terminated {
-                        exit_code, reason, ..
-                    } if *exit_code != 0 => Some(format!("container {}: {reason} (exit code {exit_code})", c.name)),
+                    ContainerState::Terminated { exit_code, reason, .. } if *exit_code != 0 => {
+                        Some(format!("container {}: {reason} (exit code {exit_code})", c.name))
+                    }
                     _ => None,
                 })
                 .or_else(|| status.message.clone())
@@ -154,7 +169,10 @@ pub fn deployment(status: Option<&DeploymentStatus>, generation: i64, replicas: 
         return Assessment::new(Health::Progressing, "Waiting for the Deployment controller");
     };
     if s.observed_generation < generation {
-        return Assessment::new(Health::Progressing, "Waiting for rollout to finish: observed generation is old");
+        return Assessment::new(
+            Health::Progressing,
+            "Waiting for rollout to finish: observed generation is old",
+        );
     }
     if let Some(c) = s.condition("Progressing")
         && c.reason == "ProgressDeadlineExceeded"
@@ -287,7 +305,10 @@ mod tests {
         );
         assert_eq!(
             pod(&record(), Some(&s)),
-            Assessment::new(Health::Degraded, "container app: CrashLoopBackOff (exit code 1, 3 restarts)")
+            Assessment::new(
+                Health::Degraded,
+                "container app: CrashLoopBackOff (exit code 1, 3 restarts)"
+            )
         );
     }
 
@@ -313,13 +334,7 @@ mod tests {
 
     #[test]
     fn running_and_ready_is_healthy_and_starting_is_progressing() {
-        let mut c = container(
-            ContainerState::Running {
-                started_at: "t".into(),
-            },
-            None,
-            0,
-        );
+        let mut c = container(ContainerState::Running { started_at: "t".into() }, None, 0);
         let starting = status(PodPhase::Running, vec![c.clone()], false);
         assert_eq!(
             pod(&record(), Some(&starting)),
@@ -330,7 +345,11 @@ mod tests {
             pod(&record(), Some(&status(PodPhase::Running, vec![c], true))),
             Assessment::healthy()
         );
-        let creating = status(PodPhase::Pending, vec![container(waiting("ContainerCreating", None), None, 0)], false);
+        let creating = status(
+            PodPhase::Pending,
+            vec![container(waiting("ContainerCreating", None), None, 0)],
+            false,
+        );
         assert_eq!(
             pod(&record(), Some(&creating)),
             Assessment::new(Health::Progressing, "ContainerCreating")
@@ -339,9 +358,17 @@ mod tests {
 
     #[test]
     fn succeeded_is_healthy_failed_is_degraded_lost_is_degraded() {
-        let done = status(PodPhase::Succeeded, vec![container(terminated(0, "Completed"), None, 0)], false);
+        let done = status(
+            PodPhase::Succeeded,
+            vec![container(terminated(0, "Completed"), None, 0)],
+            false,
+        );
         assert_eq!(pod(&record(), Some(&done)).health, Health::Healthy);
-        let failed = status(PodPhase::Failed, vec![container(terminated(2, "Error"), None, 0)], false);
+        let failed = status(
+            PodPhase::Failed,
+            vec![container(terminated(2, "Error"), None, 0)],
+            false,
+        );
         assert_eq!(
             pod(&record(), Some(&failed)),
             Assessment::new(Health::Degraded, "container app: Error (exit code 2)")
@@ -423,6 +450,41 @@ mod tests {
     }
 }
 
+/// The health of one applied object of the state, by kind: a Pod from its pod, a
+/// Deployment or ReplicaSet from its controller's status, a kind rekon records without a
+/// controller `Unknown`, anything else (ConfigMaps, Services, …) Healthy once applied.
+pub fn object(
+    record: &crate::state::ObjectRecord,
+    state: &crate::state::State,
+    observed: &super::Observed,
+) -> Assessment {
+    let id = &record.id;
+    let ns = id.namespace.as_deref().unwrap_or("default");
+    let key = format!("{ns}/{}", id.name);
+    match id.kind.as_str() {
+        "Pod" => match state.pods.values().find(|p| &p.owner == id) {
+            Some(rec) => pod(rec, observed.get(&rec.uid).and_then(|s| s.as_ref())),
+            None => Assessment::new(Health::Missing, "the pod is gone; the next apply creates it"),
+        },
+        "Deployment" => {
+            let spec = &record.spec["spec"];
+            let replicas = spec["replicas"].as_i64().unwrap_or(1) as i32;
+            let paused =
+                spec["paused"].as_bool().unwrap_or(false) || state.rollouts.get(&key).is_some_and(|o| o.paused);
+            deployment(state.deployments.get(&key), record.generation as i64, replicas, paused)
+        }
+        "ReplicaSet" => match state.replica_sets.get(&key) {
+            Some(rs) => replica_set(rs),
+            None => Assessment::new(Health::Progressing, "Waiting for the ReplicaSet controller"),
+        },
+        "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Assessment::new(
+            Health::Unknown,
+            format!("no {} controller yet: recorded, runs no pods", id.kind),
+        ),
+        _ => Assessment::healthy(),
+    }
+}
+
 /// What `apply` makes of one pass: every watched object Healthy, still progressing (with what
 /// it waits for), or stuck (progress is impossible, with the pod and why).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -449,6 +511,19 @@ pub struct GateInput<'a> {
     pub progress: &'a [super::workloads::WorkloadProgress],
     /// Whether the pass changed anything on the host (then something may still move).
     pub acted: bool,
+}
+
+/// A running pod whose app containers are each Ready or completed (exit 0, not restarted):
+/// it will not become Ready (Kubernetes counts a completed container as not ready), and it
+/// does not need to for apply, as a pod of finite life is Progressing in Argo CD too.
+fn settled(status: Option<&PodStatus>) -> bool {
+    status.is_some_and(|s| {
+        s.phase == PodPhase::Running
+            && !s.container_statuses.is_empty()
+            && s.container_statuses
+                .iter()
+                .all(|c| c.ready || matches!(c.state, ContainerState::Terminated { exit_code: 0, .. }))
+    })
 }
 
 /// Decides whether apply is done, waits, or stops: a watched bare Pod, or a pod of a workload
@@ -509,6 +584,7 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
                 }
                 waiting.push((object.clone(), a.reason.clone()));
             }
+            Health::Progressing if watched && settled(status) => {}
             Health::Progressing => {
                 starting = true;
                 if watched {

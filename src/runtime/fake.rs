@@ -131,7 +131,10 @@ impl Runtime for FakeRuntime {
                         restart_count: 1,
                         state: super::status::ContainerState::Waiting {
                             reason: "CrashLoopBackOff".into(),
-                            message: Some(format!("back-off 10s restarting failed container={} pod={}", c.name, pod.name)),
+                            message: Some(format!(
+                                "back-off 10s restarting failed container={} pod={}",
+                                c.name, pod.name
+                            )),
                         },
                         last_state: Some(super::status::ContainerState::Terminated {
                             exit_code: 1,

@@ -65,11 +65,15 @@ spec:
     let run = host.run(&["apply", "--yes", "--timeout", "10m", "-f", &dir]).expect(3);
     let line = run.stderr.lines().last().unwrap_or_default();
     assert!(
-        line.starts_with("Error: pod default/api-") && line.ends_with(" cannot become healthy: container api: CrashLoopBackOff (exit code 1, 1 restart)"),
+        line.starts_with("Error: pod default/api-")
+            && line.ends_with(" cannot become healthy: container api: CrashLoopBackOff (exit code 1, 1 restart)"),
         "{}",
         run.stderr
     );
-    assert!(started.elapsed() < std::time::Duration::from_secs(60), "it did not wait for --timeout");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "it did not wait for --timeout"
+    );
 }
 
 #[test]
@@ -108,4 +112,112 @@ spec:
         run.stderr,
         "Warning: 1 pod could not be scheduled and stays Pending; every apply retries it.\n"
     );
+}
+
+/// `rekon status` after an apply and after a commit that is not applied yet, text and JSON.
+#[test]
+fn status_reports_sync_last_apply_and_health() {
+    let repo = crate::support::Repo::new();
+    repo.write(
+        "app.yaml",
+        "apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {a: b}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers: [{name: app, image: \"busybox:1\"}]
+",
+    );
+    let c1 = repo.commit("one");
+    let host = Host::new();
+    let url = repo.path().to_str().unwrap();
+    let run = host.run(&["status"]).expect(0);
+    assert_eq!(
+        run.stdout,
+        "Source:     (none)\nRevision:   (none)\nSync:       Unknown (nothing applied yet)\nHealth:     Healthy\nLast apply: (never)\n"
+    );
+    host.run(&["apply", "--yes", "--repo", url]).expect(0);
+    let run = host.run(&["status"]).expect(0);
+    let text = mask_time(&run.stdout);
+    assert_eq!(
+        text,
+        format!(
+            "Source:     {url}\nRevision:   {}\nSync:       Synced\nHealth:     Healthy\nLast apply: TIME Succeeded (exit 0) in S\n\n\
+KIND        NAMESPACE   NAME   HEALTH    REASON\n\
+ConfigMap   default     cfg    Healthy\n\
+Pod         default     web    Healthy\n",
+            &c1[..12]
+        )
+    );
+
+    repo.write(
+        "app.yaml",
+        "apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {a: c}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers: [{name: app, image: \"busybox:1\"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports: [{port: 80}]
+",
+    );
+    let c2 = repo.commit("two");
+    let run = host.run(&["status", "-o", "json"]).expect(0);
+    let mut v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(v["lastApply"]["time"].as_str().unwrap().ends_with('Z'));
+    v["lastApply"]["time"] = "TIME".into();
+    v["lastApply"]["durationMs"] = 0.into();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "source": url,
+            "revision": c1,
+            "head": c2,
+            "sync": "OutOfSync",
+            "syncMessage": format!("1 to add, 1 to change, 0 to destroy; the source's head {} is not applied", &c2[..12]),
+            "lastApply": {"time": "TIME", "result": "Succeeded", "exitCode": 0, "durationMs": 0, "revision": c1},
+            "health": "Missing",
+            "objects": [
+                {"kind": "ConfigMap", "namespace": "default", "name": "cfg", "health": "Healthy"},
+                {"kind": "Pod", "namespace": "default", "name": "web", "health": "Healthy"},
+                {"kind": "Service", "namespace": "default", "name": "web", "health": "Missing", "reason": "in git, not applied"},
+            ]
+        })
+    );
+    let run = host.run(&["status", "--offline"]).expect(0);
+    assert!(
+        run.stdout.contains("\nSync:       Unknown (not fetched (--offline))\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Replaces the RFC 3339 time and the duration of the `Last apply:` line.
+fn mask_time(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.strip_prefix("Last apply: ") {
+            Some(rest) => {
+                let mut words: Vec<&str> = rest.split(' ').collect();
+                words[0] = "TIME";
+                let n = words.len();
+                words[n - 1] = "S";
+                format!("Last apply: {}", words.join(" "))
+            }
+            None => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect()
 }

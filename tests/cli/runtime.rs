@@ -107,10 +107,22 @@ impl LinuxHost {
 
     /// Applies `yaml` (written to manifests/pods.yaml) and remembers the pods it made.
     fn apply(&self, yaml: &str) -> Run {
+        self.apply_with(yaml, &[])
+    }
+
+    /// `apply` that returns after the first step, for pods meant never to become Healthy.
+    fn apply_no_wait(&self, yaml: &str) -> Run {
+        self.apply_with(yaml, &["--no-wait"])
+    }
+
+    fn apply_with(&self, yaml: &str, flags: &[&str]) -> Run {
         let dir = self.dir.path().join("manifests");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("pods.yaml"), yaml).unwrap();
-        let run = self.run(&["apply", "--yes", "-f", dir.to_str().unwrap()]);
+        let mut args = vec!["apply", "--yes"];
+        args.extend_from_slice(flags);
+        args.extend(["-f", dir.to_str().unwrap()]);
+        let run = self.run(&args);
         self.remember();
         run
     }
@@ -354,7 +366,18 @@ fn row(table: &str, name: &str) -> Vec<String> {
 fn crashing_container_under_always_backs_off() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
-    host.apply(&pod("crash", "Always", "echo run; exit 3")).expect(0);
+    // apply stops as soon as the pod crash-loops, naming it, with the container's last words.
+    let started = std::time::Instant::now();
+    let run = host.apply(&pod("crash", "Always", "echo run; exit 3")).expect(3);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        run.stderr,
+        "Error: pod default/crash cannot become healthy: container main: CrashLoopBackOff (exit code 3, 1 restart)\n  last log line of container main: run\n"
+    );
     host.wait_for("crash", 20, |s| {
         s.restarts() >= 1
             && matches!(&s.container_statuses[0].state, ContainerState::Waiting { reason, .. } if reason == "CrashLoopBackOff")
@@ -373,8 +396,18 @@ fn never_leaves_a_failed_pod_failed_and_oom_kills_are_reported() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
     let oom = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hog\nspec:\n  restartPolicy: Never\n  containers:\n  - name: main\n    image: busybox\n    command: [\"tail\", \"/dev/zero\"]\n    resources:\n      limits:\n        memory: 32Mi\n";
-    host.apply(&format!("{}---\n{oom}", pod("fail", "Never", "exit 2")))
-        .expect(0);
+    let run = host
+        .apply(&format!("{}---\n{oom}", pod("fail", "Never", "exit 2")))
+        .expect(3);
+    assert!(
+        run.stderr
+            .starts_with("Error: pod default/fail cannot become healthy: container main: Error (exit code 2)")
+            || run
+                .stderr
+                .starts_with("Error: pod default/hog cannot become healthy: container main: OOMKilled (exit code 137)"),
+        "{}",
+        run.stderr
+    );
     let status = host.wait_for("fail", 20, |s| s.phase == PodPhase::Failed);
     assert_eq!(terminated(&status, "main"), Some((2, "Error".into())));
     let status = host.wait_for("hog", 30, |s| s.phase == PodPhase::Failed);
@@ -415,7 +448,14 @@ fn a_killed_supervisor_shows_unknown_and_the_next_apply_replaces_the_pod() {
 fn init_containers_example_without_network_stays_in_init() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
-    host.apply(&example("pods/init-containers.yaml")).expect(0);
+    let run = host.apply(&example("pods/init-containers.yaml")).expect(3);
+    assert!(
+        run.stderr.starts_with(
+            "Error: pod default/init-demo cannot become healthy: container install: CrashLoopBackOff (exit code 1, "
+        ),
+        "{}",
+        run.stderr
+    );
     // wget to info.cern.ch cannot work in a pod without a network: the init container fails
     // and is retried, and the app container never starts.
     let status = host.wait_for("init-demo", 20, |s| {

@@ -42,7 +42,13 @@ fn a_missing_executable_is_a_start_error() {
         pod_with("nope-always", "Always", "busybox", extra),
         pod_with("nope-never", "Never", "busybox", extra)
     );
-    host.apply(&yaml).expect(0);
+    let run = host.apply(&yaml).expect(3);
+    assert!(
+        run.stderr.starts_with("Error: pod default/nope-")
+            && run.stderr.contains(" cannot become healthy: container main: "),
+        "{}",
+        run.stderr
+    );
     let message = "exec: \"nope\": executable file not found in $PATH";
     let status = host.wait_for("nope-always", 30, |s| {
         s.restarts() >= 1 && waiting(s).is_some_and(|(reason, _)| reason == "CrashLoopBackOff")
@@ -88,7 +94,11 @@ fn a_missing_executable_is_a_start_error() {
 fn an_image_without_entrypoint_or_cmd_is_a_config_error() {
     let Some(host) = LinuxHost::new() else { return };
     host.image("bare", None, None);
-    host.apply(&pod_with("bare", "Always", "bare", "")).expect(0);
+    let run = host.apply(&pod_with("bare", "Always", "bare", "")).expect(3);
+    assert_eq!(
+        run.stderr,
+        "Error: pod default/bare cannot become healthy: container main: CreateContainerConfigError (container main: no command specified: image \"bare\" has no ENTRYPOINT or CMD and the container sets no command)\n"
+    );
     let message = "container main: no command specified: image \"bare\" has no ENTRYPOINT or CMD and the container sets no command";
     let status = host.wait_for("bare", 20, |s| waiting(s).is_some());
     assert_eq!(
@@ -131,8 +141,15 @@ fn a_missing_host_path_directory_is_a_config_error_naming_the_path() {
     }
     assert!(host.state_pods().is_empty());
 
-    host.apply(&pod_with("hp", "Always", "busybox", &volume("data")))
-        .expect(0);
+    let run = host
+        .apply(&pod_with("hp", "Always", "busybox", &volume("data")))
+        .expect(3);
+    assert!(
+        run.stderr
+            .starts_with("Error: pod default/hp cannot become healthy: container main: CreateContainerConfigError ("),
+        "{}",
+        run.stderr
+    );
     let message = format!(
         "volume data: hostPath type check failed: {} does not exist",
         missing.display()
@@ -153,13 +170,19 @@ fn a_missing_host_path_directory_is_a_config_error_naming_the_path() {
 fn a_missing_image_backs_off_and_starts_once_imported() {
     let Some(host) = LinuxHost::new() else { return };
     host.example_images();
-    host.apply(&pod_with(
-        "later",
-        "Always",
-        "later:1",
-        "    command: [\"sleep\", \"3600\"]\n",
-    ))
-    .expect(0);
+    // apply stops as soon as the image is found missing, with the kubelet's reason.
+    let run = host
+        .apply(&pod_with(
+            "later",
+            "Always",
+            "later:1",
+            "    command: [\"sleep\", \"3600\"]\n",
+        ))
+        .expect(3);
+    assert_eq!(
+        run.stderr,
+        "Error: pod default/later cannot become healthy: container main: ErrImagePull (image \"later:1\" is not in rekon's image store; import it with `rekon image import`)\n"
+    );
     let reason = |s: &PodStatus| waiting(s).map(|(r, _)| r);
     let status = host.wait_for("later", 20, |s| reason(s).as_deref() == Some("ErrImagePull"));
     assert_eq!(
@@ -523,7 +546,13 @@ fn http_get_hooks_reach_the_pod_and_a_refused_one_fails_post_start() {
         ),
         out = out.display(),
     );
-    host.apply(&pod).expect(0);
+    let run = host.apply(&pod).expect(3);
+    assert!(
+        run.stderr
+            .starts_with("Error: pod default/refused cannot become healthy: container main: PostStartHookError ("),
+        "{}",
+        run.stderr
+    );
     host.wait_for("hooked", 30, |s| s.phase == PodPhase::Running && s.is_ready());
     // Any response is success for a hook, even a 500 (the kubelet's runHTTPHandler).
     let requests = std::fs::read_to_string(out.join("requests")).unwrap();

@@ -41,7 +41,7 @@ fn exec_probes_run_in_the_container_and_a_failing_liveness_probe_restarts_it() {
         pod("gated", "sleep 2; touch /tmp/rekon-probe-ready; exec sleep 3600", gated),
     ]
     .join("---\n");
-    host.apply(&yaml).expect(0);
+    host.apply_no_wait(&yaml).expect(0);
     let restarts = eventually(30, "a restart by the liveness probe", || {
         let (_, restarts) = ready_and_restarts(&host, "sick");
         (restarts >= 1).then_some(restarts)
@@ -74,7 +74,7 @@ fn http_readiness_probes_go_through_the_pod_network_namespace() {
     let ok = "    readinessProbe:\n      httpGet:\n        path: /index.html\n        port: http\n        httpHeaders:\n        - name: X-Probe\n          value: rekon\n      periodSeconds: 1\n";
     let missing = "    readinessProbe:\n      httpGet:\n        path: /missing\n        port: 8080\n      periodSeconds: 1\n      failureThreshold: 1\n";
     let yaml = format!("{}---\n{}", pod("web-ok", HTTPD, ok), pod("web-404", HTTPD, missing));
-    host.apply(&yaml).expect(0);
+    host.apply_no_wait(&yaml).expect(0);
     let status = host.wait_for("web-ok", 30, |s| s.is_ready());
     assert!(status.container_statuses[0].ready && status.container_statuses[0].started);
     assert_eq!(ready_and_restarts(&host, "web-ok"), ("1/1".to_string(), 0));
@@ -111,7 +111,7 @@ fn tcp_probes_gate_readiness_and_a_failing_startup_probe_restarts() {
         pod("tcp-ok", HTTPD, open),
         pod("tcp-closed", HTTPD, closed)
     );
-    host.apply(&yaml).expect(0);
+    host.apply_no_wait(&yaml).expect(0);
     host.wait_for("tcp-ok", 30, |s| s.is_ready());
     assert_eq!(ready_and_restarts(&host, "tcp-ok").0, "1/1");
     // The startup probe never passes: the container is never started nor ready, and it is
