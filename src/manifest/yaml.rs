@@ -7,13 +7,15 @@
 //! Kubernetes does (sigs.k8s.io/yaml on go-yaml v2).
 
 mod build;
+mod flow;
 mod path;
 mod resolve;
 
 pub use path::{PathSegment, format_key, parse_path};
 pub use resolve::{Resolved, resolve_plain};
 
-/// How many nodes one file may expand to (aliases included) before it is rejected.
+/// How many nodes one document may expand to (aliases included) before it is rejected; a
+/// file's aliases together may expand to ten times as many.
 pub const NODE_BUDGET: usize = 100_000;
 
 /// A position in a file, 1-based.
@@ -256,6 +258,40 @@ mod tests {
             "document expands to more than 100000 nodes (too many aliases?)"
         );
         assert_eq!(e.mark.line, 6);
+    }
+
+    #[test]
+    fn the_budget_is_per_document_and_aliases_are_bounded_per_file() {
+        // 20,000 small documents (~1.5 MB): every one is well inside the budget.
+        let one = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  labels: {app: web, tier: x}\ndata:\n  a: b\n  c: d\n";
+        let text = vec![one; 20_000].join("---\n");
+        assert_eq!(parse_documents(&text).unwrap().len(), 20_000);
+        // One document of many small ones expanding aliases: each is fine, together too much.
+        let doc = format!("a: &a [{}]\nb: [{}]\n", vec!["x"; 1000].join(","), vec!["*a"; 90].join(","));
+        assert_eq!(parse_documents(&doc).unwrap().len(), 1);
+        let e = parse_documents(&vec![doc.as_str(); 12].join("---\n")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "aliases in this file expand to more than 1000000 nodes (too many aliases?)"
+        );
+        assert_eq!(e.mark.line, 12 * 3 - 1);
+    }
+
+    #[test]
+    fn flow_collections_ignore_indentation_as_go_yaml_does() {
+        // The closing bracket, and items, at the key's own indentation (go-yaml accepts them).
+        let doc = parse_one("spec:\n  command: [\n    \"sh\",\n  \"-c\"\n  ]\n  labels: {\n  app: web\n  }\n  args:\n  - [\n  x]\n");
+        assert_eq!(doc.locate("spec.command[1]").value, scalar("-c", ScalarStyle::Quoted));
+        // Positions are the file's, not the relaxed text's.
+        assert_eq!(doc.locate("spec.command[1]").mark, Mark { line: 4, column: 3 });
+        assert_eq!(doc.locate("spec.labels.app").mark, Mark { line: 7, column: 8 });
+        assert_eq!(doc.locate("spec.args[0][0]").value, scalar("x", ScalarStyle::Plain));
+        // What is not inside a flow collection keeps its meaning.
+        let doc = parse_one("a: |\n  [\nb: echo [x\nc: \"[\"\n");
+        assert_eq!(doc.locate("a").value, scalar("[\n", ScalarStyle::Block));
+        assert_eq!(doc.locate("b").value, scalar("echo [x", ScalarStyle::Plain));
+        // A collection never closed is still an error, at its place in the file.
+        assert!(parse_documents("a:\n  b: [\n  1,\n").is_err());
     }
 
     #[test]

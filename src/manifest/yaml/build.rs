@@ -8,6 +8,9 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// The core schema's tag prefix, what `!!` expands to.
 const CORE: &str = "tag:yaml.org,2002:";
 
+/// A file's aliases may expand to this many times a document's node budget in all.
+const FILE_ALIAS_FACTOR: usize = 10;
+
 /// A collection being built.
 enum Frame {
     Seq {
@@ -29,9 +32,12 @@ pub(super) struct Builder {
     stack: Vec<Frame>,
     /// Anchored nodes with their size in nodes, for the budget.
     anchors: HashMap<usize, (Node, usize)>,
-    /// Nodes created so far, aliases counted at their expanded size.
+    /// Nodes of the current document so far, aliases counted at their expanded size.
     nodes: usize,
     budget: usize,
+    /// Nodes that aliases expanded to in the whole file: the text itself bounds the rest, so
+    /// this is what keeps many small alias bombs in one file from adding up.
+    alias_nodes: usize,
     docs: Vec<Node>,
 }
 
@@ -72,25 +78,49 @@ impl Builder {
             anchors: HashMap::new(),
             nodes: 0,
             budget,
+            alias_nodes: 0,
             docs: Vec::new(),
         }
     }
 
     pub(super) fn run(mut self, text: &str) -> Result<Vec<Node>, YamlError> {
-        let mut parser = Parser::new_from_str(text);
+        let (text, pads) = super::flow::relax(text);
+        // A position in the relaxed text, in the original one.
+        let original = |m: &Marker| {
+            let mut at = mark(m);
+            let pad = pads.get(at.line.wrapping_sub(1)).copied().unwrap_or(0);
+            at.column = at.column.saturating_sub(pad).max(1);
+            at
+        };
+        let mut parser = Parser::new_from_str(&text);
         loop {
-            let (event, marker) = parser.next_token().map_err(|e| err(mark(e.marker()), e.info()))?;
-            let at = mark(&marker);
+            let (event, marker) = parser
+                .next_token()
+                .map_err(|e| err(original(e.marker()), e.info()))?;
+            let at = original(&marker);
             match event {
                 Event::StreamEnd => break,
                 Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
-                Event::DocumentStart => self.anchors.clear(),
+                Event::DocumentStart => {
+                    self.anchors.clear();
+                    self.nodes = 0;
+                }
                 Event::Alias(id) => {
                     let Some((node, size)) = self.anchors.get(&id) else {
                         return Err(err(at, "unknown alias"));
                     };
                     let (mut node, size) = (node.clone(), *size);
                     self.spend(size, at)?;
+                    self.alias_nodes = self.alias_nodes.saturating_add(size);
+                    if self.alias_nodes > self.budget.saturating_mul(FILE_ALIAS_FACTOR) {
+                        return Err(err(
+                            at,
+                            format!(
+                                "aliases in this file expand to more than {} nodes (too many aliases?)",
+                                self.budget.saturating_mul(FILE_ALIAS_FACTOR)
+                            ),
+                        ));
+                    }
                     node.mark = at;
                     self.push(node)?;
                 }
