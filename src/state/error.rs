@@ -3,6 +3,22 @@
 use crate::state::lock::LockInfo;
 use std::path::PathBuf;
 
+/// The way back from a corrupt state file: its backup, or what to do when there is none.
+fn recovery(path: &std::path::Path, backup: Option<&std::path::Path>) -> String {
+    let path = path.display();
+    match backup {
+        Some(b) => format!(
+            "the previous state is kept in {}: inspect it and copy it over {path} to recover",
+            b.display()
+        ),
+        None => format!(
+            "there is no backup yet (one is kept from the second save on): repair {path} by hand, \
+             or move it aside to start from an empty state (the pods it recorded keep running, \
+             unmanaged)"
+        ),
+    }
+}
+
 /// Anything that can go wrong reading or writing the state directory.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -15,13 +31,11 @@ pub enum StateError {
         source: std::io::Error,
     },
     /// `state.json` exists but is not a readable rekon state.
-    #[error(
-        "state file {path} is corrupt; the previous state is kept in {backup}: \
-         inspect it and copy it over {path} to recover"
-    )]
+    #[error("state file {path} is corrupt; {}", recovery(path, backup.as_deref()))]
     Corrupt {
         path: PathBuf,
-        backup: PathBuf,
+        /// `state.json.backup`, when there is one.
+        backup: Option<PathBuf>,
         #[source]
         source: serde_json::Error,
     },

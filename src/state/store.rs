@@ -74,9 +74,10 @@ impl StateStore {
             }
             Err(e) => return Err(StateError::io("read", &path)(e)),
         };
+        let backup = Some(self.backup_path()).filter(|b| b.exists());
         let corrupt = |source| StateError::Corrupt {
             path: path.clone(),
-            backup: self.backup_path(),
+            backup: backup.clone(),
             source,
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
@@ -346,6 +347,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = StateStore::open(tmp.path()).unwrap();
         fs::write(store.path(), "{\"format_version\": 1, \"lineage\": ").unwrap();
+        // Without a backup the message does not send the user to one.
+        assert_eq!(
+            store.load().unwrap_err().to_string(),
+            format!(
+                "state file {0} is corrupt; there is no backup yet (one is kept from the second save on): \
+                 repair {0} by hand, or move it aside to start from an empty state (the pods it \
+                 recorded keep running, unmanaged)",
+                store.path().display()
+            )
+        );
+        fs::write(store.backup_path(), "{}").unwrap();
         let err = store.load().unwrap_err();
         assert!(matches!(err, StateError::Corrupt { .. }));
         assert_eq!(
