@@ -552,8 +552,27 @@ fn watch(global: &Global, args: &ApplyArgs, stop: &Arc<AtomicBool>) -> Result<i3
         "rekon: watching, a round every {:?}; SIGINT or SIGTERM stops",
         args.interval
     );
+    // A busy lock is normal under --watch (a cron apply, a `rekon rollout`): a round waits for
+    // it up to one interval, then is skipped, which is said once per stretch of busy rounds.
+    let round_global = Global {
+        lock_timeout: global.lock_timeout.max(args.interval),
+        ..global.clone()
+    };
+    let mut skipping = false;
     loop {
-        if let Err(err) = apply_once(global, args, stop, false) {
+        let result = apply_once(&round_global, args, stop, false);
+        let locked = result.as_ref().err().and_then(|e| {
+            e.chain()
+                .find_map(|c| c.downcast_ref::<crate::state::StateError>())
+                .filter(|e| matches!(e, crate::state::StateError::Locked { .. }))
+        });
+        if let Some(err) = locked {
+            if !skipping {
+                eprintln!("rekon: round skipped, the next rounds retry quietly: {err}");
+            }
+            skipping = true;
+        } else if let Err(err) = result {
+            skipping = false;
             let code = super::report(&err);
             eprintln!(
                 "rekon: this round failed (exit {code}); what runs keeps running; next round in {:?}",
@@ -566,6 +585,8 @@ fn watch(global: &Global, args: &ApplyArgs, stop: &Arc<AtomicBool>) -> Result<i3
                     ..Event::new("watch-error", chrono::Utc::now())
                 });
             }
+        } else {
+            skipping = false;
         }
         if stop.load(Ordering::SeqCst) {
             break;

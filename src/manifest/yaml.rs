@@ -267,7 +267,11 @@ mod tests {
         let text = vec![one; 20_000].join("---\n");
         assert_eq!(parse_documents(&text).unwrap().len(), 20_000);
         // One document of many small ones expanding aliases: each is fine, together too much.
-        let doc = format!("a: &a [{}]\nb: [{}]\n", vec!["x"; 1000].join(","), vec!["*a"; 90].join(","));
+        let doc = format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec!["x"; 1000].join(","),
+            vec!["*a"; 90].join(",")
+        );
         assert_eq!(parse_documents(&doc).unwrap().len(), 1);
         let e = parse_documents(&vec![doc.as_str(); 12].join("---\n")).unwrap_err();
         assert_eq!(
@@ -280,7 +284,9 @@ mod tests {
     #[test]
     fn flow_collections_ignore_indentation_as_go_yaml_does() {
         // The closing bracket, and items, at the key's own indentation (go-yaml accepts them).
-        let doc = parse_one("spec:\n  command: [\n    \"sh\",\n  \"-c\"\n  ]\n  labels: {\n  app: web\n  }\n  args:\n  - [\n  x]\n");
+        let doc = parse_one(
+            "spec:\n  command: [\n    \"sh\",\n  \"-c\"\n  ]\n  labels: {\n  app: web\n  }\n  args:\n  - [\n  x]\n",
+        );
         assert_eq!(doc.locate("spec.command[1]").value, scalar("-c", ScalarStyle::Quoted));
         // Positions are the file's, not the relaxed text's.
         assert_eq!(doc.locate("spec.command[1]").mark, Mark { line: 4, column: 3 });

@@ -423,6 +423,68 @@ fn watch_applies_new_commits_skips_invalid_ones_and_stops_on_sigterm() {
     assert_eq!(host.fake_pods().len(), 3, "pods are left running");
 }
 
+/// A busy lock is normal under --watch: the round waits up to one interval, and a stretch of
+/// skipped rounds is said once, not as an error per round.
+#[test]
+fn watch_says_once_that_rounds_are_skipped_while_the_lock_is_busy() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let (repo, _) = repo_with_three();
+    let host = Host::new();
+    let url = repo.path().to_str().unwrap();
+    host.run(&["apply", "--yes", "--repo", url]).expect(0);
+    // Another holder of the lock, until its stdin closes.
+    let lock = host.state_dir().join("rekon.lock");
+    let mut holder = crate::support::KillOnDrop(
+        std::process::Command::new("flock")
+            .args(["-x", lock.to_str().unwrap(), "-c", "echo locked; cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(holder.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "locked\n");
+    repo.write("config.yaml", &CONFIG.replace("hello", "bonjour"));
+    let c2 = repo.commit("change");
+
+    let log = host.dir.path().join("watch.log");
+    let mut child = crate::support::KillOnDrop(
+        host.cmd(&["apply", "--watch", "--interval", "200ms", "--repo", url])
+            .stdout(std::fs::File::create(host.dir.path().join("watch.out")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let skipped = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("rekon: round skipped, the next rounds retry quietly: error acquiring the state lock: ")
+            .count()
+    };
+    wait_for(30, "a skipped round", || skipped() == 1);
+    // Several more rounds pass (each waits 200 ms for the lock) and say nothing.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(holder.0.stdin.take());
+    assert_eq!(holder.0.wait().unwrap().code(), Some(0));
+    let revision = || {
+        std::fs::read(host.state_dir().join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["revision"].as_str().map(str::to_string))
+    };
+    wait_for(30, "the change to be applied once the lock is free", || {
+        revision().as_deref() == Some(c2.as_str())
+    });
+    assert_eq!(child.terminate().code(), Some(0));
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(skipped(), 1, "{err}");
+    assert!(!err.contains("Error"), "{err}");
+}
+
 #[test]
 fn apply_without_root_explains_and_changes_nothing() {
     if !nix::unistd::geteuid().is_root() {

@@ -94,9 +94,7 @@ impl Builder {
         };
         let mut parser = Parser::new_from_str(&text);
         loop {
-            let (event, marker) = parser
-                .next_token()
-                .map_err(|e| err(original(e.marker()), e.info()))?;
+            let (event, marker) = parser.next_token().map_err(|e| err(original(e.marker()), e.info()))?;
             let at = original(&marker);
             match event {
                 Event::StreamEnd => break,
