@@ -6,5 +6,6 @@ mod pipeline;
 mod rollout;
 mod runtime;
 mod schedule;
+mod schemas;
 mod support;
 mod verbs;
