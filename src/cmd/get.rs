@@ -204,6 +204,23 @@ fn with_status(
     statuses: &std::collections::BTreeMap<String, Option<PodStatus>>,
 ) -> Value {
     let mut v = displayable(&r.id.kind, &r.spec, None);
+    api_metadata(&mut v, r, state);
+    let key = format!("{}/{}", r.id.namespace.as_deref().unwrap_or("default"), r.id.name);
+    match r.id.kind.as_str() {
+        "Deployment" => {
+            if let Some(s) = state.deployments.get(&key) {
+                v["status"] = deployment_status(s);
+            }
+            return v;
+        }
+        "ReplicaSet" => {
+            if let Some(rs) = state.replica_sets.get(&key) {
+                v["status"] = replica_set_status(rs);
+            }
+            return v;
+        }
+        _ => {}
+    }
     let Some(pod) = pod_of(state, r) else { return v };
     if pod.is_pending() {
         v["metadata"]["uid"] = Value::String(pod.uid.clone());
@@ -214,6 +231,91 @@ fn with_status(
         v["status"] = serde_json::to_value(status).unwrap_or(Value::Null);
     }
     v
+}
+
+/// The uid of an object of git: fixed by its name and first apply, as a real cluster's is
+/// fixed at creation.
+fn git_uid(r: &ObjectRecord) -> String {
+    let at = chrono::DateTime::parse_from_rfc3339(&r.created_at)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    crate::plan::controller::names::object_uid(r.id.namespace.as_deref().unwrap_or(""), &r.id.name, at)
+}
+
+/// `metadata` as the API server fills it in: uid, creationTimestamp, generation,
+/// resourceVersion (the state's serial: it changes whenever the state does), and owner
+/// references with the owner's uid.
+fn api_metadata(v: &mut Value, r: &ObjectRecord, state: &State) {
+    let meta = &mut v["metadata"];
+    if meta.get("uid").is_none_or(Value::is_null) {
+        meta["uid"] = Value::String(git_uid(r));
+    }
+    meta["creationTimestamp"] = Value::String(r.created_at.clone());
+    meta["generation"] = r.generation.into();
+    meta["resourceVersion"] = Value::String(state.serial.to_string());
+    let ns = r.id.namespace.as_deref().unwrap_or("default");
+    if let Some(refs) = meta.get_mut("ownerReferences").and_then(Value::as_array_mut) {
+        for o in refs {
+            let (Some(kind), Some(name)) = (o["kind"].as_str(), o["name"].as_str()) else {
+                continue;
+            };
+            let uid = match kind {
+                "ReplicaSet" => state.replica_sets.get(&format!("{ns}/{name}")).map(|rs| rs.uid.clone()),
+                "Deployment" => state
+                    .objects
+                    .get(&crate::manifest::ObjectId::new("Deployment", Some(ns), name).to_string())
+                    .map(git_uid),
+                _ => None,
+            };
+            if let Some(uid) = uid {
+                o["uid"] = Value::String(uid);
+            }
+            o["blockOwnerDeletion"] = Value::Bool(true);
+        }
+    }
+}
+
+fn time(t: &crate::plan::controller::Time) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A Deployment's `status` with the API's field names.
+fn deployment_status(s: &crate::plan::controller::DeploymentStatus) -> Value {
+    let conditions: Vec<Value> = s
+        .conditions
+        .iter()
+        .map(|c| {
+            serde_json::json!({"type": c.type_, "status": c.status, "reason": c.reason, "message": c.message,
+                "lastUpdateTime": time(&c.last_update_time), "lastTransitionTime": time(&c.last_transition_time)})
+        })
+        .collect();
+    let mut v = serde_json::json!({
+        "observedGeneration": s.observed_generation,
+        "replicas": s.replicas,
+        "updatedReplicas": s.updated_replicas,
+        "readyReplicas": s.ready_replicas,
+        "availableReplicas": s.available_replicas,
+        "conditions": conditions,
+    });
+    if s.unavailable_replicas > 0 {
+        v["unavailableReplicas"] = s.unavailable_replicas.into();
+    }
+    if let Some(c) = s.collision_count {
+        v["collisionCount"] = c.into();
+    }
+    v
+}
+
+/// A ReplicaSet's `status` with the API's field names.
+fn replica_set_status(rs: &crate::plan::controller::LiveReplicaSet) -> Value {
+    let s = &rs.status;
+    serde_json::json!({
+        "replicas": s.replicas,
+        "fullyLabeledReplicas": s.fully_labeled_replicas,
+        "readyReplicas": s.ready_replicas,
+        "availableReplicas": s.available_replicas,
+        "observedGeneration": s.observed_generation,
+    })
 }
 
 /// The status of a pod no node took, as the scheduler leaves it in Kubernetes.

@@ -45,16 +45,26 @@ pub enum ContainerState {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    // The API's camelCase names; the aliases read status files of supervisors started by a
+    // rekon that wrote snake_case.
     Running {
+        #[serde(rename = "startedAt", alias = "started_at")]
         started_at: String,
     },
     Terminated {
+        #[serde(rename = "exitCode", alias = "exit_code")]
         exit_code: i32,
         reason: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "startedAt",
+            alias = "started_at",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         started_at: Option<String>,
+        #[serde(rename = "finishedAt", alias = "finished_at")]
         finished_at: String,
     },
 }
@@ -94,6 +104,29 @@ pub struct PodStatus {
     pub init_container_statuses: Vec<ContainerStatus>,
     #[serde(default)]
     pub container_statuses: Vec<ContainerStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ContainerState;
+
+    #[test]
+    fn container_states_use_the_api_names_and_read_the_old_ones() {
+        let t = ContainerState::Terminated {
+            exit_code: 1,
+            reason: "Error".into(),
+            message: None,
+            started_at: Some("a".into()),
+            finished_at: "b".into(),
+        };
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": "a", "finishedAt": "b"}})
+        );
+        let old = serde_json::json!({"terminated": {"exit_code": 1, "reason": "Error", "started_at": "a", "finished_at": "b"}});
+        assert_eq!(serde_json::from_value::<ContainerState>(old).unwrap(), t);
+    }
 }
 
 impl PodStatus {

@@ -221,3 +221,76 @@ fn mask_time(text: &str) -> String {
         .map(|l| l + "\n")
         .collect()
 }
+
+/// `get -o json` as scripts written for kubectl read it: metadata filled in as the API server
+/// does, owner references that carry the owner's uid, and each kind's status.
+#[test]
+fn get_json_has_api_metadata_owner_uids_and_status() {
+    let host = Host::new();
+    let dir = write(
+        &host,
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: busybox:1
+",
+    );
+    host.run(&["apply", "--yes", "-f", &dir]).expect(0);
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&host.run(args).expect(0).stdout).unwrap() };
+    let d = json(&["get", "deploy", "api", "-o", "json"]);
+    let meta = &d["metadata"];
+    assert!(meta["creationTimestamp"].as_str().unwrap().ends_with('Z'), "{meta}");
+    assert_eq!(meta["generation"], 1);
+    assert!(
+        meta["resourceVersion"].as_str().unwrap().parse::<u64>().is_ok(),
+        "{meta}"
+    );
+    let mut status = d["status"].clone();
+    for c in status["conditions"].as_array_mut().unwrap() {
+        c["lastUpdateTime"] = "T".into();
+        c["lastTransitionTime"] = "T".into();
+    }
+    let rs = json(&["get", "rs", "-o", "json"]);
+    let rs = &rs["items"][0];
+    let rs_name = rs["metadata"]["name"].as_str().unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({
+            "observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2,
+            "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                 "message": "Deployment has minimum availability.", "lastUpdateTime": "T", "lastTransitionTime": "T"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                 "message": format!("ReplicaSet \"{rs_name}\" has successfully progressed."), "lastUpdateTime": "T", "lastTransitionTime": "T"},
+            ]
+        })
+    );
+    assert_eq!(
+        rs["metadata"]["ownerReferences"],
+        serde_json::json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "controller": true,
+            "blockOwnerDeletion": true, "uid": meta["uid"]}])
+    );
+    assert_eq!(
+        rs["status"],
+        serde_json::json!({"replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 2, "availableReplicas": 2, "observedGeneration": 1})
+    );
+    let pods = json(&["get", "pods", "-o", "json"]);
+    for pod in pods["items"].as_array().unwrap() {
+        assert_eq!(
+            pod["metadata"]["ownerReferences"][0]["uid"], rs["metadata"]["uid"],
+            "{pod}"
+        );
+        assert_eq!(pod["status"]["phase"], "Running");
+    }
+}
