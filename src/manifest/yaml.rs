@@ -273,7 +273,7 @@ mod tests {
             vec!["*a"; 90].join(",")
         );
         assert_eq!(parse_documents(&doc).unwrap().len(), 1);
-        let e = parse_documents(&vec![doc.as_str(); 12].join("---\n")).unwrap_err();
+        let e = parse_documents(&[doc.as_str(); 12].join("---\n")).unwrap_err();
         assert_eq!(
             e.message,
             "aliases in this file expand to more than 1000000 nodes (too many aliases?)"

@@ -106,6 +106,18 @@ pub struct PodStatus {
     pub container_statuses: Vec<ContainerStatus>,
 }
 
+impl PodStatus {
+    /// Whether the `Ready` condition is True.
+    pub fn is_ready(&self) -> bool {
+        self.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+    }
+
+    /// Sum of restart counts over app containers, as kubectl's RESTARTS column.
+    pub fn restarts(&self) -> u32 {
+        self.container_statuses.iter().map(|c| c.restart_count).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ContainerState;
@@ -126,17 +138,5 @@ mod tests {
         );
         let old = serde_json::json!({"terminated": {"exit_code": 1, "reason": "Error", "started_at": "a", "finished_at": "b"}});
         assert_eq!(serde_json::from_value::<ContainerState>(old).unwrap(), t);
-    }
-}
-
-impl PodStatus {
-    /// Whether the `Ready` condition is True.
-    pub fn is_ready(&self) -> bool {
-        self.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
-    }
-
-    /// Sum of restart counts over app containers, as kubectl's RESTARTS column.
-    pub fn restarts(&self) -> u32 {
-        self.container_statuses.iter().map(|c| c.restart_count).sum()
     }
 }
