@@ -534,22 +534,38 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
     let mut unschedulable = None;
     let mut starting = false;
     let rolling: Vec<&super::workloads::WorkloadProgress> = input.progress.iter().filter(|p| !p.converged).collect();
-    let owned_by_rolling = |rec: &PodRecord| {
-        rolling.iter().any(|p| {
-            let ns = p.id.namespace.as_deref().unwrap_or("default");
-            if rec.owner.kind != "ReplicaSet" || rec.namespace != ns {
-                return false;
-            }
-            match p.id.kind.as_str() {
-                "ReplicaSet" => rec.owner.name == p.id.name,
-                "Deployment" => input
-                    .state
-                    .replica_sets
-                    .get(&format!("{ns}/{}", rec.owner.name))
-                    .is_some_and(|rs| rs.owner.as_deref() == Some(p.id.name.as_str())),
-                _ => false,
-            }
+    // The ReplicaSets (`namespace/name`) whose pods belong to a workload still rolling out.
+    let rolling_ids: std::collections::HashSet<(&str, &str, &str)> = rolling
+        .iter()
+        .map(|p| {
+            (
+                p.id.kind.as_str(),
+                p.id.namespace.as_deref().unwrap_or("default"),
+                p.id.name.as_str(),
+            )
         })
+        .collect();
+    let rolling_sets: std::collections::HashSet<String> = input
+        .state
+        .replica_sets
+        .values()
+        .filter(|rs| {
+            rolling_ids.contains(&("ReplicaSet", rs.namespace.as_str(), rs.name.as_str()))
+                || rs
+                    .owner
+                    .as_deref()
+                    .is_some_and(|d| rolling_ids.contains(&("Deployment", rs.namespace.as_str(), d)))
+        })
+        .map(|rs| format!("{}/{}", rs.namespace, rs.name))
+        .chain(
+            rolling
+                .iter()
+                .filter(|p| p.id.kind == "ReplicaSet")
+                .map(|p| format!("{}/{}", p.id.namespace.as_deref().unwrap_or("default"), p.id.name)),
+        )
+        .collect();
+    let owned_by_rolling = |rec: &PodRecord| {
+        rec.owner.kind == "ReplicaSet" && rolling_sets.contains(&format!("{}/{}", rec.namespace, rec.owner.name))
     };
     for rec in input.state.pods.values() {
         let watched = rec.owner.kind == "Pod" && input.watched_pods.contains(&rec.owner);
