@@ -17,9 +17,15 @@ pub struct GetArgs {
     pub kind: String,
     /// Only this object.
     pub name: Option<String>,
-    /// Output format: wide, yaml or json.
+    /// Output format: wide, yaml, json or name.
     #[arg(short = 'o', long = "output")]
     pub output: Option<String>,
+    /// Only objects whose labels match this selector (`app=web`, `tier!=db`, `env in (a,b)`).
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Add a LABELS column.
+    #[arg(long)]
+    pub show_labels: bool,
     /// Namespace.
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
@@ -75,6 +81,12 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
             None => bail!("the server doesn't have a resource type {:?}", args.kind),
         }
     };
+    let selector = args
+        .selector
+        .as_deref()
+        .map(crate::manifest::types::LabelSelector::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let statuses = pod_statuses(global, &state);
     let owned = controller_records(&state);
     let mut out = String::new();
@@ -87,8 +99,9 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
             .filter(|r| r.id.kind == kind)
             .filter(|r| args.all_namespaces || r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace))
             .filter(|r| args.name.as_ref().is_none_or(|n| &r.id.name == n))
+            .filter(|r| selector.as_ref().is_none_or(|s| s.matches(&labels_of(r))))
             .collect();
-        if records.is_empty() && !(kind == "Node" && args.name.is_none()) {
+        if records.is_empty() && !(kind == "Node" && args.name.is_none() && selector.is_none()) {
             continue;
         }
         found = true;
@@ -106,15 +119,25 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
                     format!("{}\n", serde_json::to_string_pretty(&value)?)
                 });
             }
+            Some("name") => {
+                for r in &records {
+                    out.push_str(&format!("{}/{}\n", resource_name(kind), r.id.name));
+                }
+            }
             Some("wide") | None => {
                 if !out.is_empty() {
                     out.push('\n');
                 }
                 let wide = args.output.as_deref() == Some("wide");
-                out.push_str(&table(kind, &records, &state, &statuses, wide, args.all_namespaces));
+                let text = table(kind, &records, &state, &statuses, wide, args.all_namespaces);
+                if args.show_labels && !records.is_empty() {
+                    out.push_str(&with_labels(&text, &records));
+                } else {
+                    out.push_str(&text);
+                }
             }
             Some(other) => bail!(
-                "unable to match a printer suitable for the output format {other:?}, allowed formats are: json, wide, yaml"
+                "unable to match a printer suitable for the output format {other:?}, allowed formats are: json, name, wide, yaml"
             ),
         }
     }
@@ -127,6 +150,58 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
     }
     super::output::print(&out);
     Ok(exit::OK)
+}
+
+/// An object's labels as written in its manifest (or given by its controller).
+fn labels_of(r: &ObjectRecord) -> std::collections::BTreeMap<String, String> {
+    r.spec["metadata"]["labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// kubectl's `-o name` spelling of a kind: lower case, with its API group (`deployment.apps`).
+fn resource_name(kind: &str) -> String {
+    let group = match kind {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "ControllerRevision" => ".apps",
+        "Job" | "CronJob" => ".batch",
+        "PodDisruptionBudget" => ".policy",
+        _ => "",
+    };
+    format!("{}{group}", kind.to_lowercase())
+}
+
+/// The table with kubectl's LABELS column (`k=v,k2=v2`, `<none>`) added after the last one;
+/// the table's rows are the records in order.
+fn with_labels(table: &str, records: &[&ObjectRecord]) -> String {
+    let width = table.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (i, line) in table.lines().enumerate() {
+        let cell = match i {
+            0 => "LABELS".to_string(),
+            _ => {
+                let labels = records.get(i - 1).map(|r| labels_of(r)).unwrap_or_default();
+                if labels.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }
+            }
+        };
+        out.push_str(line);
+        out.push_str(&" ".repeat(width - line.chars().count() + 3));
+        out.push_str(&cell);
+        out.push('\n');
+    }
+    out
 }
 
 /// Statuses of every pod in the state, as the runtime reports them (empty when it cannot).

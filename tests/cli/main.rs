@@ -2,6 +2,7 @@
 
 mod corpus;
 mod health;
+mod output;
 mod pipeline;
 mod rollout;
 mod runtime;

@@ -105,6 +105,72 @@ impl LabelSelector {
     }
 }
 
+impl LabelSelector {
+    /// Parses kubectl's `-l` syntax (apimachinery `labels.Parse`): requirements joined by `,`,
+    /// each `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k` or `!k`.
+    pub fn parse(text: &str) -> Result<LabelSelector, String> {
+        let mut out = LabelSelector::default();
+        let mut rest = text.trim();
+        let bad = |why: &str| Err(format!("unable to parse the selector {text:?}: {why}"));
+        while !rest.is_empty() {
+            // A requirement ends at a `,` outside parentheses.
+            let mut depth = 0;
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    c == ',' && depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            let req = rest[..end].trim();
+            rest = rest.get(end + 1..).unwrap_or("").trim_start();
+            let requirement = |key: &str, operator: &str, values: Vec<String>| LabelSelectorRequirement {
+                key: key.trim().to_string(),
+                operator: operator.to_string(),
+                values,
+            };
+            let set = |list: &str| -> Option<Vec<String>> {
+                let inner = list.trim().strip_prefix('(')?.strip_suffix(')')?;
+                Some(
+                    inner
+                        .split(',')
+                        .map(|v| v.trim().to_string())
+                        .filter(|v| !v.is_empty())
+                        .collect(),
+                )
+            };
+            let r = if let Some(key) = req.strip_prefix('!') {
+                requirement(key, "DoesNotExist", Vec::new())
+            } else if let Some((k, v)) = req.split_once("!=") {
+                requirement(k, "NotIn", vec![v.trim().to_string()])
+            } else if let Some((k, v)) = req.split_once("==").or_else(|| req.split_once('=')) {
+                requirement(k, "In", vec![v.trim().to_string()])
+            } else if let Some((k, list)) = req.split_once(" notin ") {
+                match set(list) {
+                    Some(values) => requirement(k, "NotIn", values),
+                    None => return bad("expected a (value, …) set after `notin`"),
+                }
+            } else if let Some((k, list)) = req.split_once(" in ") {
+                match set(list) {
+                    Some(values) => requirement(k, "In", values),
+                    None => return bad("expected a (value, …) set after `in`"),
+                }
+            } else {
+                requirement(req, "Exists", Vec::new())
+            };
+            if r.key.is_empty() || r.key.contains([' ', '(', ')']) {
+                return bad("found an invalid key");
+            }
+            out.match_expressions.push(r);
+        }
+        Ok(out)
+    }
+}
+
 impl LabelSelectorRequirement {
     /// Whether `labels` satisfy this one requirement; an unknown operator matches nothing.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
@@ -125,6 +191,30 @@ mod tests {
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn kubectl_selectors_parse_as_apimachinery_does() {
+        let labels: BTreeMap<String, String> = [("app", "web"), ("tier", "front")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (text, want) in [
+            ("app=web", true),
+            ("app==web,tier=front", true),
+            ("app!=web", false),
+            ("app in (web, api)", true),
+            ("tier notin (front)", false),
+            ("app,!missing", true),
+            ("!app", false),
+            ("app=api", false),
+        ] {
+            assert_eq!(LabelSelector::parse(text).unwrap().matches(&labels), want, "{text}");
+        }
+        assert_eq!(
+            LabelSelector::parse("app in web").unwrap_err(),
+            "unable to parse the selector \"app in web\": expected a (value, …) set after `in`"
+        );
     }
 
     #[test]
