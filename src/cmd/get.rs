@@ -17,7 +17,7 @@ pub struct GetArgs {
     pub kind: String,
     /// Only this object.
     pub name: Option<String>,
-    /// Output format: wide, yaml, json or name.
+    /// Output format: wide, yaml, json, name or jsonpath=TEMPLATE (`{.items[*].metadata.name}`).
     #[arg(short = 'o', long = "output")]
     pub output: Option<String>,
     /// Only objects whose labels match this selector (`app=web`, `tier!=db`, `env in (a,b)`).
@@ -105,15 +105,20 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
             continue;
         }
         found = true;
+        let jsonpath = args.output.as_deref().and_then(|o| o.strip_prefix("jsonpath="));
+        let structured = jsonpath.is_some() || matches!(args.output.as_deref(), Some("yaml" | "json"));
         match args.output.as_deref() {
-            Some("yaml") | Some("json") => {
+            _ if structured => {
                 let items: Vec<Value> = records.iter().map(|r| with_status(r, &state, &statuses)).collect();
                 let value = if items.len() == 1 && args.name.is_some() {
                     items[0].clone()
                 } else {
                     serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})
                 };
-                out.push_str(&if args.output.as_deref() == Some("yaml") {
+                out.push_str(&if let Some(template) = jsonpath {
+                    super::jsonpath::render(template, &value)
+                        .map_err(|e| anyhow::anyhow!("error executing jsonpath {template:?}: {e}"))?
+                } else if args.output.as_deref() == Some("yaml") {
                     serde_yaml::to_string(&value)?
                 } else {
                     format!("{}\n", serde_json::to_string_pretty(&value)?)
@@ -137,7 +142,7 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
                 }
             }
             Some(other) => bail!(
-                "unable to match a printer suitable for the output format {other:?}, allowed formats are: json, name, wide, yaml"
+                "unable to match a printer suitable for the output format {other:?}, allowed formats are: json, jsonpath=TEMPLATE, name, wide, yaml"
             ),
         }
     }

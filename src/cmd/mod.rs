@@ -10,6 +10,7 @@ pub mod events;
 pub mod exec;
 pub mod get;
 pub mod image;
+pub mod jsonpath;
 pub mod logs;
 pub mod output;
 pub mod plan;

@@ -85,3 +85,45 @@ spec:
         ("", "No resources found in default namespace.\n")
     );
 }
+
+#[test]
+fn get_jsonpath_reads_what_get_json_prints() {
+    let host = Host::new();
+    let dir = host.dir.path().join("manifests");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("app.yaml"),
+        "apiVersion: v1
+kind: ConfigMap
+metadata: {name: one}
+data: {k: v1}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: two}
+data: {k: v2}
+",
+    )
+    .unwrap();
+    host.run(&["apply", "--yes", "-f", dir.to_str().unwrap()]).expect(0);
+    let out = |args: &[&str]| host.run(args).expect(0).stdout;
+    assert_eq!(
+        out(&["get", "cm", "-o", "jsonpath={.items[*].metadata.name}"]),
+        "one two"
+    );
+    assert_eq!(out(&["get", "cm", "two", "-o", "jsonpath={.data.k}"]), "v2");
+    assert_eq!(
+        out(&[
+            "get",
+            "cm",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name}={.data.k}{\"\\n\"}{end}"
+        ]),
+        "one=v1\ntwo=v2\n"
+    );
+    let run = host.run(&["get", "cm", "-o", "jsonpath={.items[7]}"]).expect(1);
+    assert_eq!(
+        run.stderr,
+        "Error: error executing jsonpath \"{.items[7]}\": array index out of bounds: index 7, length 2\n"
+    );
+}
