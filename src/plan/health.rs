@@ -550,11 +550,17 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
         .replica_sets
         .values()
         .filter(|rs| {
+            // Of a Deployment, only the new ReplicaSet: old pods that crash are what a
+            // rollout replaces, not a reason to stop it.
             rolling_ids.contains(&("ReplicaSet", rs.namespace.as_str(), rs.name.as_str()))
-                || rs
-                    .owner
-                    .as_deref()
-                    .is_some_and(|d| rolling_ids.contains(&("Deployment", rs.namespace.as_str(), d)))
+                || rs.owner.as_deref().is_some_and(|d| {
+                    rolling_ids.contains(&("Deployment", rs.namespace.as_str(), d))
+                        && input
+                            .state
+                            .deployments
+                            .get(&format!("{}/{d}", rs.namespace))
+                            .is_none_or(|s| s.revision == rs.revision())
+                })
         })
         .map(|rs| format!("{}/{}", rs.namespace, rs.name))
         .chain(

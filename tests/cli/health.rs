@@ -294,3 +294,41 @@ spec:
         assert_eq!(pod["status"]["phase"], "Running");
     }
 }
+
+/// A rollout that replaces crash-looping pods is not stopped by them: only the new
+/// ReplicaSet's pods can make apply give up.
+#[test]
+fn a_fix_rolls_out_over_crash_looping_pods() {
+    let host = Host::new();
+    let deployment = |image: &str| {
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: api}}
+  template:
+    metadata:
+      labels: {{app: api}}
+    spec:
+      containers:
+      - name: api
+        image: {image}
+"
+        )
+    };
+    let dir = write(&host, &deployment("crash-loop:1"));
+    host.run(&["apply", "--yes", "-f", &dir]).expect(3);
+    let dir = write(&host, &deployment("busybox:2"));
+    let run = host.run(&["apply", "--yes", "-f", &dir]).expect(0);
+    assert!(
+        run.stdout
+            .ends_with("deployment/api: deployment \"api\" successfully rolled out\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr, "");
+}
