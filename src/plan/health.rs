@@ -79,27 +79,14 @@ pub fn pod(record: &PodRecord, status: Option<&PodStatus>) -> Assessment {
     // A container that ended with an error in a pod that still runs is not restarted
     // (restartPolicy Never, or an exit 0 under OnFailure would not show here).
     if status.phase == PodPhase::Running
-        && let Some(reason) = status.container_statuses.iter().find_map(|c| match &c.state {
-            ContainerState::Terminated { exit_code, reason, .. } if *exit_code != 0 => {
-                Some(format!("container {}: {reason} (exit code {exit_code})", c.name))
-            }
-            _ => None,
-        })
+        && let Some(reason) = failed_container(status)
     {
         return Assessment::new(Health::Degraded, reason);
     }
     match status.phase {
         PodPhase::Succeeded => Assessment::new(Health::Healthy, "Completed"),
         PodPhase::Failed => {
-            let why = status
-                .container_statuses
-                .iter()
-                .find_map(|c| match &c.state {
-                    ContainerState::Terminated { exit_code, reason, .. } if *exit_code != 0 => {
-                        Some(format!("container {}: {reason} (exit code {exit_code})", c.name))
-                    }
-                    _ => None,
-                })
+            let why = failed_container(status)
                 .or_else(|| status.message.clone())
                 .unwrap_or_else(|| "Failed".to_string());
             Assessment::new(Health::Degraded, why)
@@ -127,6 +114,16 @@ pub fn pod(record: &PodRecord, status: Option<&PodStatus>) -> Assessment {
             Assessment::new(Health::Progressing, reason)
         }
     }
+}
+
+/// `container app: Error (exit code 2)` for the first app container that ended non-zero.
+fn failed_container(status: &PodStatus) -> Option<String> {
+    status.container_statuses.iter().find_map(|c| match &c.state {
+        ContainerState::Terminated { exit_code, reason, .. } if *exit_code != 0 => {
+            Some(format!("container {}: {reason} (exit code {exit_code})", c.name))
+        }
+        _ => None,
+    })
 }
 
 /// `container app: CrashLoopBackOff (exit code 1, 3 restarts)` for a container that waits for
@@ -545,7 +542,8 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
             )
         })
         .collect();
-    let rolling_sets: std::collections::HashSet<String> = input
+    // Every ReplicaSet that runs pods is in the state, a standalone one of git included.
+    let rolling_sets: std::collections::HashSet<(&str, &str)> = input
         .state
         .replica_sets
         .values()
@@ -562,16 +560,10 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
                             .is_none_or(|s| s.revision == rs.revision())
                 })
         })
-        .map(|rs| format!("{}/{}", rs.namespace, rs.name))
-        .chain(
-            rolling
-                .iter()
-                .filter(|p| p.id.kind == "ReplicaSet")
-                .map(|p| format!("{}/{}", p.id.namespace.as_deref().unwrap_or("default"), p.id.name)),
-        )
+        .map(|rs| (rs.namespace.as_str(), rs.name.as_str()))
         .collect();
     let owned_by_rolling = |rec: &PodRecord| {
-        rec.owner.kind == "ReplicaSet" && rolling_sets.contains(&format!("{}/{}", rec.namespace, rec.owner.name))
+        rec.owner.kind == "ReplicaSet" && rolling_sets.contains(&(rec.namespace.as_str(), rec.owner.name.as_str()))
     };
     for rec in input.state.pods.values() {
         let watched = rec.owner.kind == "Pod" && input.watched_pods.contains(&rec.owner);

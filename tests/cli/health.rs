@@ -3,11 +3,26 @@
 
 use crate::support::Host;
 
-fn write(host: &Host, yaml: &str) -> String {
-    let dir = host.dir.path().join("manifests");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("app.yaml"), yaml).unwrap();
-    dir.to_str().unwrap().to_string()
+/// Deployment `api` of two replicas running `image`.
+fn deployment(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: api}}
+  template:
+    metadata:
+      labels: {{app: api}}
+    spec:
+      containers:
+      - name: api
+        image: {image}
+"
+    )
 }
 
 const CRASHING_POD: &str = "apiVersion: v1
@@ -23,7 +38,7 @@ spec:
 #[test]
 fn a_crash_looping_pod_fails_the_apply_naming_pod_container_and_reason() {
     let host = Host::new();
-    let dir = write(&host, CRASHING_POD);
+    let dir = host.manifests(CRASHING_POD);
     let run = host.run(&["apply", "--yes", "-f", &dir]).expect(3);
     assert_eq!(
         run.stderr,
@@ -42,25 +57,7 @@ fn a_crash_looping_pod_fails_the_apply_naming_pod_container_and_reason() {
 #[test]
 fn a_deployment_whose_new_pods_crash_fails_at_once_not_at_the_timeout() {
     let host = Host::new();
-    let dir = write(
-        &host,
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: api}
-  template:
-    metadata:
-      labels: {app: api}
-    spec:
-      containers:
-      - name: api
-        image: crash-loop:2
-",
-    );
+    let dir = host.manifests(&deployment("crash-loop:2"));
     let started = std::time::Instant::now();
     let run = host.run(&["apply", "--yes", "--timeout", "10m", "-f", &dir]).expect(3);
     let line = run.stderr.lines().last().unwrap_or_default();
@@ -79,8 +76,7 @@ spec:
 #[test]
 fn a_healthy_pod_and_an_unschedulable_one() {
     let host = Host::new();
-    let dir = write(
-        &host,
+    let dir = host.manifests(
         "apiVersion: v1
 kind: Pod
 metadata:
@@ -93,8 +89,7 @@ spec:
     );
     let run = host.run(&["apply", "--yes", "-f", &dir]).expect(0);
     assert_eq!(run.stderr, "");
-    let dir = write(
-        &host,
+    let dir = host.manifests(
         "apiVersion: v1
 kind: Pod
 metadata:
@@ -227,25 +222,7 @@ fn mask_time(text: &str) -> String {
 #[test]
 fn get_json_has_api_metadata_owner_uids_and_status() {
     let host = Host::new();
-    let dir = write(
-        &host,
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: api}
-  template:
-    metadata:
-      labels: {app: api}
-    spec:
-      containers:
-      - name: api
-        image: busybox:1
-",
-    );
+    let dir = host.manifests(&deployment("busybox:1"));
     host.run(&["apply", "--yes", "-f", &dir]).expect(0);
     let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&host.run(args).expect(0).stdout).unwrap() };
     let d = json(&["get", "deploy", "api", "-o", "json"]);
@@ -300,29 +277,9 @@ spec:
 #[test]
 fn a_fix_rolls_out_over_crash_looping_pods() {
     let host = Host::new();
-    let deployment = |image: &str| {
-        format!(
-            "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {{app: api}}
-  template:
-    metadata:
-      labels: {{app: api}}
-    spec:
-      containers:
-      - name: api
-        image: {image}
-"
-        )
-    };
-    let dir = write(&host, &deployment("crash-loop:1"));
+    let dir = host.manifests(&deployment("crash-loop:1"));
     host.run(&["apply", "--yes", "-f", &dir]).expect(3);
-    let dir = write(&host, &deployment("busybox:2"));
+    let dir = host.manifests(&deployment("busybox:2"));
     let run = host.run(&["apply", "--yes", "-f", &dir]).expect(0);
     assert!(
         run.stdout

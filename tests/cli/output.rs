@@ -5,10 +5,7 @@ use crate::support::Host;
 #[test]
 fn get_selects_by_label_and_prints_names_and_labels() {
     let host = Host::new();
-    let dir = host.dir.path().join("manifests");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("app.yaml"),
+    let dir = host.manifests(
         "apiVersion: v1
 kind: ConfigMap
 metadata: {name: web-config, labels: {app: web, tier: front}}
@@ -35,9 +32,8 @@ spec:
     spec:
       containers: [{name: c, image: \"busybox:1\"}]
 ",
-    )
-    .unwrap();
-    host.run(&["apply", "--yes", "-f", dir.to_str().unwrap()]).expect(0);
+    );
+    host.run(&["apply", "--yes", "-f", &dir]).expect(0);
     let out = |args: &[&str]| host.run(args).expect(0).stdout;
     assert_eq!(
         out(&["get", "cm", "-o", "name"]),
@@ -89,10 +85,7 @@ spec:
 #[test]
 fn get_jsonpath_reads_what_get_json_prints() {
     let host = Host::new();
-    let dir = host.dir.path().join("manifests");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("app.yaml"),
+    let dir = host.manifests(
         "apiVersion: v1
 kind: ConfigMap
 metadata: {name: one}
@@ -103,9 +96,8 @@ kind: ConfigMap
 metadata: {name: two}
 data: {k: v2}
 ",
-    )
-    .unwrap();
-    host.run(&["apply", "--yes", "-f", dir.to_str().unwrap()]).expect(0);
+    );
+    host.run(&["apply", "--yes", "-f", &dir]).expect(0);
     let out = |args: &[&str]| host.run(args).expect(0).stdout;
     assert_eq!(
         out(&["get", "cm", "-o", "jsonpath={.items[*].metadata.name}"]),

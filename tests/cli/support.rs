@@ -65,6 +65,15 @@ impl Host {
         self.dir.path().join("state")
     }
 
+    /// Writes `yaml` as the only manifest of this host's manifest directory; returns the
+    /// directory, for `-f`.
+    pub fn manifests(&self, yaml: &str) -> String {
+        let dir = self.dir.path().join("manifests");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.yaml"), yaml).unwrap();
+        dir.to_str().unwrap().to_string()
+    }
+
     pub fn fake_file(&self) -> PathBuf {
         self.dir.path().join("fake-runtime.json")
     }
