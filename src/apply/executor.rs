@@ -121,14 +121,14 @@ impl<'a> Executor<'a> {
             .into_iter()
             .filter(|uid| !state.pods.contains_key(uid))
             .collect();
-        for uid in &orphans {
-            self.runtime
-                .delete_pod(uid, Duration::from_secs(30))
-                .map_err(|source| ApplyError::Runtime {
-                    id: format!("pod {uid}"),
-                    source,
-                })?;
-        }
+        let pods: Vec<(String, Duration)> = orphans
+            .iter()
+            .map(|uid| (uid.clone(), Duration::from_secs(30)))
+            .collect();
+        crate::runtime::delete_pods(self.runtime, &pods).map_err(|source| ApplyError::Runtime {
+            id: format!("pods {}", orphans.join(", ")),
+            source,
+        })?;
         Ok(orphans)
     }
 
@@ -195,15 +195,18 @@ impl<'a> Executor<'a> {
             .and_then(|r| r.spec.pointer("/spec/terminationGracePeriodSeconds"))
             .and_then(|v| v.as_u64())
             .unwrap_or(30);
+        // A bare pod's replacement has its name, so the old one must be gone first; the pods
+        // stop together, not one after the other.
+        let running: Vec<(String, Duration)> = uids
+            .iter()
+            .filter(|uid| state.pods.get(*uid).is_some_and(|p| !p.is_pending()))
+            .map(|uid| (uid.clone(), Duration::from_secs(grace)))
+            .collect();
+        crate::runtime::delete_pods(self.runtime, &running).map_err(|source| ApplyError::Runtime {
+            id: owner.to_string(),
+            source,
+        })?;
         for uid in uids {
-            if state.pods.get(uid).is_some_and(|p| !p.is_pending()) {
-                self.runtime
-                    .delete_pod(uid, Duration::from_secs(grace))
-                    .map_err(|source| ApplyError::Runtime {
-                        id: owner.to_string(),
-                        source,
-                    })?;
-            }
             // Deleting is idempotent: if this is lost, the next run deletes the gone pod again.
             state.pods.remove(uid);
             self.dirty = true;
@@ -307,6 +310,8 @@ impl<'a> Executor<'a> {
             spec_hash: d.hash.clone(),
             created_at: (self.now)(),
             created: false,
+            deletion_timestamp: None,
+            deletion_grace_period_seconds: None,
         }
     }
 

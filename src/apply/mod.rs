@@ -2,6 +2,7 @@
 //! state after every step so a crash anywhere leaves a state the next apply finishes from.
 
 pub mod executor;
+pub mod reconcile;
 pub mod workloads;
 
 pub use executor::{ApplyError, Executor, refresh_pending};

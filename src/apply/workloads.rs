@@ -63,6 +63,47 @@ pub fn retry_unconfirmed(
     Ok(())
 }
 
+/// Forgets the terminating pods the runtime has finished with; returns how many are still
+/// stopping. Terminations are begun again first (idempotent), which finishes a deletion whose
+/// record was saved just before a crash.
+pub fn reap_terminated(
+    store: &mut Saver<'_>,
+    runtime: &mut dyn Runtime,
+    state: &mut State,
+) -> Result<usize, ApplyError> {
+    let terminating: Vec<(String, i64)> = state
+        .pods
+        .values()
+        .filter(|p| p.is_terminating())
+        .map(|p| (p.uid.clone(), p.deletion_grace_period_seconds.unwrap_or(DEFAULT_GRACE)))
+        .collect();
+    let mut gone = 0;
+    for (uid, grace) in &terminating {
+        runtime
+            .terminate_pod(uid, Duration::from_secs((*grace).max(0) as u64))
+            .map_err(|source| runtime_error(state, uid, source))?;
+        if runtime
+            .reap_pod(uid)
+            .map_err(|source| runtime_error(state, uid, source))?
+        {
+            state.pods.remove(uid);
+            gone += 1;
+        }
+    }
+    if gone > 0 {
+        store.save(state)?;
+    }
+    Ok(terminating.len() - gone)
+}
+
+fn runtime_error(state: &State, uid: &str, source: crate::runtime::RuntimeError) -> ApplyError {
+    let id = match state.pods.get(uid) {
+        Some(rec) => format!("Pod {}/{}", rec.namespace, rec.name),
+        None => format!("pod {uid}"),
+    };
+    ApplyError::Runtime { id, source }
+}
+
 /// Executes `step` against `runtime`; `new_uid` makes pod uids, `now` is RFC 3339.
 pub fn execute_workloads(
     store: &mut Saver<'_>,
@@ -75,24 +116,37 @@ pub fn execute_workloads(
     for uid in &step.forget {
         state.pods.remove(uid);
     }
+    // Deletion is recorded first (the deletion timestamp, one save for the whole batch), then
+    // begun in the runtime, which returns at once: the pods stop in parallel while the
+    // controllers already count them out, and `reap_terminated` forgets them once gone.
+    let mut terminate = Vec::new();
     for uid in &step.deletes {
-        let Some(rec) = state.pods.get(uid) else { continue };
-        if !rec.is_pending() {
-            let grace = state
-                .replica_sets
-                .get(&format!("{}/{}", rec.namespace, rec.owner.name))
-                .and_then(|rs| rs.template.spec.termination_grace_period_seconds)
-                .unwrap_or(DEFAULT_GRACE);
-            runtime
-                .delete_pod(uid, Duration::from_secs(grace.max(0) as u64))
-                .map_err(|source| ApplyError::Runtime {
-                    id: format!("Pod {}/{}", rec.namespace, rec.name),
-                    source,
-                })?;
+        let Some(rec) = state.pods.get_mut(uid) else { continue };
+        if rec.is_terminating() {
+            continue;
         }
-        state.pods.remove(uid);
-        // Saved per pod: the runtime effect is done, the record must follow.
+        if rec.is_pending() {
+            state.pods.remove(uid);
+            continue;
+        }
+        let grace = state
+            .replica_sets
+            .get(&format!("{}/{}", rec.namespace, rec.owner.name))
+            .and_then(|rs| rs.template.spec.termination_grace_period_seconds)
+            .unwrap_or(DEFAULT_GRACE)
+            .max(0);
+        let rec = state.pods.get_mut(uid).expect("looked up above");
+        rec.deletion_timestamp = Some(now.to_string());
+        rec.deletion_grace_period_seconds = Some(grace);
+        terminate.push((uid.clone(), grace));
+    }
+    if !step.deletes.is_empty() {
         store.save(state)?;
+    }
+    for (uid, grace) in &terminate {
+        runtime
+            .terminate_pod(uid, Duration::from_secs(*grace as u64))
+            .map_err(|source| runtime_error(state, uid, source))?;
     }
     // The ReplicaSets and statuses with the intent of every new pod, in one save: a crash
     // after it leaves unconfirmed records that `retry_unconfirmed` finishes.
@@ -125,6 +179,8 @@ pub fn execute_workloads(
                         }),
                         created_at: now.to_string(),
                         created: false,
+                        deletion_timestamp: None,
+                        deletion_grace_period_seconds: None,
                     },
                 );
                 uid
@@ -201,6 +257,7 @@ mod tests {
         let mut state = store.load().unwrap();
         let mut saver = Saver::new(store, None);
         retry_unconfirmed(&mut saver, rt, &mut state)?;
+        reap_terminated(&mut saver, rt, &mut state)?;
         let observed: Observed = state
             .pods
             .values()
@@ -267,6 +324,15 @@ mod tests {
         assert_eq!(rt.pods.len(), 1);
         pass(&store, &mut rt, &[], &mut n).unwrap();
         assert!(rt.pods.is_empty());
+        // The deletion is recorded and begun; the record goes once the runtime is done.
+        let state = store.load().unwrap();
+        let terminating: Vec<_> = state.pods.values().map(|p| p.deletion_timestamp.as_deref()).collect();
+        assert_eq!(terminating, [Some("2026-01-01T00:00:00Z")]);
+        assert_eq!(
+            state.pods.values().next().unwrap().deletion_grace_period_seconds,
+            Some(30)
+        );
+        pass(&store, &mut rt, &[], &mut n).unwrap();
         let state = store.load().unwrap();
         assert!(state.pods.is_empty() && state.replica_sets.is_empty() && state.deployments.is_empty());
     }
@@ -284,6 +350,8 @@ mod tests {
         assert!(pass(&store, &mut rt, &d, &mut n).unwrap());
         assert_eq!(rt.pods.len(), 2);
         assert!(!rt.pods.contains_key(&lost), "the lost pod is deleted");
+        assert!(store.load().unwrap().pods[&lost].is_terminating());
+        assert!(!pass(&store, &mut rt, &d, &mut n).unwrap());
         assert!(!store.load().unwrap().pods.contains_key(&lost));
         // A pod deleted behind rekon's back is forgotten and replaced too.
         let gone = rt.pods.keys().next().unwrap().clone();

@@ -172,10 +172,8 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     }
 }
 
-/// The level-triggered loop of the workload controllers: observe the pods, run every
-/// Deployment and ReplicaSet controller, carry out what they decide, save; until all have
-/// converged (0), one fails or `--timeout` passes (3, saying what and why), or after one pass
-/// with `--no-wait`. Between passes it sleeps until the next interesting time, at most 200 ms.
+/// Runs the reconcile loop ([`crate::apply::reconcile`]) and maps how it ended to the exit
+/// code, printing what the user reads: progress lines, and on exit 3 what and why.
 fn converge(
     session: &mut Session,
     runtime: &mut dyn crate::runtime::Runtime,
@@ -185,17 +183,7 @@ fn converge(
     stop: &AtomicBool,
     crash_after: Option<u32>,
 ) -> Result<i32> {
-    use crate::apply::workloads::Saver;
-    use crate::plan::health::{GateInput, Verdict, gate};
-    use crate::plan::workloads::{WorkloadInput, reconcile};
-    if !desired
-        .iter()
-        .any(|d| matches!(d.id.kind.as_str(), "Deployment" | "ReplicaSet"))
-        && session.state.replica_sets.is_empty()
-        && watched_pods.is_empty()
-    {
-        return Ok(exit::OK);
-    }
+    use crate::apply::reconcile::{LoopConfig, Outcome, Reconciler, SystemClock};
     // Under --watch a round waits at most one interval, so a new commit is picked up (and
     // rolls the rollout over) at the next round.
     let timeout = if args.watch {
@@ -203,172 +191,93 @@ fn converge(
     } else {
         args.timeout
     };
-    let deadline = Instant::now() + timeout;
-    let bar = if std::io::stdout().is_terminal() {
-        ProgressBar::new_spinner()
-    } else {
-        ProgressBar::hidden()
-    };
     let host = context::host_facts();
+    let config = LoopConfig {
+        desired,
+        watched_pods,
+        host: &host,
+        timeout,
+        no_wait: args.no_wait,
+        crash_after,
+    };
+    if !crate::apply::reconcile::needed(&session.state, &config) {
+        return Ok(exit::OK);
+    }
+    let mut bar = Bar::new();
     let mut counter = 0u64;
-    let mut last_messages: Vec<String> = Vec::new();
-    let mut saver = Saver::new(&session.store, crash_after.filter(|&n| n > 0));
-    loop {
-        crash_hook(crate::apply::workloads::retry_unconfirmed(
-            &mut saver,
-            runtime,
-            &mut session.state,
-        ))?;
-        let observed = context::observe(runtime, &session.state)?;
-        let now = chrono::Utc::now();
-        let step = reconcile(&WorkloadInput {
-            desired,
-            state: &session.state,
-            observed: &observed,
-            host: &host,
-            now,
-        });
-        for e in &step.events {
-            println!("{}: {}", e.object, e.message);
-            // Shaped like the scheduler's events: the reason is the kind.
-            session.events.append(&Event {
-                object: Some(e.object.clone()),
-                message: Some(e.message.clone()),
-                ..Event::new(&e.reason, now)
-            })?;
+    let mut new_uid = || {
+        counter += 1;
+        new_pod_uid(counter)
+    };
+    let Session {
+        store, state, events, ..
+    } = session;
+    let outcome = Reconciler {
+        store,
+        events,
+        runtime,
+        clock: &mut SystemClock,
+        progress: &mut bar,
+        new_uid: &mut new_uid,
+        stop: Some(stop),
+    }
+    .run(state, &config);
+    bar.0.finish_and_clear();
+    match crash_hook(outcome)? {
+        Outcome::Converged => Ok(exit::OK),
+        Outcome::Failed { object, message } => {
+            eprintln!("Error: {object} did not converge: {message}");
+            Ok(exit::NOT_CONVERGED)
         }
-        for c in &step.creates {
-            let (kind, message) = match (&c.node, &c.scheduling) {
-                (Some(node), _) => (
-                    "Scheduled",
-                    format!("Successfully assigned {}/{} to {node}", c.namespace, c.name),
-                ),
-                (None, s) => (
-                    "FailedScheduling",
-                    s.as_ref().map(|s| s.message.clone()).unwrap_or_default(),
-                ),
-            };
-            session.events.append(&Event {
-                object: Some(crate::manifest::ObjectId::new("Pod", Some(&c.namespace), &c.name).to_string()),
-                message: Some(message),
-                ..Event::new(kind, now)
-            })?;
-        }
-        let mut new_uid = || {
-            counter += 1;
-            new_pod_uid(counter)
-        };
-        let changed = step.acts()
-            || session.state.replica_sets != step.replica_sets
-            || session.state.deployments != step.deployments;
-        if step.acts() {
-            runtime
-                .check_can_modify()
-                .context("cannot run the pods of Deployments and ReplicaSets")?;
-        }
-        if changed {
-            crash_hook(crate::apply::workloads::execute_workloads(
-                &mut saver,
-                runtime,
-                &mut session.state,
-                &step,
-                &mut new_uid,
-                &context::now(),
-            ))?;
-        }
-        let messages: Vec<String> = step
-            .progress
-            .iter()
-            .map(|p| format!("{}: {}", p.id.kubectl_ref(), p.message))
-            .collect();
-        if messages != last_messages {
-            for m in messages.iter().filter(|m| !last_messages.contains(m)) {
-                if bar.is_hidden() {
-                    println!("{m}");
-                } else {
-                    bar.println(m);
-                }
-            }
-            last_messages = messages;
-        }
-        // One line per rolling workload on a terminal: `web: 2/3 updated, 3 ready`.
-        let line: Vec<String> = desired
-            .iter()
-            .filter(|d| d.id.kind == "Deployment")
-            .filter_map(|d| {
-                let key = format!("{}/{}", d.id.namespace.as_deref().unwrap_or_default(), d.id.name);
-                let s = step.deployments.get(&key)?;
-                let want = d.value.pointer("/spec/replicas").and_then(|v| v.as_i64()).unwrap_or(1);
-                Some(format!(
-                    "{}: {}/{want} updated, {} ready",
-                    d.id.name, s.updated_replicas, s.ready_replicas
-                ))
-            })
-            .collect();
-        bar.set_message(line.join("  "));
-        bar.tick();
-        let verdict = gate(&GateInput {
-            state: &session.state,
-            observed: &observed,
-            watched_pods,
-            progress: &step.progress,
-            acted: step.acts(),
-        });
-        let done = step.progress.iter().any(|p| p.failed)
-            || matches!(verdict, Verdict::Stuck { .. })
-            || (!step.acts() && verdict == Verdict::Converged);
-        if args.no_wait || done {
-            bar.finish_and_clear();
-        }
-        if let Some(failed) = step.progress.iter().find(|p| p.failed) {
-            eprintln!(
-                "Error: {} did not converge: {}",
-                failed.id.kubectl_ref(),
-                failed.message
-            );
-            return Ok(exit::NOT_CONVERGED);
-        }
-        if let Verdict::Stuck {
+        Outcome::Stuck {
             object,
             message,
             pod_uid,
             container,
-        } = &verdict
-        {
+        } => {
             eprintln!("Error: {object} cannot become healthy: {message}");
             if let (Some(uid), Some(container)) = (pod_uid, container)
-                && let Some(line) = last_log_line(&session.store, uid, container)
+                && let Some(line) = last_log_line(&session.store, &uid, &container)
             {
                 eprintln!("  last log line of container {container}: {line}");
             }
-            return Ok(exit::NOT_CONVERGED);
+            Ok(exit::NOT_CONVERGED)
         }
-        if done {
-            return Ok(exit::OK);
-        }
-        if args.no_wait {
-            return Ok(exit::OK);
-        }
-        if Instant::now() >= deadline || stop.load(Ordering::SeqCst) {
-            bar.finish_and_clear();
-            if let Verdict::Waiting(what) = &verdict {
-                for (object, message) in what {
-                    eprintln!("Error: {object} did not converge within {timeout:?}: {message}");
-                }
+        Outcome::TimedOut(what) => {
+            for (object, message) in what {
+                eprintln!("Error: {object} did not converge within {timeout:?}: {message}");
             }
-            return Ok(exit::NOT_CONVERGED);
+            Ok(exit::NOT_CONVERGED)
         }
-        if !step.acts() {
-            // Nothing changed: wait for the next interesting moment, at most 200 ms, so pod
-            // status changes are seen soon without busy polling.
-            let mut wait = Duration::from_millis(200);
-            if let Some(at) = step.next_check
-                && let Ok(until) = (at - chrono::Utc::now()).to_std()
-            {
-                wait = wait.min(until);
-            }
-            std::thread::sleep(wait);
+    }
+}
+
+/// The loop's progress: a spinner with the rollout summary on a terminal, plain lines
+/// otherwise.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        Bar(if std::io::stdout().is_terminal() {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        })
+    }
+}
+
+impl crate::apply::reconcile::Progress for Bar {
+    fn line(&mut self, text: &str) {
+        if self.0.is_hidden() {
+            println!("{text}");
+        } else {
+            self.0.println(text);
         }
+    }
+
+    fn status(&mut self, text: &str) {
+        self.0.set_message(text.to_string());
+        self.0.tick();
     }
 }
 
@@ -407,7 +316,7 @@ fn last_log_line(store: &crate::state::StateStore, uid: &str, container: &str) -
 }
 
 /// Aborts the process on the injected crash of the test hook, as a `kill -9` would.
-fn crash_hook(result: Result<(), ApplyError>) -> Result<()> {
+fn crash_hook<T>(result: Result<T, ApplyError>) -> Result<T> {
     match result {
         Err(ApplyError::InjectedCrash(_)) => std::process::abort(),
         other => other.context(

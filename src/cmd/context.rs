@@ -139,16 +139,7 @@ pub fn runtime(global: &Global) -> Result<Box<dyn Runtime>> {
 /// What the runtime says about every pod of the state that is bound to a node (a Pending
 /// pod has nothing in the runtime).
 pub fn observe(runtime: &mut dyn Runtime, state: &State) -> Result<Observed> {
-    let mut observed = Observed::new();
-    for uid in state.pods.values().filter(|p| !p.is_pending()).map(|p| &p.uid) {
-        observed.insert(
-            uid.clone(),
-            runtime
-                .pod_status(uid)
-                .with_context(|| format!("failed to observe pod {uid}"))?,
-        );
-    }
-    Ok(observed)
+    crate::apply::reconcile::observe(runtime, state).context("failed to observe the pods")
 }
 
 /// What the runtime says about the state's pods; needs no runtime when there are none, so a

@@ -71,8 +71,7 @@ pub fn run(global: &Global, args: &DeleteArgs) -> Result<i32> {
     };
     let uid = pod.record.uid.clone();
     let mut runtime = context::runtime(global)?;
-    runtime
-        .delete_pod(&uid, grace)
+    crate::runtime::delete_pods(runtime.as_mut(), &[(uid.clone(), grace)])
         .with_context(|| format!("failed to delete pod {name:?}"))?;
     session.state.pods.remove(&uid);
     let Session { store, state, .. } = &mut session;

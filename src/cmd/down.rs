@@ -56,6 +56,7 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
         .collect();
     let count = resource_count(&session.state, &held);
     let uids: BTreeSet<String> = held.iter().chain(session.state.pods.keys()).cloned().collect();
+    let mut pods = Vec::new();
     for uid in &uids {
         let dir = global.state_dir.join("pods").join(uid);
         let spec = match session.state.pods.get(uid) {
@@ -65,22 +66,16 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
                 .and_then(|v| v.get("spec").cloned()),
         };
-        let name = session
-            .state
-            .pods
-            .get(uid)
-            .map_or(uid.as_str(), |p| p.name.as_str())
-            .to_string();
+        let name = session.state.pods.get(uid).map_or(uid.as_str(), |p| p.name.as_str());
         eprintln!("pod/{name}: Destroying...");
-        runtime
-            .delete_pod(uid, grace_period(spec.as_ref()))
-            .with_context(|| format!("failed to delete pod {name} ({uid})"))?;
-        // Save after every pod, so an interrupted down leaves a state that matches the host.
-        if session.state.pods.remove(uid).is_some() {
-            let Session { store, state, .. } = &mut session;
-            store.save(state).context("failed to save the state")?;
+        if session.state.pods.get(uid).is_none_or(|p| !p.is_pending()) {
+            pods.push((uid.clone(), grace_period(spec.as_ref())));
         }
     }
+    // Every pod stops at once; an interrupted down leaves their records, and the next one
+    // finishes them.
+    crate::runtime::delete_pods(runtime.as_mut(), &pods).context("failed to delete the pods")?;
+    session.state.pods.clear();
     // Node cgroups and their recorded capacity go with the pods (the default node too).
     let mut nodes: BTreeSet<String> = session
         .state

@@ -302,6 +302,10 @@ fn with_status(
         _ => {}
     }
     let Some(pod) = pod_of(state, r) else { return v };
+    if let Some(at) = &pod.deletion_timestamp {
+        v["metadata"]["deletionTimestamp"] = Value::String(at.clone());
+        v["metadata"]["deletionGracePeriodSeconds"] = pod.deletion_grace_period_seconds.into();
+    }
     if pod.is_pending() {
         v["metadata"]["uid"] = Value::String(pod.uid.clone());
         v["status"] = pending_status(pod);
@@ -420,6 +424,10 @@ pub fn pod_status_word(record: Option<&PodRecord>, status: Option<&Option<PodSta
     let Some(record) = record else { return "Pending".into() };
     if record.is_pending() {
         return "Pending".into();
+    }
+    // A pod being deleted says so whatever its containers do (kubectl's printPod).
+    if record.is_terminating() {
+        return "Terminating".into();
     }
     let status = match status {
         Some(Some(s)) => s,

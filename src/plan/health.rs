@@ -66,6 +66,9 @@ const DEGRADED_WAITING: &[&str] = &[
 /// lost, or a container waits for a reason it does not recover from; Progressing otherwise
 /// (starting, not Ready yet, or Pending for a node).
 pub fn pod(record: &PodRecord, status: Option<&PodStatus>) -> Assessment {
+    if record.is_terminating() {
+        return Assessment::new(Health::Progressing, "Terminating");
+    }
     if let Some(s) = &record.scheduling {
         return Assessment::new(Health::Progressing, format!("{}: {}", s.reason, s.message));
     }
@@ -242,6 +245,8 @@ mod tests {
             spec_hash: "h".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             created: true,
+            deletion_timestamp: None,
+            deletion_grace_period_seconds: None,
         }
     }
 
@@ -566,6 +571,13 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
         rec.owner.kind == "ReplicaSet" && rolling_sets.contains(&(rec.namespace.as_str(), rec.owner.name.as_str()))
     };
     for rec in input.state.pods.values() {
+        if rec.is_terminating() {
+            // Apply waits until the pods it deletes are gone; meanwhile they free room, so a
+            // Pending pod is not stuck yet.
+            starting = true;
+            waiting.push((format!("pod {}/{}", rec.namespace, rec.name), "Terminating".into()));
+            continue;
+        }
         let watched = rec.owner.kind == "Pod" && input.watched_pods.contains(&rec.owner);
         if !watched && !owned_by_rolling(rec) {
             continue;

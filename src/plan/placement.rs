@@ -282,6 +282,8 @@ mod tests {
                 spec_hash: "h".into(),
                 created_at: format!("t{i:02}"),
                 created: pl.node.is_some(),
+                deletion_timestamp: None,
+                deletion_grace_period_seconds: None,
             };
             state.pods.insert(uid, rec);
         }

@@ -111,7 +111,7 @@ fn observed_pods(
         };
         // A pod whose supervisor died reports Unknown: rekon deletes it, as the node lifecycle
         // controller evicts the pods of a lost node, and the ReplicaSet replaces it at once.
-        let is_lost = status.is_some_and(|s| s.phase == PodPhase::Unknown);
+        let is_lost = status.is_some_and(|s| s.phase == PodPhase::Unknown) && !rec.is_terminating();
         if is_lost {
             lost.push(rec.uid.clone());
         }
@@ -128,7 +128,9 @@ fn observed_pods(
                 .filter(|c| c.status == "True")
                 .and_then(|c| c.last_transition_time.as_deref())
                 .and_then(parse_time),
-            deleting: is_lost,
+            // Terminating pods are no longer active (`controller.FilterActivePods`): the
+            // ReplicaSet replaces them at once, and they count in no status.
+            deleting: is_lost || rec.is_terminating(),
             created_at: parse_time(&rec.created_at).unwrap_or(input.now),
             node: rec.node.clone(),
             max_restarts: status.map_or(0, |s| {
@@ -253,7 +255,10 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
     // Pods whose ReplicaSet is gone (its Deployment or itself left git) are deleted.
     for rec in input.state.pods.values().filter(|p| p.owner.kind == "ReplicaSet") {
         let rkey = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
-        if !step.replica_sets.contains_key(&rkey) && !step.forget.contains(&rec.uid) && !step.deletes.contains(&rec.uid)
+        if !step.replica_sets.contains_key(&rkey)
+            && !rec.is_terminating()
+            && !step.forget.contains(&rec.uid)
+            && !step.deletes.contains(&rec.uid)
         {
             step.deletes.push(rec.uid.clone());
         }

@@ -29,6 +29,13 @@ pub struct FakeRuntime {
     pub calls: Vec<Call>,
     /// Fail the n-th (0-based) create call.
     pub fail_create_at: Option<usize>,
+    /// How many `reap_pod` calls a terminating pod survives (0: it stops at once), as a pod
+    /// whose preStop hook or grace period takes a while.
+    pub termination_reaps: u32,
+    /// Pods being terminated, with the reaps they still survive.
+    pub terminating: BTreeMap<String, u32>,
+    /// The most pods that were terminating at the same time.
+    pub max_terminating: usize,
     creates: usize,
     file: Option<PathBuf>,
 }
@@ -164,10 +171,30 @@ impl Runtime for FakeRuntime {
         self.persist()
     }
 
-    fn delete_pod(&mut self, uid: &str, _grace: Duration) -> Result<(), RuntimeError> {
+    fn terminate_pod(&mut self, uid: &str, _grace: Duration) -> Result<(), RuntimeError> {
+        if self.terminating.contains_key(uid) || !self.pods.contains_key(uid) {
+            return Ok(());
+        }
         self.calls.push(Call::Delete(uid.to_string()));
-        self.pods.remove(uid);
+        if self.termination_reaps == 0 {
+            self.pods.remove(uid);
+        } else {
+            self.terminating.insert(uid.to_string(), self.termination_reaps);
+            self.max_terminating = self.max_terminating.max(self.terminating.len());
+        }
         self.persist()
+    }
+
+    fn reap_pod(&mut self, uid: &str) -> Result<bool, RuntimeError> {
+        if let Some(left) = self.terminating.get_mut(uid) {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                self.terminating.remove(uid);
+                self.pods.remove(uid);
+                self.persist()?;
+            }
+        }
+        Ok(!self.pods.contains_key(uid))
     }
 
     fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError> {

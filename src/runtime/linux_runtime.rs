@@ -332,24 +332,55 @@ impl Runtime for LinuxRuntime {
         Ok(())
     }
 
-    fn delete_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {
+    fn terminate_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {
         self.require_root()?;
         let dir = self.pod_dir(uid);
-        if !dir.root().exists() {
+        let grace_file = dir.root().join(DELETE_GRACE_FILE);
+        if !dir.root().exists() || grace_file.exists() {
             return Ok(());
         }
         if let Some(sup) = dir.supervisor()
             && sup.is_alive()
         {
-            let _ = fs::write(dir.root().join(DELETE_GRACE_FILE), grace.as_secs().to_string());
-            let pid = nix::unistd::Pid::from_raw(sup.pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            if !wait_until_dead(&dir, Instant::now() + grace + DELETE_SLACK) && sup.is_alive() {
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                wait_until_dead(&dir, Instant::now() + DELETE_SLACK);
+            // The supervisor reads the grace period when SIGTERM arrives; the file's mtime is
+            // when the deletion began, for the kill deadline of `reap_pod`.
+            super::supervisor::write_atomic(&grace_file, grace.as_secs().to_string().as_bytes())
+                .map_err(io("cannot record the pod's deletion"))?;
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup.pid), nix::sys::signal::Signal::SIGTERM);
+        }
+        Ok(())
+    }
+
+    fn reap_pod(&mut self, uid: &str) -> Result<bool, RuntimeError> {
+        self.require_root()?;
+        let dir = self.pod_dir(uid);
+        if !dir.root().exists() {
+            return Ok(true);
+        }
+        if let Some(sup) = dir.supervisor()
+            && sup.is_alive()
+        {
+            let grace_file = dir.root().join(DELETE_GRACE_FILE);
+            let Ok(meta) = fs::metadata(&grace_file) else {
+                return Ok(false); // not being deleted
+            };
+            let grace: u64 = fs::read_to_string(&grace_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            let since = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+            if since < Duration::from_secs(grace) + DELETE_SLACK {
+                return Ok(false);
+            }
+            // The supervisor did not end within its grace period and the slack: kill it,
+            // and the pod's processes with its cgroup below.
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup.pid), nix::sys::signal::Signal::SIGKILL);
+            if !wait_until_dead(&dir, Instant::now() + DELETE_SLACK) {
+                return Ok(false);
             }
         }
-        self.clean_up(uid, &dir)
+        self.clean_up(uid, &dir)?;
+        Ok(true)
     }
 
     fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError> {
@@ -424,7 +455,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let mut rt = LinuxRuntime::new(dir.path()).unwrap();
-        let err = rt.delete_pod("u", Duration::ZERO).unwrap_err();
+        let err = rt.terminate_pod("u", Duration::ZERO).unwrap_err();
         assert!(matches!(err, RuntimeError::NotRoot { .. }));
     }
 

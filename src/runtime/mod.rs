@@ -60,8 +60,14 @@ pub enum RuntimeError {
 pub trait Runtime {
     /// Starts the pod, or does nothing when a pod with this uid already exists.
     fn create_pod(&mut self, pod: &PodRequest) -> Result<(), RuntimeError>;
-    /// Deletes the pod gracefully (preStop, SIGTERM, grace period, SIGKILL); Ok when it is gone.
-    fn delete_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError>;
+    /// Starts stopping the pod gracefully (preStop, SIGTERM, the grace period, SIGKILL) and
+    /// returns at once, as the API server's delete does: the pod is Terminating until
+    /// [`Runtime::reap_pod`] finds it gone. Idempotent: a second call changes nothing.
+    fn terminate_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError>;
+    /// Finishes the termination of a pod: `Ok(true)` once its processes have ended and
+    /// everything it held is removed (or it never existed), `Ok(false)` while it is still
+    /// stopping. A pod that outlives its grace period by a margin is killed.
+    fn reap_pod(&mut self, uid: &str) -> Result<bool, RuntimeError>;
     /// The pod's current status, or None when the runtime has no such pod.
     fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError>;
     /// Uids of every pod the runtime holds.
@@ -77,6 +83,32 @@ pub trait Runtime {
     fn configure_node(&mut self, node: &NodeConfig) -> Result<(), RuntimeError>;
     /// Removes the node's cgroup; its pods must have been deleted first.
     fn remove_node(&mut self, name: &str) -> Result<(), RuntimeError>;
+}
+
+/// How often [`delete_pods`] looks whether terminating pods are gone.
+const REAP_POLL: Duration = Duration::from_millis(20);
+
+/// Terminates every pod of `pods` (uid, grace period) at once and waits until all are gone:
+/// the pods stop in parallel, so the whole takes about the longest grace period, not the sum.
+/// For the callers that must not go on while a pod still runs (`down`, `delete`, a replace).
+pub fn delete_pods(runtime: &mut dyn Runtime, pods: &[(String, Duration)]) -> Result<(), RuntimeError> {
+    for (uid, grace) in pods {
+        runtime.terminate_pod(uid, *grace)?;
+    }
+    let mut left: Vec<&String> = pods.iter().map(|(uid, _)| uid).collect();
+    while !left.is_empty() {
+        let mut still = Vec::new();
+        for uid in left {
+            if !runtime.reap_pod(uid)? {
+                still.push(uid);
+            }
+        }
+        left = still;
+        if !left.is_empty() {
+            std::thread::sleep(REAP_POLL);
+        }
+    }
+    Ok(())
 }
 
 /// A node's capacity as the runtime enforces it (`status.capacity` of a Node; `None`: no

@@ -61,6 +61,13 @@ pub struct PodRecord {
     /// False between "decided to create" and "runtime confirmed": a crash there is adopted
     /// or retried by the next apply, never duplicated.
     pub created: bool,
+    /// When its deletion began (RFC 3339): the pod is Terminating until the runtime reports
+    /// it gone, and controllers no longer count it (`metadata.deletionTimestamp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_timestamp: Option<String>,
+    /// The grace period its deletion was given (`metadata.deletionGracePeriodSeconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_grace_period_seconds: Option<i64>,
 }
 
 /// The `PodScheduled=False` condition of a Pending pod, as the scheduler writes it.
@@ -76,6 +83,11 @@ impl PodRecord {
     /// Whether the pod waits for a node (it then has no pod in the runtime).
     pub fn is_pending(&self) -> bool {
         self.node.is_none()
+    }
+
+    /// Whether its deletion has begun.
+    pub fn is_terminating(&self) -> bool {
+        self.deletion_timestamp.is_some()
     }
 }
 

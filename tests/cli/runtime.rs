@@ -247,9 +247,13 @@ impl Drop for LinuxHost {
     fn drop(&mut self) {
         // When a test failed half way: remove whatever it started.
         let mut rt = self.runtime();
-        for uid in rt.list_pods().unwrap_or_default() {
-            let _ = rt.delete_pod(&uid, Duration::from_secs(1));
-        }
+        let pods: Vec<(String, Duration)> = rt
+            .list_pods()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|uid| (uid, Duration::from_secs(1)))
+            .collect();
+        let _ = rekon::runtime::delete_pods(&mut rt, &pods);
     }
 }
 

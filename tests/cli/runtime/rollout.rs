@@ -36,10 +36,17 @@ spec:
 
 /// (ready, non-terminating) pods on the host now.
 fn sample(host: &LinuxHost) -> (usize, usize) {
+    let (ready, live, _) = sample_all(host);
+    (ready, live)
+}
+
+/// (ready, non-terminating, terminating) pods on the host now.
+fn sample_all(host: &LinuxHost) -> (usize, usize, usize) {
     let mut rt = host.runtime();
-    let (mut ready, mut live) = (0, 0);
+    let (mut ready, mut live, mut terminating) = (0, 0, 0);
     for uid in rt.list_pods().unwrap() {
         if host.pod_dir(&uid).join(DELETE_GRACE_FILE).exists() {
+            terminating += 1;
             continue;
         }
         let Ok(Some(status)) = rt.pod_status(&uid) else {
@@ -50,12 +57,18 @@ fn sample(host: &LinuxHost) -> (usize, usize) {
             ready += 1;
         }
     }
-    (ready, live)
+    (ready, live, terminating)
 }
 
 /// Applies `yaml` in a child process and samples the pods every 100 ms until it exits;
 /// returns the fewest ready and the most non-terminating pods seen.
 fn apply_sampling(host: &LinuxHost, yaml: &str) -> (usize, usize) {
+    let (min_ready, max_live, _) = apply_sampling_all(host, yaml);
+    (min_ready, max_live)
+}
+
+/// As [`apply_sampling`], with the most terminating pods seen at once.
+fn apply_sampling_all(host: &LinuxHost, yaml: &str) -> (usize, usize, usize) {
     let dir = host.dir.path().join("manifests");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("pods.yaml"), yaml).unwrap();
@@ -65,12 +78,13 @@ fn apply_sampling(host: &LinuxHost, yaml: &str) -> (usize, usize) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let (mut min_ready, mut max_live) = (usize::MAX, 0);
+    let (mut min_ready, mut max_live, mut max_terminating) = (usize::MAX, 0, 0);
     loop {
         let done = child.try_wait().unwrap();
-        let (ready, live) = sample(host);
+        let (ready, live, terminating) = sample_all(host);
         min_ready = min_ready.min(ready);
         max_live = max_live.max(live);
+        max_terminating = max_terminating.max(terminating);
         if let Some(status) = done {
             assert!(status.success(), "apply failed: {status}");
             break;
@@ -78,7 +92,7 @@ fn apply_sampling(host: &LinuxHost, yaml: &str) -> (usize, usize) {
         std::thread::sleep(Duration::from_millis(100));
     }
     host.remember();
-    (min_ready, max_live)
+    (min_ready, max_live, max_terminating)
 }
 
 #[test]
@@ -153,5 +167,45 @@ fn a_never_ready_image_stops_at_the_progress_deadline_and_old_pods_keep_serving(
         "{}",
         run.stdout
     );
+    host.finish();
+}
+
+#[test]
+fn old_pods_with_a_slow_pre_stop_terminate_together_while_replacements_start() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.image("web:1", None, Some(&["sh"]));
+    host.image("web:2", None, Some(&["sh"]));
+    // Each old pod takes 10 s to stop (its preStop hook) out of a 30 s grace period: one
+    // after the other, four of them would take 40 s.
+    let slow = |image: &str| {
+        deployment(image, 4, 1, 1)
+            .replace("maxSurge: 1, maxUnavailable: 1", "maxSurge: 25%, maxUnavailable: 25%")
+            .replace("terminationGracePeriodSeconds: 2", "terminationGracePeriodSeconds: 30")
+            .replace(
+                "        readinessProbe:",
+                "        lifecycle:\n          preStop:\n            exec: {command: [\"sleep\", \"10\"]}\n        readinessProbe:",
+            )
+    };
+    host.apply(&slow("web:1")).expect(0);
+    let started = std::time::Instant::now();
+    let (min_ready, max_live, max_terminating) = apply_sampling_all(&host, &slow("web:2"));
+    let took = started.elapsed();
+    eprintln!("rollout took {took:?}, {max_terminating} terminating at once");
+    assert!(
+        max_terminating >= 2,
+        "at most {max_terminating} old pods were terminating at once"
+    );
+    assert!(min_ready >= 3, "ready pods dropped to {min_ready}");
+    assert!(max_live <= 5, "{max_live} pods at once");
+    assert!(took < Duration::from_secs(30), "the rollout took {took:?}");
+    assert_eq!(sample_all(&host), (4, 4, 0), "apply returns once the old pods are gone");
+    let run = host.run(&["get", "pods"]).expect(0);
+    let statuses: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(statuses, ["Running"; 4], "{}", run.stdout);
     host.finish();
 }

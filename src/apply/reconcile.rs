@@ -1,0 +1,538 @@
+//! The level-triggered loop of the controllers: observe (state and runtime) → plan (the pure
+//! controllers and the scheduler, [`crate::plan::workloads::reconcile`]) → act → save, until
+//! everything apply watches is healthy, a deadline passes, or no progress is possible.
+//!
+//! The clock and the progress reporter are injected, so the loop runs against
+//! [`FakeRuntime`](crate::runtime::fake::FakeRuntime) with a stepped clock in tests.
+
+use super::ApplyError;
+use super::workloads::{Saver, execute_workloads, reap_terminated, retry_unconfirmed};
+use crate::manifest::ObjectId;
+use crate::plan::controller::Time;
+use crate::plan::health::{GateInput, Verdict, gate};
+use crate::plan::workloads::{WorkloadInput, reconcile};
+use crate::plan::{DesiredObject, HostFacts, Observed};
+use crate::runtime::{Runtime, RuntimeError};
+use crate::state::{Event, EventLog, State, StateStore};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The longest the loop sleeps before it looks at the pods again.
+const MAX_WAIT: Duration = Duration::from_millis(200);
+
+/// Where the loop reads the time and waits.
+pub trait Clock {
+    fn now(&self) -> Time;
+    fn sleep(&mut self, duration: Duration);
+}
+
+/// The wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Time {
+        chrono::Utc::now()
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// What the loop tells the user while it runs.
+pub trait Progress {
+    /// A line to keep: a controller event, or a workload's new progress message.
+    fn line(&mut self, text: &str);
+    /// The one-line summary a terminal shows in place (`web: 2/3 updated, 3 ready`).
+    fn status(&mut self, text: &str);
+}
+
+/// What one run of the loop waits for, and how long.
+pub struct LoopConfig<'a> {
+    pub desired: &'a [DesiredObject],
+    /// The bare Pods the plan created or changed: the loop waits for them to be healthy.
+    pub watched_pods: &'a [ObjectId],
+    pub host: &'a HostFacts,
+    pub timeout: Duration,
+    /// Return after the first pass.
+    pub no_wait: bool,
+    /// Test hook: the process is to crash after this many saves.
+    pub crash_after: Option<u32>,
+}
+
+/// How the loop ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Everything watched is healthy (or, with `no_wait`, the first pass is done).
+    Converged,
+    /// A Deployment exceeded its progress deadline.
+    Failed { object: String, message: String },
+    /// Progress is impossible: a degraded pod, or a pod no node can take.
+    Stuck {
+        object: String,
+        message: String,
+        pod_uid: Option<String>,
+        container: Option<String>,
+    },
+    /// The timeout passed (or the loop was asked to stop); what was still awaited.
+    TimedOut(Vec<(String, String)>),
+}
+
+/// The loop's collaborators.
+pub struct Reconciler<'a> {
+    pub store: &'a StateStore,
+    pub events: &'a EventLog,
+    pub runtime: &'a mut dyn Runtime,
+    pub clock: &'a mut dyn Clock,
+    pub progress: &'a mut dyn Progress,
+    pub new_uid: &'a mut dyn FnMut() -> String,
+    /// Set by a signal: the loop ends as if the timeout had passed.
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// What the runtime says about the state's pods (None: it has no such pod).
+pub fn observe(runtime: &mut dyn Runtime, state: &State) -> Result<Observed, RuntimeError> {
+    let mut observed = Observed::new();
+    for uid in state.pods.values().filter(|p| !p.is_pending()).map(|p| &p.uid) {
+        observed.insert(uid.clone(), runtime.pod_status(uid)?);
+    }
+    Ok(observed)
+}
+
+/// Whether the loop has anything to do for `state` and `config`.
+pub fn needed(state: &State, config: &LoopConfig<'_>) -> bool {
+    config
+        .desired
+        .iter()
+        .any(|d| matches!(d.id.kind.as_str(), "Deployment" | "ReplicaSet"))
+        || !state.replica_sets.is_empty()
+        || !config.watched_pods.is_empty()
+        || state.pods.values().any(|p| p.is_terminating())
+}
+
+impl Reconciler<'_> {
+    /// Runs the loop over `state`, saving it after every effect.
+    pub fn run(&mut self, state: &mut State, config: &LoopConfig<'_>) -> Result<Outcome, ApplyError> {
+        if !needed(state, config) {
+            return Ok(Outcome::Converged);
+        }
+        let deadline = self.clock.now() + config.timeout;
+        let mut saver = Saver::new(self.store, config.crash_after.filter(|&n| n > 0));
+        let mut last_messages: Vec<String> = Vec::new();
+        loop {
+            retry_unconfirmed(&mut saver, self.runtime, state)?;
+            reap_terminated(&mut saver, self.runtime, state)?;
+            let observed = observe(self.runtime, state).map_err(|source| ApplyError::Runtime {
+                id: "pods".into(),
+                source,
+            })?;
+            let now = self.clock.now();
+            let step = reconcile(&WorkloadInput {
+                desired: config.desired,
+                state,
+                observed: &observed,
+                host: config.host,
+                now,
+            });
+            self.record_events(&step, now)?;
+            let changed =
+                step.acts() || state.replica_sets != step.replica_sets || state.deployments != step.deployments;
+            if step.acts() {
+                self.runtime.check_can_modify().map_err(|source| ApplyError::Runtime {
+                    id: "the pods of Deployments and ReplicaSets".into(),
+                    source,
+                })?;
+            }
+            if changed {
+                let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                execute_workloads(&mut saver, self.runtime, state, &step, self.new_uid, &stamp)?;
+            }
+            let messages: Vec<String> = step
+                .progress
+                .iter()
+                .map(|p| format!("{}: {}", p.id.kubectl_ref(), p.message))
+                .collect();
+            for m in messages.iter().filter(|m| !last_messages.contains(m)) {
+                self.progress.line(m);
+            }
+            last_messages = messages;
+            self.progress.status(&summary(config.desired, &step.deployments));
+            let verdict = gate(&GateInput {
+                state,
+                observed: &observed,
+                watched_pods: config.watched_pods,
+                progress: &step.progress,
+                acted: step.acts(),
+            });
+            if let Some(failed) = step.progress.iter().find(|p| p.failed) {
+                return Ok(Outcome::Failed {
+                    object: failed.id.kubectl_ref(),
+                    message: failed.message.clone(),
+                });
+            }
+            match verdict {
+                Verdict::Stuck {
+                    object,
+                    message,
+                    pod_uid,
+                    container,
+                } => {
+                    return Ok(Outcome::Stuck {
+                        object,
+                        message,
+                        pod_uid,
+                        container,
+                    });
+                }
+                Verdict::Converged if !step.acts() => return Ok(Outcome::Converged),
+                _ if config.no_wait => return Ok(Outcome::Converged),
+                Verdict::Waiting(what) if self.clock.now() >= deadline || self.stopped() => {
+                    return Ok(Outcome::TimedOut(what));
+                }
+                _ if self.clock.now() >= deadline || self.stopped() => return Ok(Outcome::TimedOut(Vec::new())),
+                _ => {}
+            }
+            if !step.acts() {
+                // Nothing changed: wait for the next interesting moment, so pod status
+                // changes are seen soon without busy polling.
+                let mut wait = MAX_WAIT;
+                if let Some(at) = step.next_check
+                    && let Ok(until) = (at - self.clock.now()).to_std()
+                {
+                    wait = wait.min(until);
+                }
+                self.clock.sleep(wait);
+            }
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+
+    /// The controllers' events and the scheduler's, shown and kept in the event log.
+    fn record_events(&mut self, step: &crate::plan::workloads::WorkloadStep, now: Time) -> Result<(), ApplyError> {
+        for e in &step.events {
+            self.progress.line(&format!("{}: {}", e.object, e.message));
+            // Shaped like the scheduler's events: the reason is the kind.
+            self.events.append(&Event {
+                object: Some(e.object.clone()),
+                message: Some(e.message.clone()),
+                ..Event::new(&e.reason, now)
+            })?;
+        }
+        for c in &step.creates {
+            let (kind, message) = match (&c.node, &c.scheduling) {
+                (Some(node), _) => (
+                    "Scheduled",
+                    format!("Successfully assigned {}/{} to {node}", c.namespace, c.name),
+                ),
+                (None, s) => (
+                    "FailedScheduling",
+                    s.as_ref().map(|s| s.message.clone()).unwrap_or_default(),
+                ),
+            };
+            self.events.append(&Event {
+                object: Some(ObjectId::new("Pod", Some(&c.namespace), &c.name).to_string()),
+                message: Some(message),
+                ..Event::new(kind, now)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// One line for the rolling workloads: `web: 2/3 updated, 3 ready`.
+fn summary(
+    desired: &[DesiredObject],
+    deployments: &std::collections::BTreeMap<String, crate::plan::controller::DeploymentStatus>,
+) -> String {
+    let parts: Vec<String> = desired
+        .iter()
+        .filter(|d| d.id.kind == "Deployment")
+        .filter_map(|d| {
+            let key = format!("{}/{}", d.id.namespace.as_deref().unwrap_or_default(), d.id.name);
+            let s = deployments.get(&key)?;
+            let want = d.value.pointer("/spec/replicas").and_then(|v| v.as_i64()).unwrap_or(1);
+            Some(format!(
+                "{}: {}/{want} updated, {} ready",
+                d.id.name, s.updated_replicas, s.ready_replicas
+            ))
+        })
+        .collect();
+    parts.join("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{SourceFile, load};
+    use crate::plan::desired_objects;
+    use crate::runtime::fake::{Call, FakeRuntime};
+
+    /// A clock that only moves when the loop sleeps.
+    struct StepClock {
+        now: Time,
+        sleeps: u32,
+    }
+
+    impl Clock for StepClock {
+        fn now(&self) -> Time {
+            self.now
+        }
+
+        fn sleep(&mut self, duration: Duration) {
+            self.sleeps += 1;
+            self.now += chrono::Duration::from_std(duration).unwrap();
+        }
+    }
+
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+
+    impl Progress for Lines {
+        fn line(&mut self, text: &str) {
+            self.0.push(text.to_string());
+        }
+
+        fn status(&mut self, _text: &str) {}
+    }
+
+    fn deployment(replicas: u32, image: &str, extra: &str) -> Vec<DesiredObject> {
+        let yaml = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n{extra}  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n        resources: {{requests: {{cpu: 100m}}}}\n"
+        );
+        let m = load(&[SourceFile {
+            path: "web.yaml".into(),
+            text: yaml,
+        }])
+        .expect("valid manifests");
+        desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()))
+    }
+
+    fn host(cpus: u32) -> HostFacts {
+        HostFacts {
+            hostname: "box".into(),
+            cpus,
+            memory_bytes: 8 << 30,
+            arch: "x86_64".into(),
+        }
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: StateStore,
+        events: EventLog,
+        clock: StepClock,
+        lines: Lines,
+        uids: u32,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let store = StateStore::open(dir.path()).unwrap();
+            let events = EventLog::open(dir.path()).unwrap();
+            Fixture {
+                _dir: dir,
+                store,
+                events,
+                clock: StepClock {
+                    now: chrono::Utc::now(),
+                    sleeps: 0,
+                },
+                lines: Lines::default(),
+                uids: 0,
+            }
+        }
+
+        fn run(
+            &mut self,
+            rt: &mut FakeRuntime,
+            desired: &[DesiredObject],
+            host: &HostFacts,
+            crash_after: Option<u32>,
+        ) -> Result<Outcome, ApplyError> {
+            let mut state = self.store.load().unwrap();
+            let uids = &mut self.uids;
+            let mut new_uid = || {
+                *uids += 1;
+                format!("uid-{uids:03}")
+            };
+            let config = LoopConfig {
+                desired,
+                watched_pods: &[],
+                host,
+                timeout: Duration::from_secs(60),
+                no_wait: false,
+                crash_after,
+            };
+            Reconciler {
+                store: &self.store,
+                events: &self.events,
+                runtime: rt,
+                clock: &mut self.clock,
+                progress: &mut self.lines,
+                new_uid: &mut new_uid,
+                stop: None,
+            }
+            .run(&mut state, &config)
+        }
+    }
+
+    fn creates(rt: &FakeRuntime) -> Vec<&String> {
+        rt.calls
+            .iter()
+            .filter_map(|c| match c {
+                Call::Create(uid) => Some(uid),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_new_deployment_converges_without_real_sleeps() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        let outcome = f.run(&mut rt, &deployment(3, "busybox", ""), &host(4), None).unwrap();
+        assert_eq!(outcome, Outcome::Converged);
+        assert_eq!(rt.pods.len(), 3);
+        let state = f.store.load().unwrap();
+        let status = &state.deployments["default/web"];
+        assert_eq!(
+            (status.replicas, status.ready_replicas, status.available_replicas),
+            (3, 3, 3)
+        );
+        assert_eq!(
+            f.lines.0.last().map(String::as_str),
+            Some("deployment/web: deployment \"web\" successfully rolled out")
+        );
+        assert!(
+            f.lines.0.iter().any(|l| l.contains("Scaled up replica set web-")),
+            "{:?}",
+            f.lines.0
+        );
+    }
+
+    #[test]
+    fn a_rolling_update_replaces_pods_while_old_ones_terminate_in_parallel() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        let strategy = "  strategy:\n    rollingUpdate: {maxSurge: 25%, maxUnavailable: 25%}\n";
+        assert_eq!(
+            f.run(&mut rt, &deployment(4, "busybox:1", strategy), &host(4), None)
+                .unwrap(),
+            Outcome::Converged
+        );
+        let old: Vec<String> = rt.pods.keys().cloned().collect();
+        // Each old pod takes ten passes to stop (its preStop hook, its grace period).
+        rt.termination_reaps = 10;
+        let outcome = f
+            .run(&mut rt, &deployment(4, "busybox:2", strategy), &host(4), None)
+            .unwrap();
+        assert_eq!(outcome, Outcome::Converged);
+        assert!(
+            rt.max_terminating >= 2,
+            "old pods stop together: at most {}",
+            rt.max_terminating
+        );
+        assert_eq!(rt.pods.len(), 4);
+        assert!(
+            old.iter().all(|uid| !rt.pods.contains_key(uid)),
+            "every old pod is gone"
+        );
+        let state = f.store.load().unwrap();
+        assert_eq!(state.pods.len(), 4, "the terminated records are forgotten");
+        assert!(state.pods.values().all(|p| !p.is_terminating()));
+        // With sequential deletion the loop would need 10 passes per old pod; in parallel the
+        // whole rollout takes about as long as one pod's termination, plus a little.
+        assert!(f.clock.sleeps < 20, "{} passes slept", f.clock.sleeps);
+    }
+
+    #[test]
+    fn a_crash_looping_pod_stops_the_loop_at_once() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        let outcome = f
+            .run(&mut rt, &deployment(1, "crash-loop", ""), &host(4), None)
+            .unwrap();
+        let Outcome::Stuck {
+            object,
+            message,
+            container,
+            ..
+        } = outcome
+        else {
+            panic!("{outcome:?}")
+        };
+        assert!(object.starts_with("pod default/web-"), "{object}");
+        assert_eq!(message, "container app: CrashLoopBackOff (exit code 1, 1 restart)");
+        assert_eq!(container.as_deref(), Some("app"));
+        assert_eq!(f.clock.sleeps, 0, "no waiting for --timeout");
+    }
+
+    #[test]
+    fn pods_no_node_can_take_stop_the_loop_once_nothing_moves() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        // 100m each on a 1-cpu host: ten fit, the other two never will.
+        let outcome = f.run(&mut rt, &deployment(12, "busybox", ""), &host(1), None).unwrap();
+        let Outcome::Stuck { object, message, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(object.starts_with("pod default/web-"), "{object}");
+        assert_eq!(message, "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.");
+        assert_eq!(rt.pods.len(), 10);
+    }
+
+    #[test]
+    fn a_rollout_that_cannot_finish_times_out_on_the_injected_clock() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        let start = f.clock.now;
+        let outcome = f
+            .run(&mut rt, &deployment(2, "never-ready", ""), &host(4), None)
+            .unwrap();
+        let Outcome::TimedOut(what) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            what,
+            [(
+                "deployment/web".to_string(),
+                format!(
+                    "Waiting for deployment \"web\" rollout to finish: 0 of 2 updated replicas are available... ({}: Running, not Ready; {}: Running, not Ready)",
+                    rt.pods.values().next().unwrap().0.name,
+                    rt.pods.values().nth(1).unwrap().0.name
+                )
+            )]
+        );
+        let waited = f.clock.now - start;
+        assert!(
+            waited >= chrono::Duration::seconds(60) && waited < chrono::Duration::seconds(61),
+            "{waited}"
+        );
+    }
+
+    #[test]
+    fn a_crash_between_saves_is_finished_by_the_next_run_without_duplicates() {
+        for crash_after in 1..=4 {
+            let mut f = Fixture::new();
+            let mut rt = FakeRuntime::new();
+            let d = deployment(3, "busybox", "");
+            let err = f.run(&mut rt, &d, &host(4), Some(crash_after)).unwrap_err();
+            assert!(matches!(err, ApplyError::InjectedCrash(n) if n == crash_after), "{err}");
+            assert_eq!(f.run(&mut rt, &d, &host(4), None).unwrap(), Outcome::Converged);
+            let state = f.store.load().unwrap();
+            assert_eq!(rt.pods.len(), 3, "after a crash at save {crash_after}");
+            assert_eq!(
+                state.pods.keys().collect::<Vec<_>>(),
+                rt.pods.keys().collect::<Vec<_>>()
+            );
+            let mut made = creates(&rt);
+            made.sort();
+            made.dedup();
+            assert_eq!(made.len(), 3, "no pod was created twice under two uids");
+        }
+    }
+}
