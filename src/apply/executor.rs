@@ -166,8 +166,11 @@ impl<'a> Executor<'a> {
                 origin: d.origin.clone(),
                 created_at: now,
                 generation: 1,
+                deletion_timestamp: None,
+                finalizers: Vec::new(),
             },
         };
+        state.deleted.remove(&key);
         state.objects.insert(key, rec);
         // Only the state changes here: saved with the next runtime step or at the end. Lost
         // in a crash, the next plan simply records it again.

@@ -1,86 +1,460 @@
-//! `rekon delete`: out-of-band deletion of a pod, which the next apply heals, like
-//! `kubectl delete pod` under a controller.
+//! `rekon delete`: out-of-band deletion of any object rekon manages, with kubectl's cascade
+//! (`background`, `foreground`, `orphan`) and the garbage collector's rules
+//! (`spec/k8s-semantics.md` §11). An object that git still has comes back on the next
+//! apply, and the plan says it was deleted outside git.
 
 use super::context::{self, Session};
-use super::get::canonical_kind;
-use super::logs::{find_pod, grace_period, pod_spec};
+use super::get::{canonical_kind, controller_records, resource_name};
+use super::logs::{grace_period, pod_spec};
 use super::{ExitError, Global, exit};
-use crate::state::{Event, LockMode};
+use crate::apply::workloads::{Saver, reap_terminated};
+use crate::manifest::ObjectId;
+use crate::manifest::types::LabelSelector;
+use crate::runtime::Runtime;
+use crate::state::{Event, LockMode, ObjectRecord, State};
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{ArgAction, Args, ValueEnum};
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// How often a waiting delete looks whether the pods are gone.
+const POLL: Duration = Duration::from_millis(20);
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
-    /// `KIND/NAME`, or `KIND` followed by `NAME`.
-    pub target: String,
-    /// The name, when KIND is given on its own.
-    pub name: Option<String>,
-    /// Seconds the pod gets to stop before it is killed (default: its
-    /// terminationGracePeriodSeconds; 0 kills at once).
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
-    pub grace_period: i64,
+    /// `KIND/NAME ...`, or `KIND NAME ...`, or `KIND` with `-l` or `--all`.
+    #[arg(required = true)]
+    pub targets: Vec<String>,
     /// Namespace.
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
+    /// Delete the objects of KIND whose labels match this selector (`app=web,tier!=db`).
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Delete every object of KIND in the namespace.
+    #[arg(long)]
+    pub all: bool,
+    /// What happens to the dependents: deleted after the owner (background), before it
+    /// (foreground: the owner stays, with the foregroundDeletion finalizer, until they are
+    /// gone), or kept without their owner (orphan).
+    #[arg(long, value_enum, default_value_t = Cascade::Background)]
+    pub cascade: Cascade,
+    /// Seconds a pod gets to stop before it is killed (default: its
+    /// terminationGracePeriodSeconds; 0 means 1 unless --force).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub grace_period: i64,
+    /// With --grace-period=0: remove the pods at once, without waiting for them to stop.
+    #[arg(long)]
+    pub force: bool,
+    /// Wait until the pods are gone before returning.
+    #[arg(long, default_value_t = true, action = ArgAction::Set)]
+    pub wait: bool,
+    /// Treat an object that does not exist as deleted.
+    #[arg(long)]
+    pub ignore_not_found: bool,
 }
 
-/// Splits `pod/web` or (`pod`, `web`) into a kind and a name.
-fn split_target(args: &DeleteArgs) -> Result<(String, String)> {
-    match (args.target.split_once('/'), &args.name) {
-        (Some((kind, name)), None) => Ok((kind.to_string(), name.to_string())),
-        (None, Some(name)) => Ok((args.target.clone(), name.clone())),
-        (Some(_), Some(_)) => Err(ExitError::new(
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Cascade {
+    Background,
+    Foreground,
+    Orphan,
+}
+
+/// One object to delete.
+#[derive(Debug, Clone, PartialEq)]
+struct Target {
+    kind: &'static str,
+    namespace: Option<String>,
+    name: String,
+}
+
+impl Target {
+    fn id(&self) -> ObjectId {
+        ObjectId::new(self.kind, self.namespace.as_deref(), &self.name)
+    }
+
+    /// `deployment.apps "web"`, as kubectl names it in messages.
+    fn named(&self) -> String {
+        format!("{} {:?}", resource_name(self.kind), self.name)
+    }
+}
+
+fn cluster_scoped(kind: &str) -> bool {
+    matches!(kind, "Node" | "Namespace" | "PersistentVolume")
+}
+
+fn kind_of(word: &str) -> Result<&'static str> {
+    canonical_kind(word)
+        .ok_or_else(|| ExitError::new(exit::ERROR, format!("the server doesn't have a resource type {word:?}")).into())
+}
+
+/// `deployments.apps`, the resource kubectl names in NotFound errors.
+pub fn plural(kind: &str) -> String {
+    let name = resource_name(kind);
+    match name.split_once('.') {
+        Some((k, group)) => format!("{k}s.{group}"),
+        None => format!("{name}s"),
+    }
+}
+
+/// Every object of `kind` that rekon holds, with its labels: git's and the controllers'.
+fn candidates(state: &State, kind: &str) -> Vec<(Target, BTreeMap<String, String>)> {
+    let labels = |r: &ObjectRecord| -> BTreeMap<String, String> {
+        r.spec["metadata"]["labels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out: Vec<(Target, BTreeMap<String, String>)> = Vec::new();
+    let git = state.objects.values().filter(|r| r.deletion_timestamp.is_none());
+    for r in git
+        .chain(controller_records(state).iter())
+        .filter(|r| r.id.kind == kind)
+    {
+        let target = Target {
+            kind: canonical_kind(&r.id.kind).expect("a kind rekon manages"),
+            namespace: r.id.namespace.clone(),
+            name: r.id.name.clone(),
+        };
+        if !out.iter().any(|(t, _)| t == &target) {
+            out.push((target, labels(r)));
+        }
+    }
+    out
+}
+
+/// The objects the arguments name, in their order.
+fn targets(args: &DeleteArgs, state: &State) -> Result<Vec<Target>> {
+    let ns = |kind: &str| (!cluster_scoped(kind)).then(|| args.namespace.clone());
+    let first = &args.targets[0];
+    if args.targets.iter().any(|t| t.contains('/')) {
+        if args.selector.is_some() || args.all {
+            return Err(ExitError::new(exit::ERROR, "name cannot be provided when a selector is specified").into());
+        }
+        return args
+            .targets
+            .iter()
+            .map(|t| {
+                let Some((kind, name)) = t.split_once('/') else {
+                    return Err(ExitError::new(
+                        exit::ERROR,
+                        format!("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'rekon get resource/<resource_name>' instead of 'rekon get resource resource/<resource_name>'): {t}"),
+                    )
+                    .into());
+                };
+                let kind = kind_of(kind)?;
+                Ok(Target {
+                    kind,
+                    namespace: ns(kind),
+                    name: name.to_string(),
+                })
+            })
+            .collect();
+    }
+    let kind = kind_of(first)?;
+    let names = &args.targets[1..];
+    match (&args.selector, args.all, names.is_empty()) {
+        (None, false, true) => Err(ExitError::new(
             exit::ERROR,
-            "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form",
+            format!("resource(s) were provided, but no name was specified: use {first}/NAME, -l SELECTOR or --all"),
         )
         .into()),
-        (None, None) => Err(ExitError::new(
-            exit::ERROR,
-            format!("resource(s) were provided, but no name was specified: use {}/NAME", args.target),
-        )
-        .into()),
+        (Some(_), _, false) | (_, true, false) => {
+            Err(ExitError::new(exit::ERROR, "name cannot be provided when a selector is specified").into())
+        }
+        (None, false, false) => Ok(names
+            .iter()
+            .map(|name| Target {
+                kind,
+                namespace: ns(kind),
+                name: name.clone(),
+            })
+            .collect()),
+        (selector, _, true) => {
+            let selector = match selector {
+                Some(s) => LabelSelector::parse(s).map_err(|e| ExitError::new(exit::ERROR, e))?,
+                None => LabelSelector::default(),
+            };
+            Ok(candidates(state, kind)
+                .into_iter()
+                .filter(|(t, _)| t.namespace == ns(kind))
+                .filter(|(_, labels)| selector.matches(labels))
+                .map(|(t, _)| t)
+                .collect())
+        }
     }
 }
 
 pub fn run(global: &Global, args: &DeleteArgs) -> Result<i32> {
-    let (kind_word, name) = split_target(args)?;
-    let Some(kind) = canonical_kind(&kind_word) else {
-        let message = format!("the server doesn't have a resource type {kind_word:?}");
-        return Err(ExitError::new(exit::ERROR, message).into());
-    };
     let mut session = Session::open(global, LockMode::Exclusive, "delete")?;
-    if kind != "Pod" {
-        let found = session.state.objects.values().any(|r| {
-            r.id.kind == kind && r.id.name == name && r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace)
-        });
-        let what = format!("{}/{name}", kind.to_lowercase());
-        let message = if found {
-            format!(
-                "{what} comes from git: rekon would recreate it on the next apply; delete it from the repository and run `rekon apply` (only pods can be deleted out of band)"
-            )
-        } else {
-            format!("{} {name:?} not found", kind_word.to_lowercase())
-        };
-        return Err(ExitError::new(exit::ERROR, message).into());
+    let targets = targets(args, &session.state)?;
+    let by_selector = args.selector.is_some() || args.all;
+    if targets.is_empty() && by_selector {
+        eprintln!("No resources found");
+        return Ok(exit::OK);
     }
-    let pod = find_pod(global, &session.state, &args.namespace, &name)?;
-    let grace = match u64::try_from(args.grace_period) {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => grace_period(pod_spec(&pod.dir, &session.state, &pod.record).as_ref()),
-    };
-    let uid = pod.record.uid.clone();
+    // Refused before anything is deleted, so nothing is half done.
+    if args.cascade == Cascade::Orphan && targets.iter().any(|t| t.kind == "ReplicaSet") {
+        return Err(ExitError::new(
+            exit::ERROR,
+            "--cascade=orphan is supported for Deployments: a pod without its ReplicaSet would have no owner to come back to; use --cascade=background or foreground",
+        )
+        .into());
+    }
+    if args.force && args.grace_period == 0 {
+        eprintln!(
+            "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely."
+        );
+    }
     let mut runtime = context::runtime(global)?;
-    crate::runtime::delete_pods(runtime.as_mut(), &[(uid.clone(), grace)])
-        .with_context(|| format!("failed to delete pod {name:?}"))?;
-    session.state.pods.remove(&uid);
-    let Session { store, state, .. } = &mut session;
-    store.save(state).context("failed to save the state")?;
-    session.events.append(&Event {
-        object: Some(format!("pod/{}", pod.record.name)),
-        message: Some(format!("deleted by rekon delete (grace period {}s)", grace.as_secs())),
-        ..Event::new("delete", chrono::Utc::now())
-    })?;
-    super::output::print(&format!("pod {name:?} deleted\n"));
-    Ok(exit::OK)
+    let mut code = exit::OK;
+    for target in &targets {
+        let known = candidates(&session.state, target.kind).iter().any(|(t, _)| t == target);
+        if !known {
+            if !args.ignore_not_found {
+                eprintln!(
+                    "Error from server (NotFound): {} {:?} not found",
+                    plural(target.kind),
+                    target.name
+                );
+                code = exit::ERROR;
+            }
+            continue;
+        }
+        let mut deleter = Deleter {
+            global,
+            session: &mut session,
+            runtime: runtime.as_mut(),
+            args,
+        };
+        deleter
+            .delete(target)
+            .with_context(|| format!("failed to delete {}", target.named()))?;
+        let forced = args.force && args.grace_period == 0 && target.kind == "Pod";
+        super::output::print(&format!(
+            "{} {}\n",
+            target.named(),
+            if forced { "force deleted" } else { "deleted" }
+        ));
+    }
+    if code != exit::OK {
+        return Err(ExitError::silent(code).into());
+    }
+    Ok(code)
+}
+
+/// Carries out one deletion against the state and the runtime.
+struct Deleter<'a> {
+    global: &'a Global,
+    session: &'a mut Session,
+    runtime: &'a mut dyn Runtime,
+    args: &'a DeleteArgs,
+}
+
+impl Deleter<'_> {
+    fn delete(&mut self, target: &Target) -> Result<()> {
+        let id = target.id();
+        let key = id.to_string();
+        let from_git = self.session.state.objects.contains_key(&key);
+        if self.args.cascade == Cascade::Foreground && from_git {
+            // The owner stays visible, being deleted, until its dependents are gone.
+            let rec = self.session.state.objects.get_mut(&key).expect("checked above");
+            rec.deletion_timestamp = Some(context::now());
+            rec.finalizers = vec!["foregroundDeletion".into()];
+            self.save()?;
+        }
+        let ns = target.namespace.clone().unwrap_or_default();
+        let mut pods: Vec<String> = Vec::new();
+        match target.kind {
+            "Deployment" => {
+                let rses: Vec<String> = self
+                    .session
+                    .state
+                    .replica_sets_of(&ns, &target.name)
+                    .iter()
+                    .map(|rs| format!("{}/{}", rs.namespace, rs.name))
+                    .collect();
+                for rs_key in rses {
+                    if self.args.cascade == Cascade::Orphan {
+                        let rs = self.session.state.replica_sets.get_mut(&rs_key).expect("listed above");
+                        rs.owner = None;
+                        rs.orphaned = true;
+                    } else {
+                        pods.extend(self.replica_set_pods(&rs_key));
+                    }
+                }
+                let dkey = format!("{ns}/{}", target.name);
+                self.session.state.deployments.remove(&dkey);
+                self.session.state.rollouts.remove(&dkey);
+            }
+            "ReplicaSet" => pods.extend(self.replica_set_pods(&format!("{ns}/{}", target.name))),
+            "Pod" => pods.extend(
+                self.session
+                    .state
+                    .pods
+                    .values()
+                    .filter(|p| p.namespace == ns && p.name == target.name && !p.is_terminating())
+                    .map(|p| p.uid.clone()),
+            ),
+            "Namespace" => {
+                // The namespace controller deletes everything in it first.
+                let inside: Vec<Target> = self
+                    .session
+                    .state
+                    .objects
+                    .values()
+                    .filter(|r| r.id.namespace.as_deref() == Some(target.name.as_str()))
+                    .filter_map(|r| {
+                        Some(Target {
+                            kind: canonical_kind(&r.id.kind)?,
+                            namespace: r.id.namespace.clone(),
+                            name: r.id.name.clone(),
+                        })
+                    })
+                    .collect();
+                for t in &inside {
+                    self.delete(t)?;
+                }
+            }
+            "Node" => pods.extend(
+                // The pod garbage collector deletes the pods bound to a node that is gone.
+                self.session
+                    .state
+                    .pods
+                    .values()
+                    .filter(|p| p.node.as_deref() == Some(target.name.as_str()) && !p.is_terminating())
+                    .map(|p| p.uid.clone()),
+            ),
+            _ => {}
+        }
+        // Background: the owner goes first, its dependents after.
+        if self.args.cascade != Cascade::Foreground {
+            self.forget(target, from_git);
+        }
+        self.terminate(&pods)?;
+        let wait = self.args.wait || self.args.cascade == Cascade::Foreground;
+        if wait && !(self.args.force && self.args.grace_period == 0) {
+            self.wait_for(&pods)?;
+        }
+        if self.args.cascade == Cascade::Foreground {
+            self.forget(target, from_git);
+        }
+        if target.kind == "Node" && self.runtime.check_can_modify().is_ok() {
+            self.runtime
+                .remove_node(&target.name)
+                .context("failed to remove the node's cgroup")?;
+        }
+        self.save()?;
+        self.session.events.append(&Event {
+            object: Some(key),
+            message: Some(format!("deleted by rekon delete (cascade {:?})", self.args.cascade).to_lowercase()),
+            ..Event::new("delete", chrono::Utc::now())
+        })?;
+        Ok(())
+    }
+
+    /// Removes the object (and the ReplicaSet record behind a ReplicaSet) from the state;
+    /// one of git is remembered as deleted outside git.
+    fn forget(&mut self, target: &Target, from_git: bool) {
+        let key = target.id().to_string();
+        let state = &mut self.session.state;
+        if from_git {
+            state.objects.remove(&key);
+            state.deleted.insert(key, context::now());
+        }
+        if target.kind == "ReplicaSet" {
+            let ns = target.namespace.as_deref().unwrap_or_default();
+            state.replica_sets.remove(&format!("{ns}/{}", target.name));
+        }
+        if target.kind == "Deployment" {
+            let ns = target.namespace.as_deref().unwrap_or_default();
+            let mine: Vec<String> = state
+                .replica_sets
+                .iter()
+                .filter(|(_, rs)| rs.namespace == ns && rs.owner.as_deref() == Some(target.name.as_str()))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in mine {
+                state.replica_sets.remove(&k);
+            }
+        }
+    }
+
+    /// The live pods of the ReplicaSet `namespace/name`.
+    fn replica_set_pods(&self, rs_key: &str) -> Vec<String> {
+        let Some((ns, name)) = rs_key.split_once('/') else {
+            return Vec::new();
+        };
+        let owner = ObjectId::new("ReplicaSet", Some(ns), name);
+        self.session
+            .state
+            .pods_of(&owner)
+            .filter(|p| !p.is_terminating())
+            .map(|p| p.uid.clone())
+            .collect()
+    }
+
+    /// Records the deletion of `pods` and begins it in the runtime; a Pending pod, or every
+    /// pod under `--force --grace-period=0`, is forgotten at once.
+    fn terminate(&mut self, pods: &[String]) -> Result<()> {
+        let force = self.args.force && self.args.grace_period == 0;
+        let now = context::now();
+        let mut stopping = Vec::new();
+        for uid in pods {
+            let Some(rec) = self.session.state.pods.get(uid) else {
+                continue;
+            };
+            let grace = match u64::try_from(self.args.grace_period) {
+                Ok(0) if !force => Duration::from_secs(1),
+                Ok(secs) => Duration::from_secs(secs),
+                Err(_) => {
+                    let dir = self.global.state_dir.join("pods").join(uid);
+                    grace_period(pod_spec(&dir, &self.session.state, rec).as_ref())
+                }
+            };
+            if rec.is_pending() || force {
+                self.session.state.pods.remove(uid);
+            } else {
+                let rec = self.session.state.pods.get_mut(uid).expect("looked up above");
+                rec.deletion_timestamp = Some(now.clone());
+                rec.deletion_grace_period_seconds = Some(grace.as_secs() as i64);
+            }
+            stopping.push((uid.clone(), grace));
+        }
+        if stopping.is_empty() {
+            return Ok(());
+        }
+        self.runtime.check_can_modify().context("cannot delete pods")?;
+        self.save()?;
+        for (uid, grace) in &stopping {
+            self.runtime
+                .terminate_pod(uid, *grace)
+                .with_context(|| format!("failed to delete pod {uid}"))?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the runtime is done with `pods`, forgetting each as it goes.
+    fn wait_for(&mut self, pods: &[String]) -> Result<()> {
+        loop {
+            let Session { store, state, .. } = &mut *self.session;
+            let mut saver = Saver::new(store, None);
+            reap_terminated(&mut saver, self.runtime, state).context("failed to reap the pods")?;
+            if !pods.iter().any(|uid| state.pods.contains_key(uid)) {
+                return Ok(());
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn save(&mut self) -> Result<()> {
+        let Session { store, state, .. } = &mut *self.session;
+        store.save(state).context("failed to save the state")?;
+        Ok(())
+    }
 }

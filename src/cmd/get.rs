@@ -148,7 +148,11 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
     }
     if !found {
         match &args.name {
-            Some(name) => bail!("{} {:?} not found", args.kind, name),
+            Some(name) => {
+                let plural = canonical_kind(&args.kind).map_or_else(|| args.kind.clone(), super::delete::plural);
+                eprintln!("Error from server (NotFound): {plural} {name:?} not found");
+                return Err(super::ExitError::silent(super::exit::ERROR).into());
+            }
             None if args.all_namespaces => eprintln!("No resources found"),
             None => eprintln!("No resources found in {} namespace.", args.namespace),
         }
@@ -170,7 +174,7 @@ fn labels_of(r: &ObjectRecord) -> std::collections::BTreeMap<String, String> {
 }
 
 /// kubectl's `-o name` spelling of a kind: lower case, with its API group (`deployment.apps`).
-fn resource_name(kind: &str) -> String {
+pub fn resource_name(kind: &str) -> String {
     let group = match kind {
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "ControllerRevision" => ".apps",
         "Job" | "CronJob" => ".batch",
@@ -226,7 +230,7 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
         let owner_ref = rs.owner.as_ref().map(
             |d| serde_json::json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": d, "controller": true}]),
         );
-        if rs.owner.is_some() {
+        if rs.owner.is_some() || rs.orphaned {
             let mut meta = serde_json::json!({"name": rs.name, "namespace": rs.namespace, "uid": rs.uid,
                 "labels": rs.labels, "annotations": rs.annotations});
             if let Some(o) = &owner_ref {
@@ -264,6 +268,8 @@ fn synthetic(id: crate::manifest::ObjectId, spec: Value, created_at: &str, gener
         origin: "(made by a controller)".into(),
         created_at: created_at.to_string(),
         generation,
+        deletion_timestamp: None,
+        finalizers: Vec::new(),
     }
 }
 
@@ -337,6 +343,10 @@ fn api_metadata(v: &mut Value, r: &ObjectRecord, state: &State) {
     meta["creationTimestamp"] = Value::String(r.created_at.clone());
     meta["generation"] = r.generation.into();
     meta["resourceVersion"] = Value::String(state.serial.to_string());
+    if let Some(at) = &r.deletion_timestamp {
+        meta["deletionTimestamp"] = Value::String(at.clone());
+        meta["finalizers"] = serde_json::json!(r.finalizers);
+    }
     let ns = r.id.namespace.as_deref().unwrap_or("default");
     if let Some(refs) = meta.get_mut("ownerReferences").and_then(Value::as_array_mut) {
         for o in refs {

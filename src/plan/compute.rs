@@ -72,7 +72,11 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             None => Some(Step {
                 id: d.id.clone(),
                 action: Action::Create,
-                reason: None,
+                reason: input
+                    .state
+                    .deleted
+                    .contains_key(&key)
+                    .then(|| super::DELETED_OUTSIDE_GIT.to_string()),
                 after_hash: Some(d.hash.clone()),
                 diff: yaml_diff(&d.id.kind, None, Some(&d.value)),
                 node: None,
@@ -209,6 +213,8 @@ mod tests {
                 origin: o.origin.clone(),
                 created_at: "t".into(),
                 generation: 1,
+                deletion_timestamp: None,
+                finalizers: Vec::new(),
             };
             state.objects.insert(o.id.to_string(), rec);
         }

@@ -129,6 +129,9 @@ pub struct PlanSource {
     pub description: String,
 }
 
+/// The reason of a create whose object `rekon delete` removed although git still has it.
+pub const DELETED_OUTSIDE_GIT: &str = "deleted outside git";
+
 /// One change to one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {

@@ -1,6 +1,7 @@
 //! What a plan says about workloads: the rollout a Deployment change starts, or the scale,
 //! and what apply's first pass of the controllers does.
 
+use super::controller::LiveReplicaSet;
 use super::desired::DesiredObject;
 use super::{Action, PlanInput, Step};
 use crate::manifest::ObjectId;
@@ -15,7 +16,26 @@ pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
         Some(Resource::Deployment(dep)) => {
             let ns = dep.metadata.namespace_or_default();
             let want = util::replicas(dep);
-            let rses = state.replica_sets_of(ns, &dep.metadata.name);
+            let mut rses = state.replica_sets_of(ns, &dep.metadata.name);
+            // Orphaned ReplicaSets the selector matches are adopted, as the controller does.
+            let selector = dep.spec.selector.clone().unwrap_or_default();
+            let adopted: Vec<&LiveReplicaSet> = state
+                .replica_sets
+                .values()
+                .filter(|rs| rs.orphaned && rs.namespace == ns && !selector.is_empty() && selector.matches(&rs.labels))
+                .collect();
+            let mut notes: Vec<String> = adopted
+                .iter()
+                .map(|rs| {
+                    format!(
+                        "adopts the orphaned ReplicaSet {} and its {} pod{}",
+                        rs.name,
+                        rs.status.replicas,
+                        if rs.status.replicas == 1 { "" } else { "s" }
+                    )
+                })
+                .collect();
+            rses.extend(adopted);
             let paused = dep.spec.paused == Some(true);
             if paused && rses.is_empty() {
                 return vec!["paused: no ReplicaSet is created until the Deployment is resumed".into()];
@@ -33,16 +53,14 @@ pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
                 )];
             };
             if util::equal_ignore_hash(&current.template, &dep.spec.template) {
-                return if current.replicas != want {
-                    vec![format!(
+                if current.replicas != want {
+                    notes.push(format!(
                         "scales from {} to {want} pods without a rollout",
                         current.replicas
-                    )]
-                } else {
-                    Vec::new()
-                };
+                    ));
+                }
+                return notes;
             }
-            let mut notes = Vec::new();
             if paused {
                 notes.push("paused: the new template is not rolled out until the Deployment is resumed".into());
                 return notes;

@@ -264,6 +264,8 @@ mod tests {
                 origin: o.origin.clone(),
                 created_at: "t".into(),
                 generation: 1,
+                deletion_timestamp: None,
+                finalizers: Vec::new(),
             };
             state.objects.insert(o.id.to_string(), rec);
         }

@@ -37,6 +37,11 @@ fn headline(step: &Step) -> String {
         Action::Replace => "must be replaced",
         Action::Delete => "will be destroyed",
     };
+    let word = if step.action == Action::Create && step.reason.as_deref() == Some(super::DELETED_OUTSIDE_GIT) {
+        "was deleted outside git and will be created"
+    } else {
+        word
+    };
     match (step.action, &step.node, &step.unschedulable) {
         (Action::Create, Some(node), _) => format!("{word} on node {node}"),
         (Action::Replace, Some(node), _) => format!("{word}, the new pod on node {node}"),
@@ -125,7 +130,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
     out.push('\n');
     for step in &plan.steps {
         let _ = writeln!(out, "  # {} {}", step.id, headline(step));
-        if let Some(reason) = &step.reason {
+        if let Some(reason) = step.reason.as_ref().filter(|r| *r != super::DELETED_OUTSIDE_GIT) {
             let _ = writeln!(out, "  # ({reason})");
         }
         if let Some(message) = &step.unschedulable {

@@ -169,6 +169,7 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
             .map_or(1, |r| r.generation as i64)
     };
     let mut pod_actions: Vec<(String, ControllerAction)> = Vec::new();
+    let mut adopted: Vec<String> = Vec::new();
     let standalone: Vec<(&DesiredObject, &ReplicaSet)> = input
         .desired
         .iter()
@@ -183,12 +184,25 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
         };
         let ns = dep.metadata.namespace_or_default().to_string();
         let dkey = key(&ns, &dep.metadata.name);
-        let rses: Vec<LiveReplicaSet> = input
+        let mut rses: Vec<LiveReplicaSet> = input
             .state
             .replica_sets_of(&ns, &dep.metadata.name)
             .into_iter()
             .cloned()
             .collect();
+        // Orphaned ReplicaSets whose labels the Deployment's selector matches are adopted
+        // (`ClaimReplicaSets`): same name, same pods, no new ones.
+        let selector = dep.spec.selector.clone().unwrap_or_default();
+        for rs in input.state.replica_sets.values() {
+            if rs.orphaned && rs.namespace == ns && !selector.is_empty() && selector.matches(&rs.labels) {
+                let mut rs = rs.clone();
+                rs.owner = Some(dep.metadata.name.clone());
+                rs.orphaned = false;
+                adopted.push(key(&ns, &rs.name));
+                rses.push(rs);
+            }
+        }
+        rses.sort_by(super::controller::util::by_creation);
         let owned: Vec<ObservedPod> = rses
             .iter()
             .flat_map(|rs| pods.get(&key(&ns, &rs.name)).cloned().unwrap_or_default())
@@ -252,6 +266,19 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
         step.events.extend(out.events);
         step.replica_sets.insert(rkey, out.replica_set);
     }
+    // An orphaned ReplicaSet nobody adopts runs on its own, as its controller does.
+    for rs in input.state.replica_sets.values() {
+        let rkey = key(&rs.namespace, &rs.name);
+        if !rs.orphaned || adopted.contains(&rkey) {
+            continue;
+        }
+        let own = pods.get(&rkey).cloned().unwrap_or_default();
+        let out = sync_replica_set(rs, &own, &own, input.now);
+        pod_actions.extend(out.actions.iter().map(|a| (rs.namespace.clone(), a.clone())));
+        step.next_check = earliest(step.next_check, out.next_check);
+        step.events.extend(out.events);
+        step.replica_sets.insert(rkey, out.replica_set);
+    }
     // Pods whose ReplicaSet is gone (its Deployment or itself left git) are deleted.
     for rec in input.state.pods.values().filter(|p| p.owner.kind == "ReplicaSet") {
         let rkey = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
@@ -297,6 +324,7 @@ fn standalone_record(input: &WorkloadInput<'_>, rs: &ReplicaSet, rkey: &str, gen
             generation,
             pods_created: 0,
             status: Default::default(),
+            orphaned: false,
         });
     live.labels = rs.metadata.labels.clone();
     live.annotations = rs.metadata.annotations.clone();

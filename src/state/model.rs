@@ -39,6 +39,12 @@ pub struct ObjectRecord {
     pub created_at: String,
     /// Bumped on every change of `spec`, like `metadata.generation`.
     pub generation: u64,
+    /// When `rekon delete --cascade=foreground` began removing it: it stays, with the
+    /// `foregroundDeletion` finalizer, until its dependents are gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finalizers: Vec<String>,
 }
 
 /// One pod rekon asked the runtime to run.
@@ -124,6 +130,10 @@ pub struct State {
     /// `namespace/name`; applied on top of git's object by every controller pass.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rollouts: BTreeMap<String, RolloutOverride>,
+    /// Objects of git that `rekon delete` removed, keyed like `objects`, with the time: the
+    /// next plan says why it creates them again. Cleared when they are.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deleted: BTreeMap<String, String>,
 }
 
 /// A Deployment's changes made outside git by the rollout commands.
@@ -167,6 +177,7 @@ impl State {
             replica_sets: BTreeMap::new(),
             deployments: BTreeMap::new(),
             rollouts: BTreeMap::new(),
+            deleted: BTreeMap::new(),
         }
     }
 

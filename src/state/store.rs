@@ -264,6 +264,8 @@ mod tests {
                 origin: "deploy/cm.yaml:1".into(),
                 created_at: "2026-01-01T00:00:00Z".into(),
                 generation: 1,
+                deletion_timestamp: None,
+                finalizers: Vec::new(),
             },
         );
         state

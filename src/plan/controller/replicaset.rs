@@ -150,6 +150,7 @@ mod tests {
             generation: 3,
             pods_created: 0,
             status: Default::default(),
+            orphaned: false,
         }
     }
 

@@ -61,6 +61,10 @@ pub struct LiveReplicaSet {
     #[serde(default)]
     pub pods_created: u64,
     pub status: ReplicaSetStatus,
+    /// Left without its Deployment by `rekon delete --cascade=orphan`: it keeps its pods
+    /// and runs on its own until a Deployment whose selector matches adopts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orphaned: bool,
 }
 
 impl LiveReplicaSet {
