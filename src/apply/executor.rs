@@ -393,7 +393,7 @@ mod tests {
     use super::*;
     use crate::plan::{Observed, PlanInput, PlanSource, plan};
     use crate::runtime::fake::{Call, FakeRuntime};
-    use crate::state::SourceSpec;
+    use crate::source::SourceSpec;
 
     use crate::plan::testkit::desired;
 

@@ -6,8 +6,9 @@ use crate::manifest::{self, Manifests};
 use crate::plan::{self, DesiredObject, HostFacts, Observed, Plan, PlanInput, PlanSource};
 use crate::runtime::fake::FakeRuntime;
 use crate::runtime::{self, Runtime};
+use crate::source::SourceSpec;
 use crate::source::{self, Snapshot};
-use crate::state::{EventLog, LockMode, SecretKey, SourceSpec, State, StateLock, StateStore};
+use crate::state::{EventLog, LockMode, SecretKey, State, StateLock, StateStore};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 

@@ -183,7 +183,7 @@ fn status_of(id: &crate::manifest::ObjectId, a: Assessment) -> ObjectStatus {
 fn compare(
     global: &Global,
     session: &Session,
-    spec: &crate::state::SourceSpec,
+    spec: &crate::source::SourceSpec,
     observed: &crate::plan::Observed,
 ) -> Result<(crate::plan::Plan, String)> {
     let snapshot = context::read_source(spec, &global.state_dir)?;

@@ -11,6 +11,7 @@ pub mod intorstr;
 pub mod load;
 pub mod names;
 pub mod quantity;
+pub mod status;
 pub mod types;
 pub mod validate;
 pub mod yaml;

@@ -4,7 +4,7 @@ use super::desired::DesiredObject;
 use super::diff::{replace_reason, yaml_diff};
 use super::{Action, HostFacts, PLAN_FORMAT_VERSION, Plan, PlanSource, Step, Summary, nodes, placement};
 use crate::manifest::ObjectId;
-use crate::runtime::status::{PodPhase, PodStatus};
+use crate::manifest::status::{PodPhase, PodStatus};
 use crate::state::{PodRecord, State};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -179,7 +179,8 @@ fn pod_drift(input: &PlanInput<'_>, d: &DesiredObject, pods: &[&PodRecord]) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{ObjectRecord, SourceSpec};
+    use crate::source::SourceSpec;
+    use crate::state::ObjectRecord;
 
     use crate::plan::testkit::desired;
 

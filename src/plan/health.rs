@@ -4,7 +4,7 @@
 //! `health_replicaset.go`). Pure: `apply` waits on it and `rekon status` prints it.
 
 use super::controller::{DeploymentStatus, LiveReplicaSet};
-use crate::runtime::status::{ContainerState, ContainerStatus, PodPhase, PodStatus};
+use crate::manifest::status::{ContainerState, ContainerStatus, PodPhase, PodStatus};
 use crate::state::PodRecord;
 use serde::Serialize;
 
@@ -231,7 +231,7 @@ pub fn replica_set(rs: &LiveReplicaSet) -> Assessment {
 mod tests {
     use super::*;
     use crate::manifest::ObjectId;
-    use crate::runtime::status::PodCondition;
+    use crate::manifest::status::PodCondition;
     use crate::state::Scheduling;
 
     fn record() -> PodRecord {

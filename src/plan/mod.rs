@@ -19,7 +19,7 @@ pub(crate) mod testkit;
 pub mod workloads;
 
 use crate::manifest::ObjectId;
-use crate::state::SourceSpec;
+use crate::source::SourceSpec;
 use serde::{Deserialize, Serialize};
 
 pub use compute::{Observed, PlanInput, plan};

@@ -215,7 +215,8 @@ mod tests {
     use super::*;
     use crate::plan::testkit::desired;
     use crate::plan::{HostFacts, Observed, Plan, PlanSource, plan};
-    use crate::state::{ObjectRecord, Scheduling, SourceSpec, State};
+    use crate::source::SourceSpec;
+    use crate::state::{ObjectRecord, Scheduling, State};
 
     fn plan_of(d: &[DesiredObject], state: &State) -> Plan {
         plan(&PlanInput {

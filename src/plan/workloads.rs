@@ -2,15 +2,16 @@
 //! ReplicaSets of git, their pods as the runtime reports them, and the scheduler for the pods
 //! they create. Pure: apply calls it again after every step (level-triggered).
 
+pub use super::controller::WorkloadProgress;
+use super::controller::pass::key;
 use super::controller::{
-    ControllerAction, ControllerEvent, DeploymentInput, DeploymentStatus, LiveReplicaSet, ObservedPod, Time,
-    names::object_uid, sync_deployment, sync_replica_set,
+    ControllerAction, ControllerEvent, DeploymentStatus, LiveReplicaSet, ObservedPod, PassInput, PassOutput, Time,
+    controllers,
 };
 use super::scheduler::{PendingPod, PlacedPod, Placement, Scheduler};
 use super::{DesiredObject, HostFacts, Observed, nodes, placement::REASON_UNSCHEDULABLE};
-use crate::manifest::types::{Deployment, ReplicaSet};
-use crate::manifest::{ObjectId, Resource};
-use crate::runtime::status::PodPhase;
+use crate::manifest::ObjectId;
+use crate::manifest::status::PodPhase;
 use crate::state::{PodRecord, Scheduling, State};
 use std::collections::BTreeMap;
 
@@ -36,17 +37,6 @@ pub struct PodCreate {
     /// None: no node fits; the pod is recorded Pending with `scheduling`.
     pub node: Option<String>,
     pub scheduling: Option<Scheduling>,
-}
-
-/// How far one workload is.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorkloadProgress {
-    pub id: ObjectId,
-    pub converged: bool,
-    /// ProgressDeadlineExceeded: apply stops waiting.
-    pub failed: bool,
-    /// What it waits for, kubectl's words plus the pods that hold it up.
-    pub message: String,
 }
 
 /// The result of one pass.
@@ -75,10 +65,6 @@ impl WorkloadStep {
     pub fn acts(&self) -> bool {
         !self.creates.is_empty() || !self.deletes.is_empty() || !self.forget.is_empty()
     }
-}
-
-fn key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
 }
 
 /// The owner id of the pods of a ReplicaSet.
@@ -161,124 +147,23 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
     let mut lost = Vec::new();
     let pods = observed_pods(input, &mut step.forget, &mut lost);
     step.deletes.extend(lost);
-    let generation = |id: &ObjectId| {
-        input
-            .state
-            .objects
-            .get(&id.to_string())
-            .map_or(1, |r| r.generation as i64)
+    let pass = PassInput {
+        desired: input.desired,
+        state: input.state,
+        pods: &pods,
+        now: input.now,
     };
-    let mut pod_actions: Vec<(String, ControllerAction)> = Vec::new();
-    let mut adopted: Vec<String> = Vec::new();
-    let standalone: Vec<(&DesiredObject, &ReplicaSet)> = input
-        .desired
-        .iter()
-        .filter_map(|d| match &d.resource {
-            Some(Resource::ReplicaSet(rs)) => Some((d, rs)),
-            _ => None,
-        })
-        .collect();
-    for d in input.desired {
-        let Some(Resource::Deployment(dep)) = &d.resource else {
-            continue;
-        };
-        let ns = dep.metadata.namespace_or_default().to_string();
-        let dkey = key(&ns, &dep.metadata.name);
-        let mut rses: Vec<LiveReplicaSet> = input
-            .state
-            .replica_sets_of(&ns, &dep.metadata.name)
-            .into_iter()
-            .cloned()
-            .collect();
-        // Orphaned ReplicaSets whose labels the Deployment's selector matches are adopted
-        // (`ClaimReplicaSets`): same name, same pods, no new ones.
-        let selector = dep.spec.selector.clone().unwrap_or_default();
-        for rs in input.state.replica_sets.values() {
-            if rs.orphaned && rs.namespace == ns && !selector.is_empty() && selector.matches(&rs.labels) {
-                let mut rs = rs.clone();
-                rs.owner = Some(dep.metadata.name.clone());
-                rs.orphaned = false;
-                adopted.push(key(&ns, &rs.name));
-                rses.push(rs);
-            }
-        }
-        rses.sort_by(super::controller::util::by_creation);
-        let owned: Vec<ObservedPod> = rses
-            .iter()
-            .flat_map(|rs| pods.get(&key(&ns, &rs.name)).cloned().unwrap_or_default())
-            .collect();
-        let foreign: Vec<String> = standalone
-            .iter()
-            .filter(|(_, rs)| rs.metadata.namespace_or_default() == ns)
-            .map(|(_, rs)| rs.metadata.name.clone())
-            .collect();
-        let status = input.state.deployments.get(&dkey).cloned().unwrap_or_default();
-        let generation = generation(&d.id);
-        let effective = super::overrides::effective_deployment(dep, &d.hash, input.state.rollouts.get(&dkey));
-        let dep = &effective;
-        let out = sync_deployment(&DeploymentInput {
-            deployment: dep,
-            generation,
-            status: &status,
-            replica_sets: &rses,
-            pods: &owned,
-            foreign_names: &foreign,
-            now: input.now,
-        });
-        for a in &out.actions {
-            match a {
-                ControllerAction::CreatePod { .. } | ControllerAction::DeletePod { .. } => {
-                    pod_actions.push((ns.clone(), a.clone()))
-                }
-                _ => step.actions.push((d.id.clone(), a.clone())),
-            }
-        }
-        step.progress
-            .push(deployment_progress(d, dep, generation, &out, &owned));
-        step.next_check = earliest(step.next_check, out.next_check);
-        step.events.extend(out.events);
-        for rs in out.replica_sets {
-            step.replica_sets.insert(key(&ns, &rs.name), rs);
-        }
-        step.deployments.insert(dkey, out.status);
+    let mut out = PassOutput::default();
+    for controller in controllers() {
+        controller.sync(&pass, &mut out);
     }
-    for (d, rs) in standalone {
-        let ns = rs.metadata.namespace_or_default().to_string();
-        let rkey = key(&ns, &rs.metadata.name);
-        let live = standalone_record(input, rs, &rkey, generation(&d.id));
-        let own = pods.get(&rkey).cloned().unwrap_or_default();
-        let out = sync_replica_set(&live, &own, &own, input.now);
-        pod_actions.extend(out.actions.iter().map(|a| (ns.clone(), a.clone())));
-        let s = &out.replica_set.status;
-        let converged = out.actions.is_empty() && s.replicas == live.replicas && s.available_replicas == live.replicas;
-        step.progress.push(WorkloadProgress {
-            id: d.id.clone(),
-            converged,
-            failed: false,
-            message: format!(
-                "{} of {} pods available{}",
-                s.available_replicas,
-                live.replicas,
-                not_ready_pods(&own)
-            ),
-        });
-        step.next_check = earliest(step.next_check, out.next_check);
-        step.events.extend(out.events);
-        step.replica_sets.insert(rkey, out.replica_set);
-    }
-    // An orphaned ReplicaSet nobody adopts runs on its own, as its controller does.
-    for rs in input.state.replica_sets.values() {
-        let rkey = key(&rs.namespace, &rs.name);
-        if !rs.orphaned || adopted.contains(&rkey) {
-            continue;
-        }
-        let own = pods.get(&rkey).cloned().unwrap_or_default();
-        let out = sync_replica_set(rs, &own, &own, input.now);
-        pod_actions.extend(out.actions.iter().map(|a| (rs.namespace.clone(), a.clone())));
-        step.next_check = earliest(step.next_check, out.next_check);
-        step.events.extend(out.events);
-        step.replica_sets.insert(rkey, out.replica_set);
-    }
+    step.replica_sets = out.replica_sets;
+    step.deployments = out.deployments;
+    step.actions = out.actions;
+    step.events = out.events;
+    step.progress = out.progress;
+    step.next_check = out.next_check;
+    let pod_actions = out.pod_actions;
     // Pods whose ReplicaSet is gone (its Deployment or itself left git) are deleted.
     for rec in input.state.pods.values().filter(|p| p.owner.kind == "ReplicaSet") {
         let rkey = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
@@ -292,121 +177,6 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
     }
     schedule(input, &mut step, pod_actions);
     step
-}
-
-fn earliest(a: Option<Time>, b: Option<Time>) -> Option<Time> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// The record of a ReplicaSet from git, with the spec git gives now.
-fn standalone_record(input: &WorkloadInput<'_>, rs: &ReplicaSet, rkey: &str, generation: i64) -> LiveReplicaSet {
-    let ns = rs.metadata.namespace_or_default();
-    let mut live = input
-        .state
-        .replica_sets
-        .get(rkey)
-        .cloned()
-        .unwrap_or_else(|| LiveReplicaSet {
-            name: rs.metadata.name.clone(),
-            namespace: ns.to_string(),
-            uid: object_uid(ns, &rs.metadata.name, input.now),
-            owner: None,
-            labels: Default::default(),
-            annotations: Default::default(),
-            selector: Default::default(),
-            template: Default::default(),
-            replicas: 0,
-            min_ready_seconds: 0,
-            created_at: input.now,
-            generation,
-            pods_created: 0,
-            status: Default::default(),
-            orphaned: false,
-        });
-    live.labels = rs.metadata.labels.clone();
-    live.annotations = rs.metadata.annotations.clone();
-    live.selector = rs.spec.selector.clone().unwrap_or_default();
-    live.template = rs.spec.template.clone();
-    live.replicas = rs.spec.replicas.unwrap_or(1);
-    live.min_ready_seconds = rs.spec.min_ready_seconds.unwrap_or(0);
-    live.generation = generation;
-    live
-}
-
-/// Pods that are not Ready, for messages: ` (web-abc-x1: Running, not Ready)`.
-fn not_ready_pods(pods: &[ObservedPod]) -> String {
-    let names: Vec<String> = pods
-        .iter()
-        .filter(|p| !p.ready)
-        .map(|p| match &p.node {
-            None => format!("{}: Pending, unschedulable", p.name),
-            Some(_) => format!("{}: {}, not Ready", p.name, p.phase),
-        })
-        .collect();
-    if names.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", names.join("; "))
-    }
-}
-
-/// kubectl `rollout status` wording for a Deployment (`DeploymentStatusViewer.Status`).
-fn deployment_progress(
-    d: &DesiredObject,
-    dep: &Deployment,
-    generation: i64,
-    out: &super::controller::DeploymentOutcome,
-    pods: &[ObservedPod],
-) -> WorkloadProgress {
-    let name = &dep.metadata.name;
-    let s = &out.status;
-    let want = dep.spec.replicas.unwrap_or(1);
-    let converged = out.converged(dep, generation);
-    let failed = out.deadline_exceeded();
-    let new_pods: Vec<ObservedPod> = pods
-        .iter()
-        .filter(|p| Some(&p.owner) == out.new_replica_set.as_ref())
-        .cloned()
-        .collect();
-    let message = if failed {
-        let c = s
-            .condition("Progressing")
-            .map(|c| c.message.clone())
-            .unwrap_or_default();
-        format!(
-            "deployment {name:?} exceeded its progress deadline: {c}{}",
-            not_ready_pods(&new_pods)
-        )
-    } else if s.updated_replicas < want {
-        format!(
-            "Waiting for deployment {name:?} rollout to finish: {} out of {want} new replicas have been updated...{}",
-            s.updated_replicas,
-            not_ready_pods(&new_pods)
-        )
-    } else if s.replicas > s.updated_replicas {
-        format!(
-            "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...",
-            s.replicas - s.updated_replicas
-        )
-    } else if s.available_replicas < s.updated_replicas {
-        format!(
-            "Waiting for deployment {name:?} rollout to finish: {} of {} updated replicas are available...{}",
-            s.available_replicas,
-            s.updated_replicas,
-            not_ready_pods(&new_pods)
-        )
-    } else {
-        format!("deployment {name:?} successfully rolled out")
-    };
-    WorkloadProgress {
-        id: d.id.clone(),
-        converged,
-        failed,
-        message,
-    }
 }
 
 /// Pods of all ReplicaSets of one Deployment spread together.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Anything that can go wrong turning a [`crate::state::SourceSpec`] into a snapshot.
+/// Anything that can go wrong turning a [`super::SourceSpec`] into a snapshot.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// Neither `--repo` nor `-f` was given and none is remembered in the state.

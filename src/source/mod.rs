@@ -7,12 +7,13 @@ pub mod files;
 #[cfg(test)]
 mod fixture;
 pub mod git;
+pub mod spec;
 mod tree;
 
 pub use error::SourceError;
+pub use spec::SourceSpec;
 
 use crate::manifest::SourceFile;
-use crate::state::SourceSpec;
 use std::path::Path;
 
 /// Files larger than this are refused: no manifest is that big, and it bounds memory.

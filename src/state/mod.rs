@@ -6,10 +6,11 @@ pub mod lock;
 pub mod model;
 pub mod secret;
 pub mod store;
+pub mod workloads;
 
 pub use error::StateError;
 pub use events::{Event, EventLog};
 pub use lock::{LockInfo, LockMode, StateLock};
-pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, RolloutHold, RolloutOverride, Scheduling, SourceSpec, State};
+pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, RolloutHold, RolloutOverride, Scheduling, State};
 pub use secret::SecretKey;
 pub use store::StateStore;

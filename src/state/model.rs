@@ -1,29 +1,13 @@
 //! The state file's data: what was applied, from where, and which pods run for it.
 
+use super::workloads::{DeploymentStatus, LiveReplicaSet};
 use crate::manifest::ObjectId;
-use crate::plan::controller::{DeploymentStatus, LiveReplicaSet};
+use crate::source::SourceSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the state format this rekon writes; a newer one is refused.
 pub const FORMAT_VERSION: u32 = 3;
-
-/// Where desired state comes from, remembered so a bare `rekon apply` reuses it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct SourceSpec {
-    /// Git URL or local path of the repository; None for `-f` files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repo: Option<String>,
-    /// Branch, tag or commit as the user gave it; None means the remote's HEAD branch.
-    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
-    pub git_ref: Option<String>,
-    /// Subdirectory of the repository holding the manifests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// Plain files or directories given with `-f` (absolute paths).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<String>,
-}
 
 /// What was applied for one object of the desired state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,7 +172,7 @@ impl State {
             .values()
             .filter(|rs| rs.namespace == namespace && rs.owner.as_deref() == Some(name))
             .collect();
-        out.sort_by(|a, b| crate::plan::controller::util::by_creation(a, b));
+        out.sort_by(|a, b| super::workloads::by_creation(a, b));
         out
     }
 

@@ -243,7 +243,8 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<(), StateError> {
 mod tests {
     use super::*;
     use crate::manifest::ObjectId;
-    use crate::state::model::{ObjectRecord, SourceSpec};
+    use crate::source::SourceSpec;
+    use crate::state::model::ObjectRecord;
 
     fn sample() -> State {
         let mut state = State::new("0123456789abcdef0123456789abcdef".into());

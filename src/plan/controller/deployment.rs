@@ -351,3 +351,153 @@ impl<'a> Sync<'a> {
         }
     }
 }
+
+/// The Deployment controller over the state: every Deployment of git, with the rollout
+/// verbs' overrides, its ReplicaSets (adopting orphaned ones its selector matches) and
+/// their pods.
+pub struct DeploymentController;
+
+impl super::pass::Controller for DeploymentController {
+    fn kind(&self) -> &'static str {
+        "Deployment"
+    }
+
+    fn sync(&self, input: &super::pass::PassInput<'_>, out: &mut super::pass::PassOutput) {
+        use super::pass::key;
+        use crate::manifest::Resource;
+        // Names of the ReplicaSets of git: a new ReplicaSet whose name is taken collides.
+        let standalone: Vec<(&str, &str)> = input
+            .desired
+            .iter()
+            .filter_map(|d| match &d.resource {
+                Some(Resource::ReplicaSet(rs)) => Some((rs.metadata.namespace_or_default(), rs.metadata.name.as_str())),
+                _ => None,
+            })
+            .collect();
+        for d in input.desired {
+            let Some(Resource::Deployment(dep)) = &d.resource else {
+                continue;
+            };
+            let ns = dep.metadata.namespace_or_default().to_string();
+            let dkey = key(&ns, &dep.metadata.name);
+            let mut rses: Vec<LiveReplicaSet> = input
+                .state
+                .replica_sets_of(&ns, &dep.metadata.name)
+                .into_iter()
+                .cloned()
+                .collect();
+            // Orphaned ReplicaSets whose labels the selector matches are adopted
+            // (`ClaimReplicaSets`): same name, same pods, no new ones.
+            let selector = dep.spec.selector.clone().unwrap_or_default();
+            for rs in input.state.replica_sets.values() {
+                let rkey = key(&ns, &rs.name);
+                if rs.orphaned
+                    && rs.namespace == ns
+                    && !selector.is_empty()
+                    && selector.matches(&rs.labels)
+                    && !out.claimed.contains(&rkey)
+                {
+                    let mut rs = rs.clone();
+                    rs.owner = Some(dep.metadata.name.clone());
+                    rs.orphaned = false;
+                    out.claimed.push(rkey);
+                    rses.push(rs);
+                }
+            }
+            rses.sort_by(by_creation);
+            let owned: Vec<ObservedPod> = rses.iter().flat_map(|rs| input.pods_of(&ns, &rs.name)).collect();
+            let foreign: Vec<String> = standalone
+                .iter()
+                .filter(|(n, _)| *n == ns)
+                .map(|(_, name)| name.to_string())
+                .collect();
+            let status = input.state.deployments.get(&dkey).cloned().unwrap_or_default();
+            let generation = input.generation(&d.id);
+            let effective = crate::plan::overrides::effective_deployment(dep, &d.hash, input.state.rollouts.get(&dkey));
+            let dep = &effective;
+            let synced = sync_deployment(&DeploymentInput {
+                deployment: dep,
+                generation,
+                status: &status,
+                replica_sets: &rses,
+                pods: &owned,
+                foreign_names: &foreign,
+                now: input.now,
+            });
+            for a in &synced.actions {
+                match a {
+                    ControllerAction::CreatePod { .. } | ControllerAction::DeletePod { .. } => {
+                        out.pod_actions.push((ns.clone(), a.clone()))
+                    }
+                    _ => out.actions.push((d.id.clone(), a.clone())),
+                }
+            }
+            out.progress.push(progress(&d.id, dep, generation, &synced, &owned));
+            out.check_at(synced.next_check);
+            out.events.extend(synced.events);
+            for rs in synced.replica_sets {
+                let rkey = key(&ns, &rs.name);
+                out.claimed.push(rkey.clone());
+                out.replica_sets.insert(rkey, rs);
+            }
+            out.deployments.insert(dkey, synced.status);
+        }
+    }
+}
+
+/// kubectl `rollout status` wording for a Deployment (`DeploymentStatusViewer.Status`).
+fn progress(
+    id: &crate::manifest::ObjectId,
+    dep: &Deployment,
+    generation: i64,
+    out: &DeploymentOutcome,
+    pods: &[ObservedPod],
+) -> super::pass::WorkloadProgress {
+    use super::pass::not_ready_pods;
+    let name = &dep.metadata.name;
+    let s = &out.status;
+    let want = dep.spec.replicas.unwrap_or(1);
+    let converged = out.converged(dep, generation);
+    let failed = out.deadline_exceeded();
+    let new_pods: Vec<ObservedPod> = pods
+        .iter()
+        .filter(|p| Some(&p.owner) == out.new_replica_set.as_ref())
+        .cloned()
+        .collect();
+    let message = if failed {
+        let c = s
+            .condition("Progressing")
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        format!(
+            "deployment {name:?} exceeded its progress deadline: {c}{}",
+            not_ready_pods(&new_pods)
+        )
+    } else if s.updated_replicas < want {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {} out of {want} new replicas have been updated...{}",
+            s.updated_replicas,
+            not_ready_pods(&new_pods)
+        )
+    } else if s.replicas > s.updated_replicas {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...",
+            s.replicas - s.updated_replicas
+        )
+    } else if s.available_replicas < s.updated_replicas {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {} of {} updated replicas are available...{}",
+            s.available_replicas,
+            s.updated_replicas,
+            not_ready_pods(&new_pods)
+        )
+    } else {
+        format!("deployment {name:?} successfully rolled out")
+    };
+    super::pass::WorkloadProgress {
+        id: id.clone(),
+        converged,
+        failed,
+        message,
+    }
+}

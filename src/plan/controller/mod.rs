@@ -9,6 +9,7 @@
 
 pub mod deployment;
 pub mod names;
+pub mod pass;
 pub mod progress;
 pub mod ranking;
 pub mod replicaset;
@@ -24,5 +25,6 @@ mod tests;
 
 pub use deployment::{DeploymentInput, DeploymentOutcome, sync_deployment};
 pub use names::{pod_name, template_hash};
+pub use pass::{Controller, PassInput, PassOutput, WorkloadProgress, controllers};
 pub use replicaset::{ReplicaSetOutcome, sync_replica_set};
 pub use types::*;

@@ -4,7 +4,7 @@
 //! gates on, as they are by default.
 
 use super::types::{ObservedPod, Time};
-use crate::runtime::status::PodPhase;
+use crate::manifest::status::PodPhase;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 

@@ -118,11 +118,109 @@ fn calculate_status(rs: &LiveReplicaSet, active: &[&ObservedPod], now: Time) -> 
     status
 }
 
+/// The ReplicaSet controller over the state: every ReplicaSet of git, and every orphaned one
+/// no Deployment claimed (it keeps its pods, as upstream).
+pub struct ReplicaSetController;
+
+impl super::pass::Controller for ReplicaSetController {
+    fn kind(&self) -> &'static str {
+        "ReplicaSet"
+    }
+
+    fn sync(&self, input: &super::pass::PassInput<'_>, out: &mut super::pass::PassOutput) {
+        use super::pass::{WorkloadProgress, key, not_ready_pods};
+        use crate::manifest::Resource;
+        for d in input.desired {
+            let Some(Resource::ReplicaSet(rs)) = &d.resource else {
+                continue;
+            };
+            let ns = rs.metadata.namespace_or_default().to_string();
+            let rkey = key(&ns, &rs.metadata.name);
+            let live = record_of_git(input, rs, &rkey, input.generation(&d.id));
+            let own = input.pods_of(&ns, &rs.metadata.name);
+            let synced = sync_replica_set(&live, &own, &own, input.now);
+            out.pod_actions
+                .extend(synced.actions.iter().map(|a| (ns.clone(), a.clone())));
+            let s = &synced.replica_set.status;
+            let converged =
+                synced.actions.is_empty() && s.replicas == live.replicas && s.available_replicas == live.replicas;
+            out.progress.push(WorkloadProgress {
+                id: d.id.clone(),
+                converged,
+                failed: false,
+                message: format!(
+                    "{} of {} pods available{}",
+                    s.available_replicas,
+                    live.replicas,
+                    not_ready_pods(&own)
+                ),
+            });
+            out.check_at(synced.next_check);
+            out.events.extend(synced.events);
+            out.claimed.push(rkey.clone());
+            out.replica_sets.insert(rkey, synced.replica_set);
+        }
+        for rs in input.state.replica_sets.values() {
+            let rkey = key(&rs.namespace, &rs.name);
+            if !rs.orphaned || out.claimed.contains(&rkey) {
+                continue;
+            }
+            let own = input.pods_of(&rs.namespace, &rs.name);
+            let synced = sync_replica_set(rs, &own, &own, input.now);
+            out.pod_actions
+                .extend(synced.actions.iter().map(|a| (rs.namespace.clone(), a.clone())));
+            out.check_at(synced.next_check);
+            out.events.extend(synced.events);
+            out.replica_sets.insert(rkey, synced.replica_set);
+        }
+    }
+}
+
+/// The record of a ReplicaSet from git, with the spec git gives now.
+fn record_of_git(
+    input: &super::pass::PassInput<'_>,
+    rs: &crate::manifest::types::ReplicaSet,
+    rkey: &str,
+    generation: i64,
+) -> LiveReplicaSet {
+    let ns = rs.metadata.namespace_or_default();
+    let mut live = input
+        .state
+        .replica_sets
+        .get(rkey)
+        .cloned()
+        .unwrap_or_else(|| LiveReplicaSet {
+            name: rs.metadata.name.clone(),
+            namespace: ns.to_string(),
+            uid: super::names::object_uid(ns, &rs.metadata.name, input.now),
+            owner: None,
+            labels: Default::default(),
+            annotations: Default::default(),
+            selector: Default::default(),
+            template: Default::default(),
+            replicas: 0,
+            min_ready_seconds: 0,
+            created_at: input.now,
+            generation,
+            pods_created: 0,
+            status: Default::default(),
+            orphaned: false,
+        });
+    live.labels = rs.metadata.labels.clone();
+    live.annotations = rs.metadata.annotations.clone();
+    live.selector = rs.spec.selector.clone().unwrap_or_default();
+    live.template = rs.spec.template.clone();
+    live.replicas = rs.spec.replicas.unwrap_or(1);
+    live.min_ready_seconds = rs.spec.min_ready_seconds.unwrap_or(0);
+    live.generation = generation;
+    live
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::status::PodPhase;
     use crate::manifest::types::LabelSelector;
-    use crate::runtime::status::PodPhase;
     use chrono::TimeZone;
 
     fn t(s: i64) -> Time {

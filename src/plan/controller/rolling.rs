@@ -3,7 +3,7 @@
 
 use super::deployment::Sync;
 use super::util::{self, by_creation, replicas};
-use crate::runtime::status::PodPhase;
+use crate::manifest::status::PodPhase;
 
 impl Sync<'_> {
     /// `rolloutRolling`: scale the new ReplicaSet up if possible, else old ones down, then

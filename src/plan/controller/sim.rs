@@ -3,8 +3,8 @@
 
 use super::deployment::{DeploymentInput, DeploymentOutcome, sync_deployment};
 use super::types::{ControllerAction, DeploymentStatus, LiveReplicaSet, ObservedPod, Time};
+use crate::manifest::status::PodPhase;
 use crate::manifest::types::Deployment;
-use crate::runtime::status::PodPhase;
 use chrono::{Duration, TimeZone};
 
 /// A pod of the simulation, with when it becomes Ready and when it is gone after deletion.

@@ -87,10 +87,7 @@ pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
     strip(a) == strip(b)
 }
 
-/// `ReplicaSetsByCreationTimestamp`: oldest first, then by name.
-pub fn by_creation(a: &LiveReplicaSet, b: &LiveReplicaSet) -> Ordering {
-    a.created_at.cmp(&b.created_at).then_with(|| a.name.cmp(&b.name))
-}
+pub use crate::state::workloads::by_creation;
 
 /// `ReplicaSetsByRevision`: lowest revision first, then by creation.
 pub fn by_revision(a: &LiveReplicaSet, b: &LiveReplicaSet) -> Ordering {
