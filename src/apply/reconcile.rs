@@ -214,29 +214,41 @@ impl Reconciler<'_> {
     fn record_events(&mut self, step: &crate::plan::workloads::WorkloadStep, now: Time) -> Result<(), ApplyError> {
         for e in &step.events {
             self.progress.line(&format!("{}: {}", e.object, e.message));
-            // Shaped like the scheduler's events: the reason is the kind.
-            self.events.append(&Event {
-                object: Some(e.object.clone()),
-                message: Some(e.message.clone()),
-                ..Event::new(&e.reason, now)
-            })?;
+            let source = if e.object.starts_with("deployment/") {
+                "deployment-controller"
+            } else {
+                "replicaset-controller"
+            };
+            self.events.append(&Event::of_object(
+                now,
+                &e.type_,
+                &e.reason,
+                source,
+                e.object.clone(),
+                e.message.clone(),
+            ))?;
         }
         for c in &step.creates {
-            let (kind, message) = match (&c.node, &c.scheduling) {
+            let (type_, reason, message) = match (&c.node, &c.scheduling) {
                 (Some(node), _) => (
+                    "Normal",
                     "Scheduled",
                     format!("Successfully assigned {}/{} to {node}", c.namespace, c.name),
                 ),
                 (None, s) => (
+                    "Warning",
                     "FailedScheduling",
                     s.as_ref().map(|s| s.message.clone()).unwrap_or_default(),
                 ),
             };
-            self.events.append(&Event {
-                object: Some(ObjectId::new("Pod", Some(&c.namespace), &c.name).to_string()),
-                message: Some(message),
-                ..Event::new(kind, now)
-            })?;
+            self.events.append(&Event::of_object(
+                now,
+                type_,
+                reason,
+                "default-scheduler",
+                format!("pod/{}", c.name),
+                message,
+            ))?;
         }
         Ok(())
     }

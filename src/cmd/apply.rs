@@ -345,8 +345,9 @@ fn converged_code(plan: &Plan) -> i32 {
 /// before this apply gets no new event, so cron does not repeat it every round.
 fn record_scheduling_events(session: &Session, plan: &Plan) -> Result<()> {
     for p in plan.placements.iter().filter(|p| !p.still_pending) {
-        let (kind, message) = match (&p.node, &p.unschedulable) {
+        let (type_, reason, message) = match (&p.node, &p.unschedulable) {
             (Some(node), _) => (
+                "Normal",
                 "Scheduled",
                 format!(
                     "Successfully assigned {}/{} to {node}",
@@ -354,13 +355,16 @@ fn record_scheduling_events(session: &Session, plan: &Plan) -> Result<()> {
                     p.pod.name
                 ),
             ),
-            (None, message) => ("FailedScheduling", message.clone().unwrap_or_default()),
+            (None, message) => ("Warning", "FailedScheduling", message.clone().unwrap_or_default()),
         };
-        session.events.append(&Event {
-            object: Some(p.owner.to_string()),
-            message: Some(message),
-            ..Event::new(kind, chrono::Utc::now())
-        })?;
+        session.events.append(&Event::of_object(
+            chrono::Utc::now(),
+            type_,
+            reason,
+            "default-scheduler",
+            format!("pod/{}", p.pod.name),
+            message,
+        ))?;
     }
     Ok(())
 }

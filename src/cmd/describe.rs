@@ -1,11 +1,11 @@
 //! `rekon describe KIND/NAME`: one object in detail, in kubectl's layout.
 
+use super::event_view::{aggregate, describe_section, kubectl_object, object_events, pod_events};
 use super::get::{canonical_kind, pod_status_word, pod_statuses, read_state};
 use super::table::age;
 use super::{Global, exit};
 use crate::plan::desired::displayable;
 use crate::runtime::status::ContainerState;
-use crate::state::EventLog;
 use anyhow::{Result, bail};
 use clap::Args;
 use serde_json::Value;
@@ -78,49 +78,22 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
             let _ = writeln!(out, "  {line}");
         }
     }
-    let mut events: Vec<_> = EventLog::open(&global.state_dir)
-        .and_then(|log| log.read_all())
-        .unwrap_or_default()
+    let object = format!("{}/{}", rec.id.kind.to_lowercase(), rec.id.name);
+    let mut events: Vec<crate::state::Event> = object_events(global)
         .into_iter()
-        .filter(|e| {
-            // The controllers name their objects as kubectl does (`deployment/web`).
-            let short = format!("{}/{}", rec.id.kind.to_lowercase(), rec.id.name);
-            e.object.as_deref() == Some(&rec.id.to_string()) || e.object.as_deref() == Some(&short)
-        })
+        .filter(|e| e.object.as_deref().map(kubectl_object).as_deref() == Some(object.as_str()))
         .collect();
-    if kind == "Pod" {
-        if let Some(pod) = super::get::pod_of(&state, rec) {
-            events.extend(pod_events(global, &pod.uid));
-        }
+    if kind == "Pod"
+        && let Some(pod) = super::get::pod_of(&state, rec)
+    {
+        // Another pod of the same name (an earlier one, deleted) has its own events.
+        events.retain(|e| e.source.as_deref() != Some("kubelet"));
+        events.extend(pod_events(&global.state_dir.join("pods").join(&pod.uid)));
         events.sort_by_key(|e| e.time);
     }
-    if events.is_empty() {
-        let _ = writeln!(out, "Events:       <none>");
-    } else {
-        let _ = writeln!(out, "Events:");
-        for e in events {
-            let _ = writeln!(
-                out,
-                "  {}  {}  {}",
-                e.time.to_rfc3339(),
-                e.kind,
-                e.message.unwrap_or_default()
-            );
-        }
-    }
+    out.push_str(&describe_section(&aggregate(&events), chrono::Utc::now()));
     super::output::print(&out);
     Ok(exit::OK)
-}
-
-/// The events the pod's supervisor recorded (probe failures and kills) in the pod directory;
-/// unreadable lines are skipped.
-fn pod_events(global: &Global, uid: &str) -> Vec<crate::state::Event> {
-    let dir = crate::runtime::supervisor::PodDir::new(global.state_dir.join("pods").join(uid));
-    std::fs::read_to_string(dir.events_file())
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
 }
 
 fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, rec: &crate::state::ObjectRecord) {

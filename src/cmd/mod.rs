@@ -6,6 +6,7 @@ pub mod delete;
 pub mod describe;
 pub mod describe_node;
 pub mod down;
+pub mod event_view;
 pub mod events;
 pub mod exec;
 pub mod get;

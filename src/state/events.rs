@@ -37,6 +37,13 @@ pub struct Event {
     pub object: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `Normal` or `Warning`, for the events of objects (the `kind` is then the reason).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// The component that recorded it (`kubelet`, `default-scheduler`,
+    /// `deployment-controller`, `replicaset-controller`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Event {
@@ -53,7 +60,34 @@ impl Event {
             exit_code: None,
             object: None,
             message: None,
+            type_: None,
+            source: None,
         }
+    }
+
+    /// An event of an object, as Kubernetes records one: `reason` (kept in `kind`),
+    /// `Normal` or `Warning`, the component that saw it, the object and the message.
+    pub fn of_object(
+        time: DateTime<Utc>,
+        type_: &str,
+        reason: &str,
+        source: &str,
+        object: String,
+        message: String,
+    ) -> Event {
+        Event {
+            object: Some(object),
+            message: Some(message),
+            type_: Some(type_.to_string()),
+            source: Some(source.to_string()),
+            ..Event::new(reason, time)
+        }
+    }
+
+    /// Whether it is an audit line of a rekon run (`plan`, `apply`, `down`, `delete`), not
+    /// an event of an object.
+    pub fn is_audit(&self) -> bool {
+        self.kind.starts_with(|c: char| c.is_ascii_lowercase())
     }
 }
 

@@ -393,6 +393,75 @@ fn crashing_container_under_always_backs_off() {
     // The instance that ended is kept for `rekon logs --previous`.
     let previous = host.run(&["logs", "crash", "--previous"]).expect(0);
     assert_eq!(previous.stdout, "run\n");
+    // The scheduler's and the kubelet's events, in describe's columns, repeats counted.
+    let describe = host.run(&["describe", "pod/crash"]).expect(0).stdout;
+    let events = describe
+        .split("Events:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{describe}"));
+    let rows: Vec<Vec<&str>> = events
+        .lines()
+        .map(|l| l.trim().split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .collect();
+    assert_eq!(rows[0], ["Type", "Reason", "Age", "From", "Message"]);
+    let seen = |reason: &str| -> (String, String, String) {
+        let row = rows
+            .iter()
+            .find(|r| r[1] == reason)
+            .unwrap_or_else(|| panic!("no {reason} in\n{events}"));
+        (row[0].to_string(), row[3].to_string(), row[4].to_string())
+    };
+    let host_name = rekon::runtime::host::hostname();
+    assert_eq!(
+        seen("Scheduled"),
+        (
+            "Normal".into(),
+            "default-scheduler".into(),
+            format!("Successfully assigned default/crash to {host_name}")
+        )
+    );
+    assert_eq!(
+        seen("Pulled"),
+        (
+            "Normal".into(),
+            "kubelet".into(),
+            "Container image \"busybox\" already present on machine".into()
+        )
+    );
+    assert_eq!(
+        seen("Created"),
+        ("Normal".into(), "kubelet".into(), "Created container: main".into())
+    );
+    assert_eq!(
+        seen("Started"),
+        ("Normal".into(), "kubelet".into(), "Started container main".into())
+    );
+    let uid = host.uid("crash");
+    assert_eq!(
+        seen("BackOff"),
+        (
+            "Warning".into(),
+            "kubelet".into(),
+            format!("Back-off restarting failed container main in pod crash_default({uid})")
+        )
+    );
+    let run = host
+        .run(&["events", "--for", "po/crash", "--types", "Warning"])
+        .expect(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("LAST SEEN   TYPE      REASON    OBJECT      MESSAGE"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(
+        lines[1].contains(
+            "   Warning   BackOff   pod/crash   Back-off restarting failed container main in pod crash_default("
+        ),
+        "{}",
+        run.stdout
+    );
     host.finish();
 }
 

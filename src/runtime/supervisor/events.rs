@@ -27,20 +27,23 @@ impl PodEvents {
         }
     }
 
-    /// Appends one event; a failure is reported on stderr (the supervisor log) and dropped.
-    pub fn record(&self, at: Time, kind: &str, message: &str) {
-        if let Err(e) = self.append(at, kind, message) {
+    /// Appends one event of `type_` (`Normal`, `Warning`) and `reason`; a failure is
+    /// reported on stderr (the supervisor log) and dropped.
+    pub fn record(&self, at: Time, type_: &str, reason: &str, message: &str) {
+        if let Err(e) = self.append(at, type_, reason, message) {
             eprintln!("cannot record event in {}: {e}", self.path.display());
         }
     }
 
-    fn append(&self, at: Time, kind: &str, message: &str) -> std::io::Result<()> {
+    fn append(&self, at: Time, type_: &str, kind: &str, message: &str) -> std::io::Result<()> {
         if std::fs::metadata(&self.path).is_ok_and(|m| m.len() > ROTATE_AT) {
             std::fs::rename(&self.path, self.path.with_extension("jsonl.1"))?;
         }
         let line = serde_json::json!({
             "time": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "kind": kind,
+            "type": type_,
+            "source": "kubelet",
             "object": self.object,
             "message": message,
         });
@@ -65,16 +68,22 @@ mod tests {
         let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         log.record(
             at,
+            "Warning",
             "Unhealthy",
             "Liveness probe failed: HTTP probe failed with statuscode: 500",
         );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "{\"kind\":\"Unhealthy\",\"message\":\"Liveness probe failed: HTTP probe failed with statuscode: 500\",\"object\":\"pod/web\",\"time\":\"2023-11-14T22:13:20.000Z\"}\n"
+            "{\"kind\":\"Unhealthy\",\"message\":\"Liveness probe failed: HTTP probe failed with statuscode: 500\",\"object\":\"pod/web\",\"source\":\"kubelet\",\"time\":\"2023-11-14T22:13:20.000Z\",\"type\":\"Warning\"}\n"
         );
         let long = "x".repeat(ROTATE_AT as usize);
-        log.record(at, "Unhealthy", &long);
-        log.record(at, "Killing", "Container web failed liveness probe, will be restarted");
+        log.record(at, "Warning", "Unhealthy", &long);
+        log.record(
+            at,
+            "Normal",
+            "Killing",
+            "Container web failed liveness probe, will be restarted",
+        );
         let kept = std::fs::read_to_string(&path).unwrap();
         assert_eq!(kept.lines().count(), 1);
         assert!(kept.contains("\"Killing\""));

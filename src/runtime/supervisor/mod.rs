@@ -28,6 +28,7 @@ pub use poddir::{PodDir, PodFile, ProcessId, write_atomic};
 
 use crate::runtime::lifecycle::{Action, ContainerRun, Event, PodMachine, ProbeKind, RestartPolicy, Time};
 use crate::runtime::probe::{Prober, kind_word};
+use crate::runtime::status::{ContainerState, PodStatus};
 use events::PodEvents;
 use pod::Pod;
 use probes::{Finished, Runner};
@@ -126,6 +127,8 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
         probes: Runner::default(),
         pod_events,
         started: false,
+        deleting: false,
+        backing_off: Vec::new(),
     };
     let code = sup.run_loop();
     if code == 0 {
@@ -147,6 +150,10 @@ struct Supervisor {
     pod_events: PodEvents,
     /// A container started since the loop last went idle.
     started: bool,
+    /// The pod is being deleted: its stop signals are the kubelet's `Killing`.
+    deleting: bool,
+    /// Containers waiting in CrashLoopBackOff, so that `BackOff` is recorded once per wait.
+    backing_off: Vec<String>,
 }
 
 impl Supervisor {
@@ -154,6 +161,9 @@ impl Supervisor {
         loop {
             let now = now();
             while let Some(event) = self.events.pop_front() {
+                if matches!(event, Event::DeleteRequested { .. }) {
+                    self.deleting = true;
+                }
                 if let Err(e) = self.machine.handle(now, event) {
                     eprintln!("{e}");
                 }
@@ -164,8 +174,11 @@ impl Supervisor {
                     // Exec probes run inside the containers' cgroups, which teardown removes.
                     self.probes.kill_all();
                 }
-                match self.pod.perform(action, now) {
-                    Ok(events) => self.events.extend(events),
+                match self.pod.perform(action.clone(), now) {
+                    Ok(events) => {
+                        self.record_kubelet_events(&action, &events, now);
+                        self.events.extend(events);
+                    }
                     Err(e) => {
                         eprintln!("{e}");
                         self.probes.kill_all();
@@ -256,7 +269,7 @@ impl Supervisor {
         let now = now();
         if !f.success {
             let message = format!("{} probe failed: {}", kind_word(f.kind), f.output.trim_end());
-            self.pod_events.record(now, "Unhealthy", &message);
+            self.pod_events.record(now, "Warning", "Unhealthy", &message);
         }
         if let Some(event) = self.prober.record(f.id, f.instance, f.success) {
             self.note_probe_kill(now, &event);
@@ -292,13 +305,86 @@ impl Supervisor {
         if pod.restart_policy != RestartPolicy::Never {
             message.push_str(", will be restarted");
         }
-        self.pod_events.record(now, "Killing", &message);
+        self.pod_events.record(now, "Normal", "Killing", &message);
     }
 
     /// Writes `status.json` when it changed.
+    /// The events the kubelet records for what an action did (`Pulled`, `Created`,
+    /// `Started`, `Failed`, `FailedPostStartHook`, `Killing`).
+    fn record_kubelet_events(&self, action: &Action, events: &[Event], now: Time) {
+        match action {
+            Action::StartContainer { name, .. } => {
+                for e in events {
+                    match e {
+                        Event::ContainerStarted { name: n } if n == name => {
+                            let image = self.pod.image_of(name).unwrap_or_default();
+                            let log = &self.pod_events;
+                            log.record(
+                                now,
+                                "Normal",
+                                "Pulled",
+                                &format!("Container image {image:?} already present on machine"),
+                            );
+                            log.record(now, "Normal", "Created", &format!("Created container: {name}"));
+                            log.record(now, "Normal", "Started", &format!("Started container {name}"));
+                        }
+                        Event::ContainerCreateFailed { name: n, failure } if n == name => {
+                            let message = match failure {
+                                crate::runtime::lifecycle::CreateFailure::ImageMissing { message }
+                                | crate::runtime::lifecycle::CreateFailure::ConfigError { message }
+                                | crate::runtime::lifecycle::CreateFailure::ExecutableNotFound { message } => message,
+                            };
+                            self.pod_events
+                                .record(now, "Warning", "Failed", &format!("Error: {message}"));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Action::RunPostStart { name } => {
+                for e in events {
+                    if let Event::PostStartFailed { name: n, message } = e
+                        && n == name
+                    {
+                        self.pod_events.record(now, "Warning", "FailedPostStartHook", message);
+                    }
+                }
+            }
+            Action::Signal {
+                name,
+                signal: crate::runtime::lifecycle::StopSignal::Term,
+            } if self.deleting => {
+                self.pod_events
+                    .record(now, "Normal", "Killing", &format!("Stopping container {name}"));
+            }
+            _ => {}
+        }
+    }
+
+    /// `BackOff` once each time a container starts waiting in CrashLoopBackOff.
+    fn record_back_off(&mut self, status: &PodStatus) {
+        let waiting: Vec<String> = status
+            .init_container_statuses
+            .iter()
+            .chain(&status.container_statuses)
+            .filter(|c| matches!(&c.state, ContainerState::Waiting { reason, .. } if reason == "CrashLoopBackOff"))
+            .map(|c| c.name.clone())
+            .collect();
+        for name in waiting.iter().filter(|n| !self.backing_off.contains(n)) {
+            let message = format!(
+                "Back-off restarting failed container {name} in pod {}",
+                self.pod.full_name()
+            );
+            self.pod_events
+                .record(chrono::Utc::now(), "Warning", "BackOff", &message);
+        }
+        self.backing_off = waiting;
+    }
+
     fn write_status(&mut self, now: Time) {
         let mut status = self.machine.status(now);
         self.pod.decorate(&mut status);
+        self.record_back_off(&status);
         let Ok(bytes) = serde_json::to_vec_pretty(&status) else {
             return;
         };

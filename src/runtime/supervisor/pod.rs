@@ -142,6 +142,22 @@ impl Pod {
         slot.target.as_ref()
     }
 
+    /// The image a container of the pod runs (for the kubelet's `Pulled` event).
+    pub fn image_of(&self, container: &str) -> Option<&str> {
+        let spec = &self.file.request.spec;
+        spec.init_containers
+            .iter()
+            .chain(&spec.containers)
+            .find(|c| c.name == container)
+            .and_then(|c| c.image.as_deref())
+    }
+
+    /// `name_namespace(uid)`, as the kubelet names a pod in its messages.
+    pub fn full_name(&self) -> String {
+        let r = &self.file.request;
+        format!("{}_{}({})", r.name, r.namespace, r.uid)
+    }
+
     /// Adds what the machine does not know to its status.
     pub fn decorate(&self, status: &mut PodStatus) {
         status.qos_class = Some(self.qos.to_string());
