@@ -32,7 +32,16 @@ pub struct GetArgs {
     /// All namespaces.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+    /// After the list, print each object again whenever it changes (until interrupted).
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Like --watch, without the list first.
+    #[arg(long)]
+    pub watch_only: bool,
 }
+
+/// How often `get --watch` looks at the state and the pods again.
+const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The kind a user typed, in kubectl's spellings.
 pub fn canonical_kind(word: &str) -> Option<&'static str> {
@@ -64,6 +73,78 @@ pub fn read_state(global: &Global) -> Result<State> {
 }
 
 pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
+    let watching = args.watch || args.watch_only;
+    if watching && !matches!(args.output.as_deref(), None | Some("wide" | "name")) {
+        bail!("--watch prints tables: use it with the default output, -o wide or -o name");
+    }
+    let (out, found) = render_once(global, args)?;
+    if !found && !watching {
+        match &args.name {
+            Some(name) => {
+                let plural = canonical_kind(&args.kind).map_or_else(|| args.kind.clone(), super::delete::plural);
+                eprintln!("Error from server (NotFound): {plural} {name:?} not found");
+                return Err(super::ExitError::silent(super::exit::ERROR).into());
+            }
+            None if args.all_namespaces => eprintln!("No resources found"),
+            None => eprintln!("No resources found in {} namespace.", args.namespace),
+        }
+    }
+    if !args.watch_only {
+        super::output::print(&out);
+    }
+    if watching {
+        watch(global, args, &out)?;
+    }
+    Ok(exit::OK)
+}
+
+/// Prints every row that is new or changed since the last look, as kubectl's watch does,
+/// until the process is interrupted. A row whose only change is its AGE is not printed again.
+fn watch(global: &Global, args: &GetArgs, first: &str) -> Result<()> {
+    let mut seen = watch_rows(first);
+    loop {
+        std::thread::sleep(WATCH_POLL);
+        let (text, _) = render_once(global, args)?;
+        let now = watch_rows(&text);
+        for (_, line) in now.iter().filter(|(key, _)| !seen.iter().any(|(k, _)| k == key)) {
+            super::output::print(&format!("{line}\n"));
+        }
+        seen = now;
+    }
+}
+
+/// The rows of tables (headers and blank lines left out), each with its AGE cell blanked
+/// out as the key that says whether it changed.
+fn watch_rows(text: &str) -> Vec<(String, String)> {
+    let mut age: Option<(usize, Option<usize>)> = None;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("NAME ") || line.starts_with("NAMESPACE ") {
+            age = line.find("   AGE").map(|i| {
+                let start = i + 3;
+                let next = line[start + 3..].find(|c: char| c != ' ').map(|j| start + 3 + j);
+                (start, next)
+            });
+            continue;
+        }
+        let key = match age {
+            Some((start, end)) if line.len() >= start && line.is_char_boundary(start) => {
+                let end = end.map_or(line.len(), |e| e.min(line.len()));
+                let end = if line.is_char_boundary(end) { end } else { line.len() };
+                format!("{}{}", &line[..start], &line[end..])
+            }
+            _ => line.to_string(),
+        };
+        out.push((key, line.to_string()));
+    }
+    out
+}
+
+/// The output of one `get` (without the not-found message), and whether anything matched.
+fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
     let state = read_state(global)?;
     let kinds: Vec<&str> = if args.kind == "all" {
         vec![
@@ -146,19 +227,7 @@ pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
             ),
         }
     }
-    if !found {
-        match &args.name {
-            Some(name) => {
-                let plural = canonical_kind(&args.kind).map_or_else(|| args.kind.clone(), super::delete::plural);
-                eprintln!("Error from server (NotFound): {plural} {name:?} not found");
-                return Err(super::ExitError::silent(super::exit::ERROR).into());
-            }
-            None if args.all_namespaces => eprintln!("No resources found"),
-            None => eprintln!("No resources found in {} namespace.", args.namespace),
-        }
-    }
-    super::output::print(&out);
-    Ok(exit::OK)
+    Ok((out, found))
 }
 
 /// An object's labels as written in its manifest (or given by its controller).

@@ -119,3 +119,62 @@ data: {k: v2}
         "Error: error executing jsonpath \"{.items[7]}\": array index out of bounds: index 7, length 2\n"
     );
 }
+
+/// Reads lines of a child's stdout in a thread, so the test can wait for one with a deadline.
+fn line_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn get_watch_prints_the_list_then_each_change_once() {
+    let host = Host::new();
+    let cm = |name: &str, keys: usize| {
+        let data: Vec<String> = (0..keys).map(|i| format!("k{i}: v")).collect();
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{{}}}\n",
+            data.join(", ")
+        )
+    };
+    let dir = host.manifests(&cm("a", 1));
+    host.run(&["apply", "--yes", "-f", &dir]).expect(0);
+    let mut child = host
+        .cmd(&["get", "cm", "-w"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = line_reader(child.stdout.take().unwrap());
+    let next = || {
+        lines
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("get -w printed nothing")
+    };
+    let words = |line: String| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(words(next())[..2], ["NAME", "DATA"]);
+    assert_eq!(words(next())[..2], ["a", "1"]);
+    // A new object and a changed one each print one new row; the unchanged one stays quiet.
+    let dir = host.manifests(&format!("{}---\n{}", cm("a", 2), cm("b", 3)));
+    host.run(&["apply", "--yes", "-f", &dir]).expect(0);
+    let mut changed = vec![words(next())[..2].to_vec(), words(next())[..2].to_vec()];
+    changed.sort();
+    assert_eq!(changed, [["a", "2"], ["b", "3"]]);
+    assert!(
+        lines.recv_timeout(std::time::Duration::from_millis(1500)).is_err(),
+        "a row whose only change is its age is not printed again"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = host.run(&["get", "cm", "-w", "-o", "yaml"]).expect(1);
+    assert_eq!(
+        run.stderr,
+        "Error: --watch prints tables: use it with the default output, -o wide or -o name\n"
+    );
+}
