@@ -2,10 +2,10 @@
 //!
 //! Data flows one way (`DESIGN.md` §2): [`source`] → [`manifest`] → [`plan`] → [`apply`] →
 //! [`runtime`], with [`state`] recording what was applied.
-#![deny(unsafe_code)]
 
 pub mod apply;
 pub mod cmd;
+pub mod fsutil;
 pub mod manifest;
 pub mod plan;
 pub mod runtime;

@@ -6,7 +6,6 @@
 //! the cgroups and namespaces (mount last, as `container.rs` joins ipc, uts, net, pid), then
 //! forks once more so the command is inside the PID namespace, which `setns` only applies to
 //! children.
-#![allow(unsafe_code)]
 
 mod process;
 mod pty;

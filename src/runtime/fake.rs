@@ -84,13 +84,10 @@ impl FakeRuntime {
     fn persist(&self) -> Result<(), RuntimeError> {
         let Some(file) = &self.file else { return Ok(()) };
         let json = serde_json::to_vec_pretty(&self.pods).expect("pods serialize");
-        let tmp = file.with_extension("tmp");
-        std::fs::write(&tmp, json)
-            .and_then(|()| std::fs::rename(&tmp, file))
-            .map_err(|source| RuntimeError::Io {
-                context: format!("writing {}", file.display()),
-                source,
-            })
+        crate::fsutil::write_atomic(file, &json).map_err(|source| RuntimeError::Io {
+            context: format!("writing {}", file.display()),
+            source,
+        })
     }
 }
 

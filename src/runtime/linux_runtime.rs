@@ -123,9 +123,9 @@ impl LinuxRuntime {
                     return Err(std::io::Error::last_os_error());
                 }
                 nix::unistd::setsid()?;
-                match nix::unistd::fork()? {
-                    nix::unistd::ForkResult::Parent { .. } => libc::_exit(0),
-                    nix::unistd::ForkResult::Child => Ok(()),
+                match super::linux::sys::fork()? {
+                    Some(_) => super::linux::sys::exit_now(0),
+                    None => Ok(()),
                 }
             });
         }

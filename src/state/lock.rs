@@ -5,7 +5,6 @@ use crate::state::error::StateError;
 use crate::state::store::ensure_dir;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -122,18 +121,9 @@ impl LockInfo {
 }
 
 fn write_info(path: &Path, info: &LockInfo) -> Result<(), StateError> {
-    let tmp = path.with_extension("info.tmp");
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(StateError::io("create", &tmp))?;
     let mut json = serde_json::to_vec(info).expect("lock info serializes");
     json.push(b'\n');
-    file.write_all(&json).map_err(StateError::io("write", &tmp))?;
-    fs::rename(&tmp, path).map_err(StateError::io("rename over", path))
+    crate::fsutil::write_atomic_mode(path, &json, 0o600).map_err(StateError::io("write", path))
 }
 
 /// The holder recorded in `path`, unless it is missing, unreadable or left by a dead process

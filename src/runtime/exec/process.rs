@@ -9,7 +9,7 @@ use super::{ExecError, ExecOptions, ProcessIdentity};
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Gid, Pid, Uid};
+use nix::unistd::{Gid, Pid, Uid};
 use std::ffi::CString;
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -52,11 +52,11 @@ pub(super) fn run(plan: &Plan, options: &ExecOptions) -> Result<i32, ExecError> 
     } else {
         Some(File::open("/dev/null").map_err(super::io_err("open", "/dev/null"))?)
     };
-    // SAFETY: the CLI is single-threaded here; the child only runs `intermediate`, which
-    // makes system calls and allocates, and always ends in `_exit`.
-    let child = match unsafe { nix::unistd::fork() }.map_err(sys("fork"))? {
-        ForkResult::Child => exit_now(intermediate(plan, pty.as_ref(), devnull.as_ref())),
-        ForkResult::Parent { child } => child,
+    // The CLI is single-threaded here; the child only runs `intermediate`, which makes
+    // system calls and allocates, and always ends in `_exit`.
+    let child = match crate::runtime::linux::sys::fork().map_err(sys("fork"))? {
+        None => exit_now(intermediate(plan, pty.as_ref(), devnull.as_ref())),
+        Some(child) => child,
     };
     drop(devnull);
     let status = match pty {
@@ -121,11 +121,11 @@ fn intermediate(plan: &Plan, pty: Option<&Pty>, devnull: Option<&File>) -> i32 {
             );
         }
     }
-    // SAFETY: still single-threaded; the grandchild execs or `_exit`s.
-    match unsafe { nix::unistd::fork() } {
+    // Still single-threaded; the grandchild execs or `_exit`s.
+    match crate::runtime::linux::sys::fork() {
         Err(e) => fail(&format!("fork: {e}"), CANNOT_EXECUTE),
-        Ok(ForkResult::Child) => exit_now(command(plan, pty, devnull)),
-        Ok(ForkResult::Parent { child }) => match wait(child) {
+        Ok(None) => exit_now(command(plan, pty, devnull)),
+        Ok(Some(child)) => match wait(child) {
             Ok(code) => code,
             Err(e) => fail(&e.to_string(), CANNOT_EXECUTE),
         },
@@ -202,11 +202,7 @@ fn fail(message: &str, code: i32) -> i32 {
     code
 }
 
-fn exit_now(code: i32) -> ! {
-    // SAFETY: `_exit` takes no pointers and never returns; it skips the parent's atexit
-    // handlers and stdio buffers, which the child must not run or flush.
-    unsafe { libc::_exit(code) }
-}
+use crate::runtime::linux::sys::exit_now;
 
 pub(super) fn sys(op: &str) -> impl FnOnce(Errno) -> ExecError + '_ {
     move |source| ExecError::Sys {

@@ -1,5 +1,6 @@
 //! The pseudo-terminal of `rekon exec -t`: allocate it, make it the command's controlling
 //! terminal, put the local terminal in raw mode and relay both ways until the command ends.
+#![allow(unsafe_code)]
 
 use super::ExecError;
 use super::process::{sys, try_wait, wait};

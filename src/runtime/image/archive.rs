@@ -5,7 +5,7 @@ use super::ImageError;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Largest uncompressed layer accepted: a guard against decompression bombs.
@@ -100,34 +100,12 @@ pub(crate) fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, ImageError> 
     }
 }
 
-/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
-/// fsync of the directory.
+/// Writes `bytes` to `path` atomically ([`crate::fsutil::write_atomic`]).
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".tmp-{}", unique()));
-    let write = || -> io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        ImageError::io("write", path)(e)
-    })
+    crate::fsutil::write_atomic(path, bytes).map_err(ImageError::io("write", path))
 }
 
-/// A name unique within this host for temporary files and directories.
-pub(crate) fn unique() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
+pub(crate) use crate::fsutil::unique;
 
 /// Named files of an import input: a directory, or an uncompressed tar read by seeking.
 pub(crate) enum Source {

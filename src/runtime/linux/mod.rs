@@ -21,7 +21,7 @@ pub mod mounts;
 pub mod rootfs;
 pub mod sandbox;
 pub mod security;
-mod sys;
+pub(crate) mod sys;
 
 pub use cgroup::{Cgroup, CgroupError, CgroupLimits, CgroupRoot, CgroupStats, CgroupVersion};
 pub use container::{Container, ContainerConfig, ContainerExit, ContainerStdio, EtcFiles, User};

@@ -10,7 +10,7 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -101,12 +101,12 @@ pub fn spawn_http(pid: i32, request: &HttpRequest, timeout: Duration) -> std::io
 pub fn fork_in_network(pid: i32, check: impl FnOnce() -> (bool, String)) -> std::io::Result<(Pid, File)> {
     let netns = File::open(format!("/proc/{pid}/ns/net"))?;
     let (read, write) = nonblocking_pipe()?;
-    // SAFETY: the supervisor is single-threaded, so the child is a complete copy in which
-    // allocation and locking are safe; it never returns into the caller's frames: it ends in
-    // `_exit`, which skips atexit handlers and stdio flushing.
-    match unsafe { nix::unistd::fork() }? {
-        ForkResult::Parent { child } => Ok((child, read)),
-        ForkResult::Child => {
+    // The supervisor is single-threaded, so the child is a complete copy in which allocation
+    // and locking are safe; it never returns into the caller's frames: it ends in `_exit`,
+    // which skips atexit handlers and stdio flushing.
+    match crate::runtime::linux::sys::fork()? {
+        Some(child) => Ok((child, read)),
+        None => {
             drop(read);
             let (ok, message) = match nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET) {
                 Ok(()) => check(),
@@ -115,8 +115,7 @@ pub fn fork_in_network(pid: i32, check: impl FnOnce() -> (bool, String)) -> std:
             let mut out = File::from(write);
             let _ = out.write_all(&[if ok { b'1' } else { b'0' }]);
             let _ = out.write_all(message.as_bytes());
-            // SAFETY: `_exit` takes no pointers and never returns.
-            unsafe { libc::_exit(0) }
+            crate::runtime::linux::sys::exit_now(0)
         }
     }
 }

@@ -4,7 +4,6 @@
 use crate::runtime::PodRequest;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What `pod.json` holds: the [`PodRequest`] (flattened, so the file reads as one) plus what
@@ -188,19 +187,7 @@ pub fn start_time(pid: i32) -> Option<u64> {
     field_start_time(&stat_fields(&stat))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
-/// rename, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&tmp, path)?;
-    fs::File::open(dir)?.sync_all()
-}
+pub use crate::fsutil::write_atomic;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,8 @@
 //! command, a missing hostPath, a missing image), a CPU limit that holds, `rekon exec` against
 //! a real pod, and `rekon down` leaving nothing behind.
 
+#![allow(unsafe_code)] // a pty for the tty tests: ioctl and pre_exec
+
 use super::{LinuxHost, cgroup_dirs, eventually, get_pods, row, terminated};
 use rekon::runtime::linux::CgroupRoot;
 use rekon::runtime::linux::cgroup::DEFAULT_CGROUP_ROOT;
