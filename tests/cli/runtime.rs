@@ -258,6 +258,20 @@ impl Drop for LinuxHost {
     }
 }
 
+/// The rows of describe's `Events:` section: type, reason, from, message (the age left out).
+fn describe_events(describe: &str) -> Vec<[String; 4]> {
+    let events = describe.split("Events:\n").nth(1).unwrap_or_else(|| panic!("no events in\n{describe}"));
+    let rows: Vec<Vec<&str>> = events
+        .lines()
+        .map(|l| l.trim().split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .collect();
+    assert_eq!(rows[0], ["Type", "Reason", "Age", "From", "Message"], "{describe}");
+    rows[2..]
+        .iter()
+        .map(|r| [r[0], r[1], r[3], &r[4..].join("  ")].map(str::to_string))
+        .collect()
+}
+
 /// CPUs a cgroup (with its descendants) used over about 2 s. Measuring, not synchronising:
 /// two samples about 2 s apart on the monotonic clock.
 fn cpu_cores_used(cgroup: &rekon::runtime::linux::Cgroup) -> f64 {

@@ -48,20 +48,22 @@ fn exec_probes_run_in_the_container_and_a_failing_liveness_probe_restarts_it() {
     });
     assert!(restarts >= 1);
     let text = describe(&host, "sick");
-    assert!(text.contains("Unhealthy  Liveness probe failed: unhealthy\n"), "{text}");
+    let events = super::describe_events(&text);
+    let has = |row: [&str; 4]| events.iter().any(|e| e.iter().map(String::as_str).eq(row));
+    assert!(has(["Warning", "Unhealthy", "kubelet", "Liveness probe failed: unhealthy"]), "{text}");
     assert!(
-        text.contains("Killing  Container main failed liveness probe, will be restarted\n"),
+        has(["Normal", "Killing", "kubelet", "Container main failed liveness probe, will be restarted"]),
         "{text}"
     );
     // A probe that outlives timeoutSeconds is killed and counts as a failure.
     let status = host.wait_for("slow", 30, |s| s.restarts() >= 1);
     assert_eq!(status.container_statuses[0].restart_count, status.restarts());
-    assert!(describe(&host, "slow").contains("Liveness probe failed: command \"sleep 30\" timed out\n"));
+    assert!(describe(&host, "slow").contains("  Liveness probe failed: command \"sleep 30\" timed out\n"));
     let status = host.wait_for("gated", 30, |s| s.is_ready());
     assert_eq!(status.restarts(), 0);
     let text = describe(&host, "gated");
     assert!(
-        text.contains("Readiness probe failed: cat: can't open '/tmp/rekon-probe-ready': No such file or directory\n"),
+        text.contains("  Readiness probe failed: cat: can't open '/tmp/rekon-probe-ready': No such file or directory\n"),
         "{text}"
     );
     host.finish();
