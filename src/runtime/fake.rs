@@ -149,7 +149,24 @@ impl Runtime for FakeRuntime {
                         }),
                     }]
                 })
-                .unwrap_or_default();
+                .unwrap_or_else(|| {
+                    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    pod.spec
+                        .containers
+                        .iter()
+                        .map(|c| super::status::ContainerStatus {
+                            name: c.name.clone(),
+                            image: c.image.clone().unwrap_or_default(),
+                            ready: !never,
+                            started: true,
+                            restart_count: 0,
+                            state: super::status::ContainerState::Running {
+                                started_at: started_at.clone(),
+                            },
+                            last_state: None,
+                        })
+                        .collect()
+                });
             let never = never || crash.is_some();
             let status = PodStatus {
                 container_statuses,

@@ -9,5 +9,6 @@ mod rollout;
 mod runtime;
 mod schedule;
 mod schemas;
+mod snapshots;
 mod support;
 mod verbs;

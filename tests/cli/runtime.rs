@@ -260,7 +260,10 @@ impl Drop for LinuxHost {
 
 /// The rows of describe's `Events:` section: type, reason, from, message (the age left out).
 fn describe_events(describe: &str) -> Vec<[String; 4]> {
-    let events = describe.split("Events:\n").nth(1).unwrap_or_else(|| panic!("no events in\n{describe}"));
+    let events = describe
+        .split("Events:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no events in\n{describe}"));
     let rows: Vec<Vec<&str>> = events
         .lines()
         .map(|l| l.trim().split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())

@@ -50,9 +50,17 @@ fn exec_probes_run_in_the_container_and_a_failing_liveness_probe_restarts_it() {
     let text = describe(&host, "sick");
     let events = super::describe_events(&text);
     let has = |row: [&str; 4]| events.iter().any(|e| e.iter().map(String::as_str).eq(row));
-    assert!(has(["Warning", "Unhealthy", "kubelet", "Liveness probe failed: unhealthy"]), "{text}");
     assert!(
-        has(["Normal", "Killing", "kubelet", "Container main failed liveness probe, will be restarted"]),
+        has(["Warning", "Unhealthy", "kubelet", "Liveness probe failed: unhealthy"]),
+        "{text}"
+    );
+    assert!(
+        has([
+            "Normal",
+            "Killing",
+            "kubelet",
+            "Container main failed liveness probe, will be restarted"
+        ]),
         "{text}"
     );
     // A probe that outlives timeoutSeconds is killed and counts as a failure.
@@ -63,7 +71,9 @@ fn exec_probes_run_in_the_container_and_a_failing_liveness_probe_restarts_it() {
     assert_eq!(status.restarts(), 0);
     let text = describe(&host, "gated");
     assert!(
-        text.contains("  Readiness probe failed: cat: can't open '/tmp/rekon-probe-ready': No such file or directory\n"),
+        text.contains(
+            "  Readiness probe failed: cat: can't open '/tmp/rekon-probe-ready': No such file or directory\n"
+        ),
         "{text}"
     );
     host.finish();
