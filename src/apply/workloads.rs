@@ -191,12 +191,20 @@ pub fn execute_workloads(
         }
     }
     store.save(state)?;
+    // The creates are confirmed together: a crash before that save leaves unconfirmed
+    // records, which `retry_unconfirmed` creates again, idempotently by uid. A failure
+    // saves the confirmations made before it.
+    let mut result = Ok(());
     for uid in &to_start {
-        create(runtime, state, uid)?;
-        // One save per confirmed pod, as the plan executor does.
+        if let Err(e) = create(runtime, state, uid) {
+            result = Err(e);
+            break;
+        }
+    }
+    if !to_start.is_empty() {
         store.save(state)?;
     }
-    Ok(())
+    result
 }
 
 /// Creates the pod of record `uid` from its ReplicaSet's template and marks it confirmed.

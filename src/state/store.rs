@@ -80,6 +80,17 @@ impl StateStore {
             backup: backup.clone(),
             source,
         };
+        // The common case, a state of this format, is read in one pass; an older one goes
+        // through its migrations as JSON first.
+        #[derive(serde::Deserialize)]
+        struct Versioned {
+            format_version: u32,
+        }
+        if let Ok(v) = serde_json::from_slice::<Versioned>(&bytes)
+            && v.format_version == FORMAT_VERSION
+        {
+            return serde_json::from_slice(&bytes).map_err(corrupt);
+        }
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
         let value = migrate(&path, value, MIGRATIONS).map_err(|e| match e {
             Migration::Json(source) => corrupt(source),
@@ -190,9 +201,14 @@ fn migrate(path: &Path, mut value: serde_json::Value, steps: &[Step]) -> Result<
     struct Versioned {
         format_version: u32,
     }
-    let found = serde_json::from_value::<Versioned>(value.clone())
-        .map_err(Migration::Json)?
-        .format_version;
+    let found = <Versioned as serde::Deserialize>::deserialize(
+        value
+            .get("format_version")
+            .cloned()
+            .map_or_else(|| serde_json::json!({}), |v| serde_json::json!({ "format_version": v })),
+    )
+    .map_err(Migration::Json)?
+    .format_version;
     let current = steps.len() as u32 + 1;
     if found > current {
         return Err(Migration::State(StateError::TooNew {

@@ -292,9 +292,9 @@ fn a_crash_at_any_save_of_a_rollout_is_finished_by_the_next_apply_without_duplic
     repo.write("web.yaml", &deployment("busybox:1"));
     repo.commit("v1");
     let url = repo.path().to_str().unwrap();
-    // Save 1 records the Deployment; then one save for the intent of three pods and one per
-    // confirmed pod; later saves record statuses.
-    for crash in 1..=6 {
+    // Save 1 records the Deployment; then one save for the intent of the three pods and one
+    // for their confirmations; later saves record statuses.
+    for crash in 1..=4 {
         let host = Host::new();
         let out = host
             .cmd(&["apply", "--repo", url])
