@@ -204,7 +204,7 @@ spec:
   containers:
   - name: web
     image: $image
-    command: ["httpd", "-f", "-p", "8080"]
+    command: ["sh", "-c", "echo ok > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
     readinessProbe:
       httpGet: {path: /, port: 8080}
       periodSeconds: 1

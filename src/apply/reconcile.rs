@@ -19,6 +19,9 @@ use std::time::Duration;
 
 /// The longest the loop sleeps before it looks at the pods again.
 const MAX_WAIT: Duration = Duration::from_millis(200);
+/// The first wait after the loop acted; it doubles while nothing changes, up to
+/// [`MAX_WAIT`]. A runtime that can tell when a pod's status changes ends a wait early.
+const FIRST_WAIT: Duration = Duration::from_millis(2);
 
 /// Where the loop reads the time and waits.
 pub trait Clock {
@@ -119,6 +122,7 @@ impl Reconciler<'_> {
         let deadline = self.clock.now() + config.timeout;
         let mut saver = Saver::new(self.store, config.crash_after.filter(|&n| n > 0));
         let mut last_messages: Vec<String> = Vec::new();
+        let mut wait = FIRST_WAIT;
         loop {
             retry_unconfirmed(&mut saver, self.runtime, state)?;
             reap_terminated(&mut saver, self.runtime, state)?;
@@ -192,16 +196,22 @@ impl Reconciler<'_> {
                 _ if self.clock.now() >= deadline || self.stopped() => return Ok(Outcome::TimedOut(Vec::new())),
                 _ => {}
             }
-            if !step.acts() {
+            if step.acts() {
+                wait = FIRST_WAIT;
+            } else {
                 // Nothing changed: wait for the next interesting moment, so pod status
                 // changes are seen soon without busy polling.
-                let mut wait = MAX_WAIT;
+                let mut sleep = wait;
                 if let Some(at) = step.next_check
                     && let Ok(until) = (at - self.clock.now()).to_std()
                 {
-                    wait = wait.min(until);
+                    sleep = sleep.min(until);
                 }
-                self.clock.sleep(wait);
+                // The runtime wakes the loop when a pod's status changes; otherwise it sleeps.
+                if !self.runtime.wait_for_change(sleep) {
+                    self.clock.sleep(sleep);
+                }
+                wait = (wait * 2).min(MAX_WAIT);
             }
         }
     }

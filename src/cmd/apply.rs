@@ -131,6 +131,8 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             bar.println(line)
         }
     };
+    // The scheduler binds before the kubelet starts anything: its events come first.
+    record_scheduling_events(&session, &plan)?;
     let now = context::now;
     let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
     executor.crash_after_saves = crash_after;
@@ -145,7 +147,6 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
                 "\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
                 s.add, s.change, s.destroy
             ));
-            record_scheduling_events(&session, &plan)?;
             let code = converged_code(&plan);
             // The crash hook counts every save of the run, the plan's and the loop's.
             let crash = crash_after.map(|n| n.saturating_sub(saves));

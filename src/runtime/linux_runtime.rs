@@ -38,6 +38,25 @@ pub struct LinuxRuntime {
     cgroup_root: PathBuf,
     cgroup_prefix: String,
     supervisor_exe: Option<PathBuf>,
+    /// Watches the pod directories for new status files (`wait_for_change`); made on first
+    /// use, shared by clones.
+    watcher: std::sync::Arc<std::sync::Mutex<Option<StatusWatcher>>>,
+}
+
+/// An inotify instance on every pod directory: a supervisor writes `status.json` by
+/// renaming a temporary file into the directory (`IN_MOVED_TO`), and a pod directory comes or
+/// goes in `pods/` (`IN_CREATE`, `IN_DELETE`).
+struct StatusWatcher {
+    inotify: nix::sys::inotify::Inotify,
+    watched: std::collections::BTreeSet<PathBuf>,
+}
+
+impl std::fmt::Debug for StatusWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusWatcher")
+            .field("watched", &self.watched.len())
+            .finish()
+    }
 }
 
 impl LinuxRuntime {
@@ -53,6 +72,7 @@ impl LinuxRuntime {
             cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
             cgroup_prefix: DEFAULT_PREFIX.to_string(),
             supervisor_exe: None,
+            watcher: Default::default(),
         })
     }
 
@@ -399,6 +419,45 @@ impl Runtime for LinuxRuntime {
             status.message = Some("the pod's supervisor is not running".into());
         }
         Ok(Some(status))
+    }
+
+    fn wait_for_change(&mut self, timeout: Duration) -> bool {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        let Ok(mut guard) = self.watcher.lock() else {
+            return false;
+        };
+        if guard.is_none() {
+            let Ok(inotify) = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) else {
+                return false;
+            };
+            *guard = Some(StatusWatcher {
+                inotify,
+                watched: Default::default(),
+            });
+        }
+        let w = guard.as_mut().expect("made above");
+        // Watches follow the pod directories: new ones are added each time.
+        let pods = self.pods_dir();
+        let mut dirs = vec![pods.clone()];
+        if let Ok(entries) = fs::read_dir(&pods) {
+            dirs.extend(entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+        w.watched.retain(|d| d.exists());
+        for dir in dirs {
+            if !w.watched.contains(&dir) {
+                let flags = AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CREATE | AddWatchFlags::IN_DELETE;
+                if w.inotify.add_watch(&dir, flags).is_err() {
+                    return false;
+                }
+                w.watched.insert(dir);
+            }
+        }
+        let mut fds = [PollFd::new(w.inotify.as_fd(), PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+        let _ = poll(&mut fds, ms);
+        // Drain what woke us; the caller looks at every pod again anyway.
+        while w.inotify.read_events().is_ok_and(|e| !e.is_empty()) {}
+        true
     }
 
     fn list_pods(&mut self) -> Result<Vec<String>, RuntimeError> {

@@ -72,6 +72,13 @@ pub trait Runtime {
     fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError>;
     /// Uids of every pod the runtime holds.
     fn list_pods(&mut self) -> Result<Vec<String>, RuntimeError>;
+    /// Waits up to `timeout` for a pod's status to change, so that the caller looks again
+    /// as soon as it does; returns false at once when the runtime cannot tell (the caller
+    /// then sleeps on its own clock).
+    fn wait_for_change(&mut self, timeout: Duration) -> bool {
+        let _ = timeout;
+        false
+    }
     /// Whether pods can be created and deleted at all (the Linux runtime needs root), checked
     /// before a plan that touches pods runs, so nothing is half-applied.
     fn check_can_modify(&self) -> Result<(), RuntimeError> {
