@@ -148,7 +148,7 @@ time_pair() { # time_pair LABEL DIR N_RUNNING: rekon then podman, prints a table
   hyperfine --runs "$runs" --warmup 1 --export-json "$work/r.json" \
     --prepare "'$rekon' down --yes >/dev/null 2>&1" \
     --cleanup "'$rekon' down --yes >/dev/null 2>&1" \
-    -n "rekon: $label" "'$rekon' apply --yes -f '$dir' >/dev/null && '$bench/wait-running.sh' '$REKON_STATE_DIR' 1 '$work/tick' '$uids'" >&2
+    -n "rekon: $label" "'$rekon' apply --yes --no-wait -f '$dir' >/dev/null && '$bench/wait-running.sh' '$REKON_STATE_DIR' 1 '$work/tick' '$uids'" >&2
   hyperfine --runs "$runs" --warmup 1 --export-json "$work/p.json" \
     --prepare "podman kube down '$dir/pod.yaml' >/dev/null 2>&1 || true" \
     --cleanup "podman kube down '$dir/pod.yaml' >/dev/null 2>&1 || true" \

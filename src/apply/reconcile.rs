@@ -19,6 +19,10 @@ use std::time::Duration;
 
 /// The longest the loop sleeps before it looks at the pods again.
 const MAX_WAIT: Duration = Duration::from_millis(200);
+/// How long the pods a run started must stay healthy before the loop says converged: a
+/// container with no readiness probe is Ready the moment it runs, and one that crashes at
+/// start-up (a bad flag, a missing file) would otherwise pass for healthy.
+pub const SETTLE: Duration = Duration::from_secs(1);
 /// The first wait after the loop acted; it doubles while nothing changes, up to
 /// [`MAX_WAIT`]. A runtime that can tell when a pod's status changes ends a wait early.
 const FIRST_WAIT: Duration = Duration::from_millis(2);
@@ -123,6 +127,10 @@ impl Reconciler<'_> {
         let mut saver = Saver::new(self.store, config.crash_after.filter(|&n| n > 0));
         let mut last_messages: Vec<String> = Vec::new();
         let mut wait = FIRST_WAIT;
+        // Whether this run started pods (then convergence must hold for SETTLE), and since
+        // when the verdict has been Converged.
+        let mut started = !config.watched_pods.is_empty();
+        let mut converged_since: Option<Time> = None;
         loop {
             retry_unconfirmed(&mut saver, self.runtime, state)?;
             reap_terminated(&mut saver, self.runtime, state)?;
@@ -147,6 +155,7 @@ impl Reconciler<'_> {
                     source,
                 })?;
             }
+            started |= !step.creates.is_empty();
             if changed {
                 let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                 execute_workloads(&mut saver, self.runtime, state, &step, self.new_uid, &stamp)?;
@@ -168,6 +177,7 @@ impl Reconciler<'_> {
                 progress: &step.progress,
                 acted: step.acts(),
             });
+            let is_converged = verdict == Verdict::Converged;
             if let Some(failed) = step.progress.iter().find(|p| p.failed) {
                 return Ok(Outcome::Failed {
                     object: failed.id.kubectl_ref(),
@@ -188,13 +198,22 @@ impl Reconciler<'_> {
                         container,
                     });
                 }
-                Verdict::Converged if !step.acts() => return Ok(Outcome::Converged),
                 _ if config.no_wait => return Ok(Outcome::Converged),
+                Verdict::Converged if !step.acts() => {
+                    let since = *converged_since.get_or_insert(now);
+                    let settled = self.clock.now() - since;
+                    if !started || settled >= chrono::Duration::from_std(SETTLE).expect("small") {
+                        return Ok(Outcome::Converged);
+                    }
+                }
                 Verdict::Waiting(what) if self.clock.now() >= deadline || self.stopped() => {
                     return Ok(Outcome::TimedOut(what));
                 }
                 _ if self.clock.now() >= deadline || self.stopped() => return Ok(Outcome::TimedOut(Vec::new())),
                 _ => {}
+            }
+            if !is_converged || step.acts() {
+                converged_since = None;
             }
             if step.acts() {
                 wait = FIRST_WAIT;
@@ -466,9 +485,9 @@ mod tests {
         let state = f.store.load().unwrap();
         assert_eq!(state.pods.len(), 4, "the terminated records are forgotten");
         assert!(state.pods.values().all(|p| !p.is_terminating()));
-        // With sequential deletion the loop would need 10 passes per old pod; in parallel the
-        // whole rollout takes about as long as one pod's termination, plus a little.
-        assert!(f.clock.sleeps < 20, "{} passes slept", f.clock.sleeps);
+        // One after the other, the four old pods would keep the loop waiting 40 passes; in
+        // parallel it is about one pod's ten, plus the SETTLE window (about ten doubling waits).
+        assert!(f.clock.sleeps < 32, "{} passes slept", f.clock.sleeps);
     }
 
     #[test]
@@ -491,6 +510,21 @@ mod tests {
         assert_eq!(message, "container app: CrashLoopBackOff (exit code 1, 1 restart)");
         assert_eq!(container.as_deref(), Some("app"));
         assert_eq!(f.clock.sleeps, 0, "no waiting for --timeout");
+    }
+
+    #[test]
+    fn a_pod_that_crashes_a_moment_after_it_started_is_not_converged() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        let start = f.clock.now;
+        let outcome = f
+            .run(&mut rt, &deployment(1, "crash-after-start", ""), &host(4), None)
+            .unwrap();
+        let Outcome::Stuck { message, .. } = outcome else {
+            panic!("{outcome:?} {:?} {}", f.lines.0, f.clock.sleeps)
+        };
+        assert_eq!(message, "container app: CrashLoopBackOff (exit code 2, 1 restart)");
+        assert!(f.clock.now - start < chrono::Duration::from_std(SETTLE).unwrap());
     }
 
     #[test]

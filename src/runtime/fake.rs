@@ -36,6 +36,8 @@ pub struct FakeRuntime {
     pub terminating: BTreeMap<String, u32>,
     /// The most pods that were terminating at the same time.
     pub max_terminating: usize,
+    /// How often each pod's status was read.
+    looks: BTreeMap<String, u32>,
     creates: usize,
     file: Option<PathBuf>,
 }
@@ -212,6 +214,41 @@ impl Runtime for FakeRuntime {
     }
 
     fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError> {
+        // An image whose name contains `crash-after-start` runs Ready for its first three
+        // looks, then crash-loops: a container that fails a moment after it started.
+        let looks = self.looks.entry(uid.to_string()).or_default();
+        *looks += 1;
+        let looks = *looks;
+        if let Some((req, status)) = self.pods.get_mut(uid) {
+            let late = req
+                .spec
+                .containers
+                .iter()
+                .find(|c| c.image.as_deref().is_some_and(|i| i.contains("crash-after-start")));
+            if let Some(c) = late
+                && looks > 3
+            {
+                for cond in status.conditions.iter_mut().filter(|c| c.type_ == "Ready") {
+                    cond.status = "False".into();
+                    cond.reason = Some("ContainersNotReady".into());
+                }
+                for cs in &mut status.container_statuses {
+                    cs.ready = false;
+                    cs.restart_count = 1;
+                    cs.state = super::status::ContainerState::Waiting {
+                        reason: "CrashLoopBackOff".into(),
+                        message: Some(format!("back-off 10s restarting failed container={}", c.name)),
+                    };
+                    cs.last_state = Some(super::status::ContainerState::Terminated {
+                        exit_code: 2,
+                        reason: "Error".into(),
+                        message: None,
+                        started_at: None,
+                        finished_at: String::new(),
+                    });
+                }
+            }
+        }
         Ok(self.pods.get(uid).map(|(_, s)| s.clone()))
     }
 
