@@ -121,7 +121,7 @@ pub fn execute_workloads(
     // controllers already count them out, and `reap_terminated` forgets them once gone.
     let mut terminate = Vec::new();
     for uid in &step.deletes {
-        let Some(rec) = state.pods.get_mut(uid) else { continue };
+        let Some(rec) = state.pods.get(uid) else { continue };
         if rec.is_terminating() {
             continue;
         }
@@ -135,9 +135,10 @@ pub fn execute_workloads(
             .and_then(|rs| rs.template.spec.termination_grace_period_seconds)
             .unwrap_or(DEFAULT_GRACE)
             .max(0);
-        let rec = state.pods.get_mut(uid).expect("looked up above");
-        rec.deletion_timestamp = Some(now.to_string());
-        rec.deletion_grace_period_seconds = Some(grace);
+        if let Some(rec) = state.pods.get_mut(uid) {
+            rec.deletion_timestamp = Some(now.to_string());
+            rec.deletion_grace_period_seconds = Some(grace);
+        }
         terminate.push((uid.clone(), grace));
     }
     if !step.deletes.is_empty() {

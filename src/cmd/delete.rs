@@ -4,14 +4,14 @@
 //! apply, and the plan says it was deleted outside git.
 
 use super::context::{self, Session};
-use super::get::{canonical_kind, controller_records, resource_name};
+use super::get::{canonical_kind, cluster_scoped, controller_records, labels_of, resource_name};
 use super::logs::{grace_period, pod_spec};
 use super::{ExitError, Global, exit};
 use crate::apply::workloads::{Saver, reap_terminated};
 use crate::manifest::ObjectId;
 use crate::manifest::types::LabelSelector;
 use crate::runtime::Runtime;
-use crate::state::{Event, LockMode, ObjectRecord, State};
+use crate::state::{Event, LockMode, State};
 use anyhow::{Context, Result};
 use clap::{ArgAction, Args, ValueEnum};
 use std::collections::BTreeMap;
@@ -80,10 +80,6 @@ impl Target {
     }
 }
 
-fn cluster_scoped(kind: &str) -> bool {
-    matches!(kind, "Node" | "Namespace" | "PersistentVolume")
-}
-
 fn kind_of(word: &str) -> Result<&'static str> {
     canonical_kind(word)
         .ok_or_else(|| ExitError::new(exit::ERROR, format!("the server doesn't have a resource type {word:?}")).into())
@@ -100,16 +96,6 @@ pub fn plural(kind: &str) -> String {
 
 /// Every object of `kind` that rekon holds, with its labels: git's and the controllers'.
 fn candidates(state: &State, kind: &str) -> Vec<(Target, BTreeMap<String, String>)> {
-    let labels = |r: &ObjectRecord| -> BTreeMap<String, String> {
-        r.spec["metadata"]["labels"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let mut out: Vec<(Target, BTreeMap<String, String>)> = Vec::new();
     let git = state.objects.values().filter(|r| r.deletion_timestamp.is_none());
     for r in git
@@ -122,7 +108,7 @@ fn candidates(state: &State, kind: &str) -> Vec<(Target, BTreeMap<String, String
             name: r.id.name.clone(),
         };
         if !out.iter().any(|(t, _)| t == &target) {
-            out.push((target, labels(r)));
+            out.push((target, labels_of(r)));
         }
     }
     out

@@ -230,8 +230,13 @@ fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
     Ok((out, found))
 }
 
+/// Whether objects of `kind` live outside namespaces.
+pub fn cluster_scoped(kind: &str) -> bool {
+    matches!(kind, "Node" | "Namespace" | "PersistentVolume")
+}
+
 /// An object's labels as written in its manifest (or given by its controller).
-fn labels_of(r: &ObjectRecord) -> std::collections::BTreeMap<String, String> {
+pub fn labels_of(r: &ObjectRecord) -> std::collections::BTreeMap<String, String> {
     r.spec["metadata"]["labels"]
         .as_object()
         .map(|m| {
@@ -760,7 +765,7 @@ fn table(
             format!("rekon-{}", env!("CARGO_PKG_VERSION")),
         ]);
     }
-    let namespaced = !matches!(kind, "Node" | "Namespace" | "PersistentVolume");
+    let namespaced = !cluster_scoped(kind);
     if all_ns && namespaced {
         header.insert(0, "NAMESPACE");
     }

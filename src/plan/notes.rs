@@ -19,11 +19,7 @@ pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
             let mut rses = state.replica_sets_of(ns, &dep.metadata.name);
             // Orphaned ReplicaSets the selector matches are adopted, as the controller does.
             let selector = dep.spec.selector.clone().unwrap_or_default();
-            let adopted: Vec<&LiveReplicaSet> = state
-                .replica_sets
-                .values()
-                .filter(|rs| rs.orphaned && rs.namespace == ns && !selector.is_empty() && selector.matches(&rs.labels))
-                .collect();
+            let adopted: Vec<&LiveReplicaSet> = state.adoptable(ns, &selector).collect();
             let mut notes: Vec<String> = adopted
                 .iter()
                 .map(|rs| {

@@ -165,6 +165,18 @@ impl State {
         }
     }
 
+    /// The orphaned ReplicaSets of `namespace` that a Deployment with `selector` adopts
+    /// (`ClaimReplicaSets`: an empty selector claims nothing).
+    pub fn adoptable<'a>(
+        &'a self,
+        namespace: &'a str,
+        selector: &'a crate::manifest::types::LabelSelector,
+    ) -> impl Iterator<Item = &'a LiveReplicaSet> + 'a {
+        self.replica_sets.values().filter(move |rs| {
+            rs.orphaned && rs.namespace == namespace && !selector.is_empty() && selector.matches(&rs.labels)
+        })
+    }
+
     /// The ReplicaSets controlled by the Deployment `namespace/name`, oldest first.
     pub fn replica_sets_of<'a>(&'a self, namespace: &'a str, name: &'a str) -> Vec<&'a LiveReplicaSet> {
         let mut out: Vec<&LiveReplicaSet> = self

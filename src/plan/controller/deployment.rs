@@ -389,14 +389,9 @@ impl super::pass::Controller for DeploymentController {
             // Orphaned ReplicaSets whose labels the selector matches are adopted
             // (`ClaimReplicaSets`): same name, same pods, no new ones.
             let selector = dep.spec.selector.clone().unwrap_or_default();
-            for rs in input.state.replica_sets.values() {
+            for rs in input.state.adoptable(&ns, &selector) {
                 let rkey = key(&ns, &rs.name);
-                if rs.orphaned
-                    && rs.namespace == ns
-                    && !selector.is_empty()
-                    && selector.matches(&rs.labels)
-                    && !out.claimed.contains(&rkey)
-                {
+                if !out.claimed.contains(&rkey) {
                     let mut rs = rs.clone();
                     rs.owner = Some(dep.metadata.name.clone());
                     rs.orphaned = false;
