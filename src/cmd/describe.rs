@@ -1,6 +1,6 @@
 //! `rekon describe KIND/NAME`: one object in detail, in kubectl's layout.
 
-use super::event_view::{aggregate, describe_section, kubectl_object, object_events, pod_events};
+use super::event_view::{aggregate, describe_section, kubectl_object, pod_events, state_events};
 use super::get::{canonical_kind, pod_status_word, pod_statuses, read_state};
 use super::table::age;
 use super::{Global, exit};
@@ -79,15 +79,14 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         }
     }
     let object = format!("{}/{}", rec.id.kind.to_lowercase(), rec.id.name);
-    let mut events: Vec<crate::state::Event> = object_events(global)
+    // The kubelet's events are in each pod's directory: only this pod's are read.
+    let mut events: Vec<crate::state::Event> = state_events(global)
         .into_iter()
         .filter(|e| e.object.as_deref().map(kubectl_object).as_deref() == Some(object.as_str()))
         .collect();
     if kind == "Pod"
         && let Some(pod) = super::get::pod_of(&state, rec)
     {
-        // Another pod of the same name (an earlier one, deleted) has its own events.
-        events.retain(|e| e.source.as_deref() != Some("kubelet"));
         events.extend(pod_events(&global.state_dir.join("pods").join(&pod.uid)));
         events.sort_by_key(|e| e.time);
     }

@@ -24,12 +24,7 @@ pub struct Shown {
 /// Every event of an object rekon knows of: the state's log without the audit lines, and the
 /// logs of the pods on the host (which go with their pod, as a kubelet's events expire).
 pub fn object_events(global: &Global) -> Vec<Event> {
-    let mut events: Vec<Event> = EventLog::open(&global.state_dir)
-        .and_then(|log| log.read_all())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| !e.is_audit())
-        .collect();
+    let mut events = state_events(global);
     if let Ok(dirs) = std::fs::read_dir(global.state_dir.join("pods")) {
         for dir in dirs.flatten() {
             events.extend(pod_events(&dir.path()));
@@ -37,6 +32,17 @@ pub fn object_events(global: &Global) -> Vec<Event> {
     }
     events.sort_by_key(|e| e.time);
     events
+}
+
+/// The events of objects in the state's log (the scheduler's and the controllers'), without
+/// the audit lines of rekon's runs.
+pub fn state_events(global: &Global) -> Vec<Event> {
+    EventLog::open(&global.state_dir)
+        .and_then(|log| log.read_all())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !e.is_audit())
+        .collect()
 }
 
 /// The events a pod's supervisor recorded in its directory; unreadable lines are skipped.
