@@ -243,10 +243,18 @@ impl LinuxRuntime {
             cgroups.top().remove_if_unused();
         }
         unmount_host(dir.root()).map_err(io("cannot unmount the pod's volumes"))?;
-        match fs::remove_dir_all(dir.root()) {
+        // The directory leaves the listing in one rename before it is removed: a reader
+        // never sees a pod half gone (its deletion mark removed, its last status not yet).
+        let gone = self.pods_dir().join(format!("{REMOVING}{uid}"));
+        match fs::rename(dir.root(), &gone) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(format!("cannot remove {}", dir.root().display()))(e)),
+        }
+        match fs::remove_dir_all(&gone) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(format!("cannot remove {}", dir.root().display()))(e)),
+            Err(e) => Err(io(format!("cannot remove {}", gone.display()))(e)),
         }
     }
 }
@@ -440,7 +448,13 @@ impl Runtime for LinuxRuntime {
         let pods = self.pods_dir();
         let mut dirs = vec![pods.clone()];
         if let Ok(entries) = fs::read_dir(&pods) {
-            dirs.extend(entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()));
+            dirs.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with(REMOVING))
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir()),
+            );
         }
         w.watched.retain(|d| d.exists());
         for dir in dirs {
@@ -466,15 +480,25 @@ impl Runtime for LinuxRuntime {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
             Err(e) => return Err(io("cannot list the pods directory")(e)),
         };
-        let mut uids: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
+        let mut uids = Vec::new();
+        for entry in entries.filter_map(Result::ok).filter(|e| e.path().is_dir()) {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if name.starts_with(REMOVING) {
+                // Left by a removal that was interrupted after its rename.
+                let _ = fs::remove_dir_all(entry.path());
+                continue;
+            }
+            uids.push(name);
+        }
         uids.sort();
         Ok(uids)
     }
 }
+
+/// The name prefix of a pod directory that is being removed (never a uid: uids are hex).
+const REMOVING: &str = ".removing-";
 
 /// Whether `path` is inside the pods directory of `state_dir` (for sanity checks).
 pub fn is_pod_path(state_dir: &Path, path: &Path) -> bool {
