@@ -84,6 +84,7 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
             return 1;
         }
     };
+    let migration_wait = crate::runtime::linux::cgroup::begin_migration_wait();
     if let Err(e) = write_atomic(&dir.pid_file(), id.render().as_bytes()) {
         eprintln!("cannot write {}: {e}", dir.pid_file().display());
         return 1;
@@ -109,7 +110,7 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
     let sidecars = spec.init_containers.iter().filter(|c| c.is_sidecar());
     let prober = Prober::new(sidecars.chain(&spec.containers));
     let pod_events = PodEvents::new(dir.events_file(), &file.request.name);
-    let pod = match Pod::new(dir.clone(), file) {
+    let pod = match Pod::new(dir.clone(), file, migration_wait) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");

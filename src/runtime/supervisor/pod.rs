@@ -75,11 +75,14 @@ pub struct Pod {
     slots: BTreeMap<String, Slot>,
     pub pipes: Vec<LogPipe>,
     logs: BTreeMap<String, LogWriter>,
+    /// The thread of [`crate::runtime::linux::cgroup::begin_migration_wait`], joined before the first fork.
+    migration_wait: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Pod {
-    /// Detects cgroups and creates the node and pod cgroups.
-    pub fn new(dir: PodDir, file: PodFile) -> Result<Pod, Fatal> {
+    /// Detects cgroups and creates the node and pod cgroups; `migration_wait` is joined
+    /// before the first fork.
+    pub fn new(dir: PodDir, file: PodFile, migration_wait: Option<std::thread::JoinHandle<()>>) -> Result<Pod, Fatal> {
         let req = &file.request;
         let fatal = |what: &str, e: &dyn std::error::Error| Fatal(format!("{what}: {}", chain(e)));
         let cgroups = CgroupRoot::detect(&file.cgroup_root)
@@ -127,6 +130,7 @@ impl Pod {
             slots,
             pipes: Vec::new(),
             logs: BTreeMap::new(),
+            migration_wait,
         })
     }
 
@@ -166,6 +170,9 @@ impl Pod {
     /// Performs one action; returns the events it produced.
     pub fn perform(&mut self, action: Action, now: Time) -> Result<Vec<Event>, Fatal> {
         let _ = now;
+        if action != Action::CreateSandbox {
+            self.join_migration_wait();
+        }
         Ok(match action {
             Action::CreateSandbox => {
                 self.create_sandbox()?;
@@ -202,6 +209,14 @@ impl Pod {
     /// Enters the pod's namespaces (the supervisor holds them itself, see
     /// [`crate::runtime::linux::sandbox`]) and, for a shared PID namespace, starts the pause
     /// process that is its PID 1.
+    /// Joins the thread of [`crate::runtime::linux::cgroup::begin_migration_wait`]: the supervisor forks only
+    /// while it is single-threaded.
+    fn join_migration_wait(&mut self) {
+        if let Some(thread) = self.migration_wait.take() {
+            let _ = thread.join();
+        }
+    }
+
     fn create_sandbox(&mut self) -> Result<(), Fatal> {
         let spec = &self.file.request.spec;
         let host_network = spec.host_network.unwrap_or(false);
@@ -222,6 +237,7 @@ impl Pod {
         if !spec.share_process_namespace.unwrap_or(false) || host_pid {
             return Ok(());
         }
+        self.join_migration_wait();
         let pause = self
             .cgroups
             .container(&self.file.request.node, &self.file.request.uid, "pause")

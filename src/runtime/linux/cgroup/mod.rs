@@ -187,6 +187,40 @@ impl CgroupRoot {
     }
 }
 
+/// On cgroup v1, starts a thread that moves itself into the cgroup it is already in (its
+/// `tasks` file) and ends; join it before forking. The first migration after an idle
+/// spell waits for an RCU grace period (`cgroup_threadgroup_rwsem` is a percpu rwsem,
+/// kernel/cgroup/cgroup.c), about 12 ms here, and migrations soon after it do not:
+/// paying that wait while the supervisor reads its pod and sets up the sandbox takes it
+/// out of the first container's start. `None` on v2, where a thread cannot move alone.
+pub fn begin_migration_wait() -> Option<std::thread::JoinHandle<()>> {
+    // Only a hierarchy rekon uses itself (not, say, systemd's named one).
+    let cgroup: String = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()?
+        .lines()
+        .filter(|l| l.split(':').nth(1).is_some_and(|c| c.split(',').any(|c| c == "memory")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if cgroup.is_empty() {
+        return None;
+    }
+    std::thread::Builder::new()
+        .name("cgroup-wait".into())
+        .spawn(move || {
+            let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else {
+                return;
+            };
+            let tasks = crate::runtime::exec::cgroup_procs_files(&cgroup, &mountinfo)
+                .into_iter()
+                .filter_map(|procs| Some(procs.parent()?.join("tasks")))
+                .find(|tasks| tasks.is_file());
+            if let Some(tasks) = tasks {
+                let _ = std::fs::write(tasks, nix::unistd::gettid().to_string());
+            }
+        })
+        .ok()
+}
+
 fn check_name(name: &str) -> Result<(), CgroupError> {
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
         return Err(CgroupError::InvalidName { name: name.to_string() });
