@@ -252,10 +252,20 @@ impl LinuxRuntime {
             Err(e) => return Err(io(format!("cannot remove {}", dir.root().display()))(e)),
         }
         match fs::remove_dir_all(&gone) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(format!("cannot remove {}", gone.display()))(e)),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(format!("cannot remove {}", gone.display()))(e)),
         }
+        // What a removal interrupted after its rename left (clean-up runs under the state
+        // lock, so no other removal is under way).
+        if let Ok(entries) = fs::read_dir(self.pods_dir()) {
+            for entry in entries.filter_map(Result::ok) {
+                if entry.file_name().to_string_lossy().starts_with(REMOVING) {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -485,12 +495,9 @@ impl Runtime for LinuxRuntime {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if name.starts_with(REMOVING) {
-                // Left by a removal that was interrupted after its rename.
-                let _ = fs::remove_dir_all(entry.path());
-                continue;
+            if !name.starts_with(REMOVING) {
+                uids.push(name);
             }
-            uids.push(name);
         }
         uids.sort();
         Ok(uids)
