@@ -7,6 +7,7 @@ pub mod apply;
 pub mod cmd;
 pub mod fsutil;
 pub mod manifest;
+pub mod par;
 pub mod plan;
 pub mod runtime;
 pub mod source;

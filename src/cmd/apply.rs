@@ -50,19 +50,29 @@ pub fn run(global: &Global, args: &ApplyArgs) -> Result<i32> {
 /// One fetch → plan → apply round. `confirm` asks on the terminal before changing anything.
 fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: bool) -> Result<i32> {
     let started = Instant::now();
-    let mut session = Session::open(global, LockMode::Exclusive, "apply")?;
-    let mut runtime = context::runtime(global)?;
     let saved = args.plan_file.as_ref().map(read_saved_plan).transpose()?;
-    let spec = match &saved {
-        Some(plan) => plan.source.spec.clone(),
-        None => context::source_spec(&args.source, Some(&session.state))?,
+    let context::Loaded {
+        mut session,
+        spec,
+        snapshot,
+        manifests,
+    } = match &saved {
+        None => context::open_and_load(global, LockMode::Exclusive, "apply", &args.source)?,
+        Some(plan) => {
+            let session = Session::open(global, LockMode::Exclusive, "apply")?;
+            let spec = plan.source.spec.clone();
+            let snapshot = crate::source::fetch_commit(&spec, &global.state_dir.join("git"), &plan.source.revision)
+                .context("failed to read the saved plan's commit")?;
+            let manifests = context::load_manifests(&snapshot)?;
+            context::Loaded {
+                session,
+                spec,
+                snapshot,
+                manifests,
+            }
+        }
     };
-    let snapshot = match &saved {
-        Some(plan) => crate::source::fetch_commit(&spec, &global.state_dir.join("git"), &plan.source.revision)
-            .context("failed to read the saved plan's commit")?,
-        None => context::read_source(&spec, &global.state_dir)?,
-    };
-    let manifests = context::load_manifests(&snapshot)?;
+    let mut runtime = context::runtime(global)?;
     let crash_after: Option<u32> = std::env::var("REKON_TEST_CRASH_AFTER_SAVES")
         .ok()
         .and_then(|v| v.parse().ok());

@@ -1,6 +1,6 @@
 //! `rekon plan`: what apply would do, changing nothing.
 
-use super::context::{self, Session};
+use super::context;
 use super::output::{self, PlanFormat};
 use super::{Global, SourceArgs, exit};
 use crate::plan::render;
@@ -27,10 +27,12 @@ pub struct PlanArgs {
 
 pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
     let started = Instant::now();
-    let session = Session::open(global, LockMode::Shared, "plan")?;
-    let spec = context::source_spec(&args.source, Some(&session.state))?;
-    let snapshot = context::read_source(&spec, &global.state_dir)?;
-    let manifests = context::load_manifests(&snapshot)?;
+    let context::Loaded {
+        session,
+        spec,
+        snapshot,
+        manifests,
+    } = context::open_and_load(global, LockMode::Shared, "plan", &args.source)?;
     let observed = context::observe_state(global, &session.state)?;
     let (plan, _) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
 

@@ -31,9 +31,17 @@ pub struct Manifests {
 
 /// Parses, defaults and validates every file; returns all errors of all files together.
 pub fn load(files: &[SourceFile]) -> Result<Manifests, ManifestErrors> {
+    let parts = crate::par::chunks(files, |chunk| {
+        let mut loader = Loader::default();
+        for file in chunk {
+            loader.file(file);
+        }
+        loader
+    });
     let mut loader = Loader::default();
-    for file in files {
-        loader.file(file);
+    for part in parts {
+        loader.found.extend(part.found);
+        loader.errors.extend(part.errors);
     }
     loader.finish()
 }

@@ -23,24 +23,21 @@ pub struct DesiredObject {
 
 /// Builds the desired objects of `manifests`; `hasher` is the state's keyed hash, so the same
 /// Secret value always gives the same text and no value is kept in the clear.
-pub fn desired_objects(manifests: &Manifests, hasher: &dyn Fn(&[u8]) -> String) -> Vec<DesiredObject> {
-    let mut out: Vec<DesiredObject> = manifests
-        .objects
-        .iter()
-        .map(|loaded| {
-            let mut value = loaded.resource.to_value();
-            if loaded.resource.kind() == "Secret" {
-                hash_secret_values(&mut value, hasher);
-            }
-            DesiredObject {
-                id: loaded.resource.id(),
-                resource: Some(loaded.resource.clone()),
-                hash: hash_value(&value),
-                value,
-                origin: loaded.origin.clone(),
-            }
-        })
-        .collect();
+pub fn desired_objects(manifests: &Manifests, hasher: &(dyn Fn(&[u8]) -> String + Sync)) -> Vec<DesiredObject> {
+    // Each object's canonical value and hash are independent of the others.
+    let mut out: Vec<DesiredObject> = crate::par::map(&manifests.objects, |loaded| {
+        let mut value = loaded.resource.to_value();
+        if loaded.resource.kind() == "Secret" {
+            hash_secret_values(&mut value, hasher);
+        }
+        DesiredObject {
+            id: loaded.resource.id(),
+            resource: Some(loaded.resource.clone()),
+            hash: hash_value(&value),
+            value,
+            origin: loaded.origin.clone(),
+        }
+    });
     for ns in &manifests.implicit_namespaces {
         let value = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         out.push(DesiredObject {

@@ -125,10 +125,27 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
         .values()
         .map(|p| (p.uid.as_str(), format!("{}/{}", p.namespace, p.owner.name)))
         .collect();
+    // What the pass does, grouped by workload once: each step then reads its own share.
+    let mut actions_of: BTreeMap<&ObjectId, Vec<&ControllerAction>> = BTreeMap::new();
+    for (id, a) in &pass.actions {
+        actions_of.entry(id).or_default().push(a);
+    }
+    let mut creates_of: BTreeMap<ObjectId, Vec<&super::workloads::PodCreate>> = BTreeMap::new();
+    for c in &pass.creates {
+        if let Some(w) = workload_of(&c.replica_set) {
+            creates_of.entry(w).or_default().push(c);
+        }
+    }
+    let mut deletes_of: BTreeMap<ObjectId, usize> = BTreeMap::new();
+    for uid in &pass.deletes {
+        if let Some(w) = pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)) {
+            *deletes_of.entry(w).or_default() += 1;
+        }
+    }
     let notes_for = |id: &ObjectId| -> (Vec<String>, bool, usize, usize) {
         let mut notes = Vec::new();
         let mut rolls = false;
-        for (_, a) in pass.actions.iter().filter(|(a_id, _)| a_id == id) {
+        for a in actions_of.get(id).into_iter().flatten() {
             rolls = true;
             notes.push(match a {
                 ControllerAction::CreateReplicaSet { name, replicas } => {
@@ -148,11 +165,7 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
         let mut on_node: BTreeMap<String, usize> = BTreeMap::new();
         let mut pending = Vec::new();
         let mut creates = 0;
-        for c in pass
-            .creates
-            .iter()
-            .filter(|c| workload_of(&c.replica_set).as_ref() == Some(id))
-        {
+        for c in creates_of.get(id).into_iter().flatten() {
             creates += 1;
             match (&c.node, &c.scheduling) {
                 (Some(n), _) => *on_node.entry(n.clone()).or_default() += 1,
@@ -170,11 +183,7 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
             ));
         }
         notes.extend(pending);
-        let deletes = pass
-            .deletes
-            .iter()
-            .filter(|uid| pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)).as_ref() == Some(id))
-            .count();
+        let deletes = deletes_of.get(id).copied().unwrap_or(0);
         if deletes > 0 {
             notes.push(format!(
                 "first step: delete {deletes} pod{}",
@@ -189,8 +198,9 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
     {
         step.notes.extend(notes_for(&step.id).0);
     }
+    let stepped: std::collections::BTreeSet<ObjectId> = steps.iter().map(|s| s.id.clone()).collect();
     for d in input.desired.iter().filter(|d| is_workload(&d.id.kind)) {
-        if steps.iter().any(|s| s.id == d.id) {
+        if stepped.contains(&d.id) {
             continue;
         }
         let (notes, rolls, creates, deletes) = notes_for(&d.id);

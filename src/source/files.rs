@@ -23,15 +23,18 @@ pub fn read(args: &[String]) -> Result<Snapshot, SourceError> {
     found.dedup();
 
     let cwd = std::env::current_dir().ok();
-    let mut hasher = Sha256::new();
-    let mut files = Vec::with_capacity(found.len());
-    for path in &found {
+    let read_one = |path: &PathBuf| -> Result<(Vec<u8>, String), SourceError> {
         let size = fs::metadata(path).map_err(SourceError::io("read", path))?.len();
         let shown = display(path, cwd.as_deref());
         if size > MAX_FILE_SIZE {
             return Err(SourceError::TooLarge { path: shown, size });
         }
-        let bytes = fs::read(path).map_err(SourceError::io("read", path))?;
+        Ok((fs::read(path).map_err(SourceError::io("read", path))?, shown))
+    };
+    let mut hasher = Sha256::new();
+    let mut files = Vec::with_capacity(found.len());
+    for (path, read) in found.iter().zip(crate::par::map(&found, read_one)) {
+        let (bytes, shown) = read?;
         // The hash names files as given, not as shown, so it does not depend on the cwd.
         let key = path.as_os_str().as_encoded_bytes();
         for part in [key, &bytes] {

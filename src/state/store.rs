@@ -80,16 +80,12 @@ impl StateStore {
             backup: backup.clone(),
             source,
         };
-        // The common case, a state of this format, is read in one pass; an older one goes
-        // through its migrations as JSON first.
-        #[derive(serde::Deserialize)]
-        struct Versioned {
-            format_version: u32,
-        }
-        if let Ok(v) = serde_json::from_slice::<Versioned>(&bytes)
-            && v.format_version == FORMAT_VERSION
+        // The common case, a state of this format, is read in one pass; an older one (its
+        // fields may not even fit today's types) goes through its migrations as JSON.
+        if let Ok(state) = serde_json::from_slice::<State>(&bytes)
+            && state.format_version == FORMAT_VERSION
         {
-            return serde_json::from_slice(&bytes).map_err(corrupt);
+            return Ok(state);
         }
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
         let value = migrate(&path, value, MIGRATIONS).map_err(|e| match e {
