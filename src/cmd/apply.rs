@@ -146,6 +146,10 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     let now = context::now;
     let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
     executor.crash_after_saves = crash_after;
+    // A test hook, as the crash point: how many new pods' intents one save holds.
+    if let Some(batch) = std::env::var("REKON_TEST_POD_BATCH").ok().and_then(|v| v.parse().ok()) {
+        executor.pod_batch = batch;
+    }
     executor.stop = Some(stop);
     let outcome = executor.execute(&plan, &desired, &mut session.state);
     let outcome = outcome.and_then(|summary| executor.collect_garbage(&session.state).map(|_| summary));

@@ -246,17 +246,24 @@ fn killed_apply_is_finished_by_the_next_without_duplicates() {
     repo.commit("five objects");
     let host = Host::new();
     let url = repo.path().to_str().unwrap();
-    // Every crash point an apply of these objects has: after each of its 5 state saves
-    // (1 per Pod: its intent, with the previous pod confirmed; 1 at the end).
-    for crash_after in 1..=5 {
+    // Every crash point an apply of these objects has: with one pod per save, after each of
+    // its 5 state saves (1 per Pod: its intent, with the previous pod confirmed; 1 at the
+    // end); with the default batch, after its 2 (the 4 intents; the end).
+    let points = (1..=5).map(|n| (1, n)).chain((1..=2).map(|n| (64, n)));
+    for (batch, crash_after) in points {
         let host = Host::new();
         let run = Run::from(
             host.cmd(&["apply", "--repo", url])
                 .env("REKON_TEST_CRASH_AFTER_SAVES", crash_after.to_string())
+                .env("REKON_TEST_POD_BATCH", batch.to_string())
                 .output()
                 .unwrap(),
         );
-        assert_ne!(run.code, Some(0), "crash point {crash_after} must stop the run");
+        assert_ne!(
+            run.code,
+            Some(0),
+            "crash point {crash_after} of batch {batch} must stop the run"
+        );
         host.run(&["apply"]).expect(0);
         let pods = host.fake_pods();
         let names: Vec<_> = pods.iter().map(|(n, _)| n.clone()).collect();
