@@ -57,7 +57,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
         snapshot,
         manifests,
     } = match &saved {
-        None => context::open_and_load(global, LockMode::Exclusive, "apply", &args.source)?,
+        None => context::open_and_load(global, LockMode::Exclusive, "apply", &args.source, |_| Ok(()))?.0,
         Some(plan) => {
             let session = Session::open(global, LockMode::Exclusive, "apply")?;
             let spec = plan.source.spec.clone();

@@ -70,22 +70,31 @@ pub struct Loaded {
     pub manifests: Manifests,
 }
 
-/// Opens the session and reads and parses the source. Files named with `-f` need neither the
-/// state nor its lock, so they are read on another thread while the state loads: at 10,000
-/// objects each half takes about as long as the other. A git source is read after the lock
+/// Opens the session and reads and parses the source, and runs `then` on the open session.
+/// Files named with `-f` need neither the state nor its lock, so they are read on another
+/// thread while the state loads and `then` runs (plan observes the pods there): at 10,000
+/// objects each side takes about as long as the other. A git source is read after the lock
 /// is held, because its cache lives in the state directory.
-pub fn open_and_load(global: &Global, mode: LockMode, operation: &str, args: &SourceArgs) -> Result<Loaded> {
+pub fn open_and_load<T>(
+    global: &Global,
+    mode: LockMode,
+    operation: &str,
+    args: &SourceArgs,
+    then: impl FnOnce(&Session) -> Result<T>,
+) -> Result<(Loaded, T)> {
     if args.files.is_empty() {
         let session = Session::open(global, mode, operation)?;
         let spec = source_spec(args, Some(&session.state))?;
         let snapshot = read_source(&spec, &global.state_dir)?;
         let manifests = load_manifests(&snapshot)?;
-        return Ok(Loaded {
+        let then = then(&session)?;
+        let loaded = Loaded {
             session,
             spec,
             snapshot,
             manifests,
-        });
+        };
+        return Ok((loaded, then));
     }
     let (session, source) = std::thread::scope(|scope| {
         let source = scope.spawn(|| -> Result<_> {
@@ -94,19 +103,24 @@ pub fn open_and_load(global: &Global, mode: LockMode, operation: &str, args: &So
             let manifests = load_manifests(&snapshot)?;
             Ok((spec, snapshot, manifests))
         });
-        let session = Session::open(global, mode, operation);
+        let session = Session::open(global, mode, operation).map(|s| {
+            let then = then(&s);
+            (s, then)
+        });
         let source = source.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (session, source)
     });
-    // The state's error first: a locked or unreadable state is what the user must fix first.
-    let session = session?;
+    // Errors in the order of the sequential path: the state's (a locked or unreadable state is
+    // what the user must fix first), the source's, then `then`'s.
+    let (session, then) = session?;
     let (spec, snapshot, manifests) = source?;
-    Ok(Loaded {
+    let loaded = Loaded {
         session,
         spec,
         snapshot,
         manifests,
-    })
+    };
+    Ok((loaded, then?))
 }
 
 /// The source to use: the flags, or else the one remembered in the state.

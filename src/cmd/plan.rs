@@ -27,14 +27,18 @@ pub struct PlanArgs {
 
 pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
     let started = Instant::now();
-    let context::Loaded {
-        session,
-        spec,
-        snapshot,
-        manifests,
-    } = context::open_and_load(global, LockMode::Shared, "plan", &args.source)?;
-    let observed = context::observe_state(global, &session.state)?;
-    let (plan, _) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
+    let (
+        context::Loaded {
+            mut session,
+            spec,
+            snapshot,
+            manifests,
+        },
+        observed,
+    ) = context::open_and_load(global, LockMode::Shared, "plan", &args.source, |session| {
+        context::observe_state(global, &session.state)
+    })?;
+    let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
 
     match args.output {
         PlanFormat::Text => {
@@ -63,5 +67,9 @@ pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
         exit::OK
     };
     session.audit("plan", &plan, started, code)?;
+    // The process ends next: freeing every object of a large repository one by one (about 5 %
+    // of a plan at 10,000 objects) would only delay the exit.
+    let state = std::mem::replace(&mut session.state, crate::state::State::new(String::new()));
+    std::mem::forget((state, snapshot, manifests, observed, plan, desired));
     Ok(code)
 }
