@@ -172,9 +172,9 @@ impl State {
         namespace: &'a str,
         selector: &'a crate::manifest::types::LabelSelector,
     ) -> impl Iterator<Item = &'a LiveReplicaSet> + 'a {
-        self.replica_sets.values().filter(move |rs| {
-            rs.orphaned && rs.namespace == namespace && !selector.is_empty() && selector.matches(&rs.labels)
-        })
+        self.replica_sets
+            .values()
+            .filter(move |rs| rs.adoptable_by(namespace, selector))
     }
 
     /// The ReplicaSets controlled by the Deployment `namespace/name`, oldest first.

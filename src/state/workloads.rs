@@ -66,6 +66,12 @@ pub struct LiveReplicaSet {
 }
 
 impl LiveReplicaSet {
+    /// Whether a Deployment of `namespace` with `selector` adopts it (`ClaimReplicaSets`: an
+    /// orphan whose labels the selector matches; an empty selector claims nothing).
+    pub fn adoptable_by(&self, namespace: &str, selector: &crate::manifest::types::LabelSelector) -> bool {
+        self.orphaned && self.namespace == namespace && !selector.is_empty() && selector.matches(&self.labels)
+    }
+
     /// The `deployment.kubernetes.io/revision` annotation as a number (0 when absent or bad,
     /// as upstream `Revision` treats it).
     pub fn revision(&self) -> i64 {

@@ -374,25 +374,36 @@ impl super::pass::Controller for DeploymentController {
                 _ => None,
             })
             .collect();
+        // The recorded ReplicaSets by (namespace, owner), and the orphans, indexed once: a
+        // lookup per Deployment over every ReplicaSet made the pass quadratic.
+        let mut owned_by: std::collections::HashMap<(&str, &str), Vec<&LiveReplicaSet>> = Default::default();
+        let mut orphans: Vec<&LiveReplicaSet> = Vec::new();
+        for rs in input.state.replica_sets.values() {
+            if rs.orphaned {
+                orphans.push(rs);
+            } else if let Some(owner) = &rs.owner {
+                owned_by.entry((&rs.namespace, owner)).or_default().push(rs);
+            }
+        }
         for d in input.desired {
             let Some(Resource::Deployment(dep)) = &d.resource else {
                 continue;
             };
             let ns = dep.metadata.namespace_or_default().to_string();
             let dkey = key(&ns, &dep.metadata.name);
-            let mut rses: Vec<LiveReplicaSet> = input
-                .state
-                .replica_sets_of(&ns, &dep.metadata.name)
+            let mut rses: Vec<LiveReplicaSet> = owned_by
+                .get(&(ns.as_str(), dep.metadata.name.as_str()))
                 .into_iter()
-                .cloned()
+                .flatten()
+                .map(|rs| (*rs).clone())
                 .collect();
-            // Orphaned ReplicaSets whose labels the selector matches are adopted
-            // (`ClaimReplicaSets`): same name, same pods, no new ones.
+            // Orphaned ReplicaSets whose labels the selector matches are adopted: same name,
+            // same pods, no new ones.
             let selector = dep.spec.selector.clone().unwrap_or_default();
-            for rs in input.state.adoptable(&ns, &selector) {
+            for rs in orphans.iter().filter(|rs| rs.adoptable_by(&ns, &selector)) {
                 let rkey = key(&ns, &rs.name);
                 if !out.claimed.contains(&rkey) {
-                    let mut rs = rs.clone();
+                    let mut rs = (*rs).clone();
                     rs.owner = Some(dep.metadata.name.clone());
                     rs.orphaned = false;
                     out.claimed.push(rkey);
