@@ -89,12 +89,25 @@ impl<'a> Executor<'a> {
         // Remembered from the first save on, so a bare `rekon apply` after a crash continues.
         state.source = Some(plan.source.spec.clone());
         let by_id: std::collections::HashMap<&ObjectId, &DesiredObject> = desired.iter().map(|d| (&d.id, d)).collect();
+        // New bare pods on a node whose object has no pod record (one left by a crash is
+        // stopped first, by rebuild_pod): their intents can be saved ahead, together. Only a
+        // step's own object gains pod records, so this holds through the run.
+        let with_pods: std::collections::HashSet<&ObjectId> = state.pods.values().map(|p| &p.owner).collect();
+        let fresh: std::collections::HashSet<ObjectId> = plan
+            .steps
+            .iter()
+            .filter(|s| {
+                s.id.kind == "Pod" && s.action == Action::Create && s.node.is_some() && !with_pods.contains(&s.id)
+            })
+            .map(|s| s.id.clone())
+            .collect();
         for (i, step) in plan.steps.iter().enumerate() {
             if self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Err(ApplyError::Interrupted);
             }
-            if is_fresh_pod(step, state) && !self.reserved.contains_key(&step.id) {
-                self.reserve(&plan.steps[i..], &by_id, state)?;
+            if fresh.contains(&step.id) && !self.reserved.contains_key(&step.id) {
+                let batch = plan.steps[i..].iter().take_while(|s| fresh.contains(&s.id));
+                self.reserve(batch, &by_id, state)?;
             }
             if let Some(uid) = self.reserved.remove(&step.id) {
                 let d = *by_id
@@ -342,20 +355,15 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Saves the intents of the new pods that begin `steps` (at most [`Self::pod_batch`]) in
-    /// one save; [`Self::create_pod`] then creates each.
-    fn reserve(
+    /// Saves the intents of the new pods of `steps` (at most [`Self::pod_batch`]) in one
+    /// save; [`Self::create_pod`] then creates each.
+    fn reserve<'s>(
         &mut self,
-        steps: &[Step],
+        steps: impl Iterator<Item = &'s Step>,
         by_id: &std::collections::HashMap<&ObjectId, &DesiredObject>,
         state: &mut State,
     ) -> Result<(), ApplyError> {
-        let batch: Vec<&Step> = steps
-            .iter()
-            .take_while(|s| is_fresh_pod(s, state))
-            .take(self.pod_batch.max(1))
-            .collect();
-        for step in batch {
+        for step in steps.take(self.pod_batch.max(1)) {
             let (Some(d), Some(node)) = (by_id.get(&step.id), &step.node) else {
                 break;
             };
@@ -424,15 +432,6 @@ impl<'a> Executor<'a> {
         // apply creates again, idempotently by uid.
         self.record(d, state)
     }
-}
-
-/// A step that creates a bare pod on a node where the state has no pod of that object: its
-/// intent can be saved ahead, with others.
-fn is_fresh_pod(step: &Step, state: &State) -> bool {
-    step.id.kind == "Pod"
-        && step.action == Action::Create
-        && step.node.is_some()
-        && !state.pods.values().any(|p| p.owner == step.id)
 }
 
 /// The condition a Pending pod records for `placement`; None when it has no node.

@@ -82,11 +82,15 @@ pub fn open_and_load<T>(
     args: &SourceArgs,
     then: impl FnOnce(&Session) -> Result<T>,
 ) -> Result<(Loaded, T)> {
-    if args.files.is_empty() {
-        let session = Session::open(global, mode, operation)?;
-        let spec = source_spec(args, Some(&session.state))?;
+    let read = |state: Option<&State>| -> Result<_> {
+        let spec = source_spec(args, state)?;
         let snapshot = read_source(&spec, &global.state_dir)?;
         let manifests = load_manifests(&snapshot)?;
+        Ok((spec, snapshot, manifests))
+    };
+    if args.files.is_empty() {
+        let session = Session::open(global, mode, operation)?;
+        let (spec, snapshot, manifests) = read(Some(&session.state))?;
         let then = then(&session)?;
         let loaded = Loaded {
             session,
@@ -97,12 +101,7 @@ pub fn open_and_load<T>(
         return Ok((loaded, then));
     }
     let (session, source) = std::thread::scope(|scope| {
-        let source = scope.spawn(|| -> Result<_> {
-            let spec = source_spec(args, None)?;
-            let snapshot = read_source(&spec, &global.state_dir)?;
-            let manifests = load_manifests(&snapshot)?;
-            Ok((spec, snapshot, manifests))
-        });
+        let source = scope.spawn(|| read(None));
         let session = Session::open(global, mode, operation).map(|s| {
             let then = then(&s);
             (s, then)
