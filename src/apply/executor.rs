@@ -1,6 +1,7 @@
 //! The step executor.
 
 use crate::manifest::ObjectId;
+use crate::manifest::types::Kind;
 use crate::plan::{Action, DesiredObject, Plan, PodPlacement, Step, Summary};
 use crate::runtime::{NodeConfig, PodRequest, Runtime, RuntimeError};
 use crate::state::{ObjectRecord, PodRecord, Scheduling, State, StateError, StateStore};
@@ -97,7 +98,7 @@ impl<'a> Executor<'a> {
             .steps
             .iter()
             .filter(|s| {
-                s.id.kind == "Pod" && s.action == Action::Create && s.node.is_some() && !with_pods.contains(&s.id)
+                s.id.kind == Kind::Pod && s.action == Action::Create && s.node.is_some() && !with_pods.contains(&s.id)
             })
             .map(|s| s.id.clone())
             .collect();
@@ -122,16 +123,16 @@ impl<'a> Executor<'a> {
                 continue;
             }
             match step.action {
-                Action::Delete if step.id.kind == "Node" => self.remove_node(&step.id, state)?,
+                Action::Delete if step.id.kind == Kind::Node => self.remove_node(&step.id, state)?,
                 Action::Delete => self.delete(&step.id, state)?,
                 _ => {
                     let d = *by_id
                         .get(&step.id)
                         .ok_or_else(|| ApplyError::MissingDesired(step.id.to_string()))?;
-                    if step.id.kind == "Pod" && step.action != Action::Update {
+                    if step.id.kind == Kind::Pod && step.action != Action::Update {
                         self.rebuild_pod(plan, step, d, state)?;
                     }
-                    if step.id.kind == "Node" {
+                    if step.id.kind == Kind::Node {
                         self.configure_node(plan, &step.id)?;
                     }
                     self.record(d, state)?;
@@ -185,9 +186,8 @@ impl<'a> Executor<'a> {
     }
 
     fn record(&mut self, d: &DesiredObject, state: &mut State) -> Result<(), ApplyError> {
-        let key = d.id.to_string();
         let now = (self.now)();
-        let rec = match state.objects.get(&key) {
+        let rec = match state.objects.get(&d.id) {
             Some(old) if old.hash == d.hash => return Ok(()),
             Some(old) => ObjectRecord {
                 spec: d.value.clone(),
@@ -207,8 +207,8 @@ impl<'a> Executor<'a> {
                 finalizers: Vec::new(),
             },
         };
-        state.deleted.remove(&key);
-        state.objects.insert(key, rec);
+        state.deleted.remove(&d.id);
+        state.objects.insert(d.id.clone(), rec);
         // Only the state changes here: saved with the next runtime step or at the end. Lost
         // in a crash, the next plan simply records it again.
         self.dirty = true;
@@ -217,7 +217,7 @@ impl<'a> Executor<'a> {
 
     fn delete(&mut self, id: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
         self.stop_pods_of(id, state)?;
-        state.objects.remove(&id.to_string());
+        state.objects.remove(id);
         self.dirty = true;
         Ok(())
     }
@@ -231,7 +231,7 @@ impl<'a> Executor<'a> {
     fn stop_pods(&mut self, owner: &ObjectId, uids: &[String], state: &mut State) -> Result<(), ApplyError> {
         let grace = state
             .objects
-            .get(&owner.to_string())
+            .get(owner)
             .and_then(|r| r.spec.pointer("/spec/terminationGracePeriodSeconds"))
             .and_then(|v| v.as_u64())
             .unwrap_or(30);
@@ -333,7 +333,7 @@ impl<'a> Executor<'a> {
                 id: id.to_string(),
                 source,
             })?;
-        state.objects.remove(&id.to_string());
+        state.objects.remove(id);
         self.dirty = true;
         Ok(())
     }
@@ -567,10 +567,16 @@ mod tests {
         assert_eq!(err.to_string(), "Pod default/b: the runtime failed");
         let state = store.load().unwrap();
         assert!(
-            state.objects.contains_key("Pod default/a"),
+            state
+                .objects
+                .contains_key(&"Pod default/a".parse::<ObjectId>().unwrap()),
             "the completed step is recorded"
         );
-        assert!(!state.objects.contains_key("Pod default/b"));
+        assert!(
+            !state
+                .objects
+                .contains_key(&"Pod default/b".parse::<ObjectId>().unwrap())
+        );
         let b = state.pods.values().find(|p| p.name == "b").unwrap();
         assert!(!b.created, "the failed pod stays unconfirmed");
 
@@ -689,7 +695,11 @@ mod tests {
                 message: "0/2 nodes are available: 2 Insufficient cpu.".into(),
             })
         );
-        assert!(state.objects.contains_key("Pod default/c"));
+        assert!(
+            state
+                .objects
+                .contains_key(&"Pod default/c".parse::<ObjectId>().unwrap())
+        );
 
         // A bigger n2: the Pending pod is created there, with the uid it had.
         let pending_uid = c.uid.clone();
@@ -726,7 +736,13 @@ mod tests {
         assert!(matches!(&rt.calls[1], Call::Create(_)));
         assert_eq!(rt.calls[2], Call::RemoveNode("n2".into()));
         assert_eq!(node_of(&rt, "b").as_deref(), Some("n1"));
-        assert!(!store.load().unwrap().objects.contains_key("Node n2"));
+        assert!(
+            !store
+                .load()
+                .unwrap()
+                .objects
+                .contains_key(&"Node n2".parse::<ObjectId>().unwrap())
+        );
     }
 
     #[test]

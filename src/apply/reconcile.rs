@@ -8,6 +8,7 @@
 use super::ApplyError;
 use super::workloads::{Saver, execute_workloads, reap_terminated, retry_unconfirmed};
 use crate::manifest::ObjectId;
+use crate::manifest::types::{Kind, NamespacedName};
 use crate::plan::controller::Time;
 use crate::plan::health::{GateInput, Verdict, gate};
 use crate::plan::workloads::{WorkloadInput, reconcile};
@@ -111,7 +112,7 @@ pub fn needed(state: &State, config: &LoopConfig<'_>) -> bool {
     config
         .desired
         .iter()
-        .any(|d| matches!(d.id.kind.as_str(), "Deployment" | "ReplicaSet"))
+        .any(|d| matches!(d.id.kind, Kind::Deployment | Kind::ReplicaSet))
         || !state.replica_sets.is_empty()
         || !config.watched_pods.is_empty()
         || state.pods.values().any(|p| p.is_terminating())
@@ -286,14 +287,13 @@ impl Reconciler<'_> {
 /// One line for the rolling workloads: `web: 2/3 updated, 3 ready`.
 fn summary(
     desired: &[DesiredObject],
-    deployments: &std::collections::BTreeMap<String, crate::plan::controller::DeploymentStatus>,
+    deployments: &std::collections::BTreeMap<NamespacedName, crate::plan::controller::DeploymentStatus>,
 ) -> String {
     let parts: Vec<String> = desired
         .iter()
-        .filter(|d| d.id.kind == "Deployment")
+        .filter(|d| d.id.kind == Kind::Deployment)
         .filter_map(|d| {
-            let key = format!("{}/{}", d.id.namespace.as_deref().unwrap_or_default(), d.id.name);
-            let s = deployments.get(&key)?;
+            let s = deployments.get(&d.id.key()?)?;
             let want = d.value.pointer("/spec/replicas").and_then(|v| v.as_i64()).unwrap_or(1);
             Some(format!(
                 "{}: {}/{want} updated, {} ready",
@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(outcome, Outcome::Converged);
         assert_eq!(rt.pods.len(), 3);
         let state = f.store.load().unwrap();
-        let status = &state.deployments["default/web"];
+        let status = &state.deployments[&NamespacedName::new("default", "web")];
         assert_eq!(
             (status.replicas, status.ready_replicas, status.available_replicas),
             (3, 3, 3)

@@ -5,6 +5,7 @@
 use super::ApplyError;
 use crate::manifest::defaults::default_pod;
 use crate::manifest::types::Pod;
+use crate::manifest::types::{Kind, NamespacedName};
 use crate::plan::workloads::{WorkloadStep, rs_owner};
 use crate::runtime::{PodRequest, Runtime};
 use crate::state::{PodRecord, State, StateStore};
@@ -51,7 +52,7 @@ pub fn retry_unconfirmed(
     let uids: Vec<String> = state
         .pods
         .values()
-        .filter(|p| p.owner.kind == "ReplicaSet" && !p.created && p.node.is_some())
+        .filter(|p| p.owner.kind == Kind::ReplicaSet && !p.created && p.node.is_some())
         .map(|p| p.uid.clone())
         .collect();
     for uid in &uids {
@@ -131,7 +132,7 @@ pub fn execute_workloads(
         }
         let grace = state
             .replica_sets
-            .get(&format!("{}/{}", rec.namespace, rec.owner.name))
+            .get(&NamespacedName::new(&rec.namespace, &rec.owner.name))
             .and_then(|rs| rs.template.spec.termination_grace_period_seconds)
             .unwrap_or(DEFAULT_GRACE)
             .max(0);
@@ -165,7 +166,6 @@ pub fn execute_workloads(
             }
             None => {
                 let uid = new_uid();
-                let rs_name = c.replica_set.rsplit('/').next().unwrap_or_default();
                 state.pods.insert(
                     uid.clone(),
                     PodRecord {
@@ -174,7 +174,7 @@ pub fn execute_workloads(
                         name: c.name.clone(),
                         node: c.node.clone(),
                         scheduling: c.scheduling.clone(),
-                        owner: rs_owner(&c.namespace, rs_name),
+                        owner: rs_owner(&c.namespace, &c.replica_set.name),
                         spec_hash: step.replica_sets.get(&c.replica_set).map_or_else(String::new, |rs| {
                             rs.pod_template_hash().map_or_else(|| rs.uid.clone(), str::to_string)
                         }),
@@ -214,7 +214,7 @@ fn create(runtime: &mut dyn Runtime, state: &mut State, uid: &str) -> Result<(),
     let id = format!("Pod {}/{}", rec.namespace, rec.name);
     let rs = state
         .replica_sets
-        .get(&format!("{}/{}", rec.namespace, rec.owner.name))
+        .get(&NamespacedName::new(&rec.namespace, &rec.owner.name))
         .ok_or_else(|| ApplyError::MissingDesired(id.clone()))?;
     // A controller's pod gets the Pod defaults its template lacks (`SetDefaults_Pod`).
     let mut pod = Pod {
@@ -318,7 +318,10 @@ mod tests {
             rt.pods.keys().collect::<Vec<_>>()
         );
         assert!(!pass(&store, &mut rt, &d, &mut n).unwrap(), "converged: nothing to do");
-        assert_eq!(store.load().unwrap().deployments["default/web"].available_replicas, 2);
+        assert_eq!(
+            store.load().unwrap().deployments[&NamespacedName::new("default", "web")].available_replicas,
+            2
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::output;
 use super::{ExitError, Global, SourceArgs, exit, parse_duration};
 use crate::apply::{ApplyError, Executor};
 use crate::manifest::ObjectId;
+use crate::manifest::types::Kind;
 use crate::plan::{Plan, Step, render};
 use crate::state::{Event, LockMode};
 use anyhow::{Context, Result};
@@ -110,7 +111,11 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     if saved.is_none() {
         output::print(&render::text(&plan, style));
     }
-    if plan.steps.iter().any(|s| s.id.kind == "Pod" || s.id.kind == "Node") {
+    if plan
+        .steps
+        .iter()
+        .any(|s| s.id.kind == Kind::Pod || s.id.kind == Kind::Node)
+    {
         runtime
             .check_can_modify()
             .context("cannot apply: nothing was changed")?;
@@ -300,7 +305,7 @@ impl crate::apply::reconcile::Progress for Bar {
 fn watched_pods(plan: &Plan) -> Vec<ObjectId> {
     plan.steps
         .iter()
-        .filter(|s| s.id.kind == "Pod" && s.action != crate::plan::Action::Delete)
+        .filter(|s| s.id.kind == Kind::Pod && s.action != crate::plan::Action::Delete)
         .map(|s| s.id.clone())
         .collect()
 }

@@ -10,6 +10,7 @@ use super::{ExitError, Global, exit};
 use crate::apply::workloads::{Saver, reap_terminated};
 use crate::manifest::ObjectId;
 use crate::manifest::types::LabelSelector;
+use crate::manifest::types::{Kind, NamespacedName};
 use crate::runtime::Runtime;
 use crate::state::{Event, LockMode, State};
 use anyhow::{Context, Result};
@@ -64,7 +65,7 @@ pub enum Cascade {
 /// One object to delete.
 #[derive(Debug, Clone, PartialEq)]
 struct Target {
-    kind: &'static str,
+    kind: Kind,
     namespace: Option<String>,
     name: String,
 }
@@ -80,13 +81,13 @@ impl Target {
     }
 }
 
-fn kind_of(word: &str) -> Result<&'static str> {
+fn kind_of(word: &str) -> Result<Kind> {
     canonical_kind(word)
         .ok_or_else(|| ExitError::new(exit::ERROR, format!("the server doesn't have a resource type {word:?}")).into())
 }
 
 /// `deployments.apps`, the resource kubectl names in NotFound errors.
-pub fn plural(kind: &str) -> String {
+pub fn plural(kind: Kind) -> String {
     let name = resource_name(kind);
     match name.split_once('.') {
         Some((k, group)) => format!("{k}s.{group}"),
@@ -95,7 +96,7 @@ pub fn plural(kind: &str) -> String {
 }
 
 /// Every object of `kind` that rekon holds, with its labels: git's and the controllers'.
-fn candidates(state: &State, kind: &str) -> Vec<(Target, BTreeMap<String, String>)> {
+fn candidates(state: &State, kind: Kind) -> Vec<(Target, BTreeMap<String, String>)> {
     let mut out: Vec<(Target, BTreeMap<String, String>)> = Vec::new();
     let git = state.objects.values().filter(|r| r.deletion_timestamp.is_none());
     for r in git
@@ -103,7 +104,7 @@ fn candidates(state: &State, kind: &str) -> Vec<(Target, BTreeMap<String, String
         .filter(|r| r.id.kind == kind)
     {
         let target = Target {
-            kind: canonical_kind(&r.id.kind).expect("a kind rekon manages"),
+            kind: r.id.kind,
             namespace: r.id.namespace.clone(),
             name: r.id.name.clone(),
         };
@@ -116,7 +117,7 @@ fn candidates(state: &State, kind: &str) -> Vec<(Target, BTreeMap<String, String
 
 /// The objects the arguments name, in their order.
 fn targets(args: &DeleteArgs, state: &State) -> Result<Vec<Target>> {
-    let ns = |kind: &str| (!cluster_scoped(kind)).then(|| args.namespace.clone());
+    let ns = |kind: Kind| (!cluster_scoped(kind)).then(|| args.namespace.clone());
     let first = &args.targets[0];
     if args.targets.iter().any(|t| t.contains('/')) {
         if args.selector.is_some() || args.all {
@@ -185,7 +186,7 @@ pub fn run(global: &Global, args: &DeleteArgs) -> Result<i32> {
         return Ok(exit::OK);
     }
     // Refused before anything is deleted, so nothing is half done.
-    if args.cascade == Cascade::Orphan && targets.iter().any(|t| t.kind == "ReplicaSet") {
+    if args.cascade == Cascade::Orphan && targets.iter().any(|t| t.kind == Kind::ReplicaSet) {
         return Err(ExitError::new(
             exit::ERROR,
             "--cascade=orphan is supported for Deployments: a pod without its ReplicaSet would have no owner to come back to; use --cascade=background or foreground",
@@ -221,7 +222,7 @@ pub fn run(global: &Global, args: &DeleteArgs) -> Result<i32> {
         deleter
             .delete(target)
             .with_context(|| format!("failed to delete {}", target.named()))?;
-        let forced = args.force && args.grace_period == 0 && target.kind == "Pod";
+        let forced = args.force && args.grace_period == 0 && target.kind == Kind::Pod;
         super::output::print(&format!(
             "{} {}\n",
             target.named(),
@@ -245,11 +246,10 @@ struct Deleter<'a> {
 impl Deleter<'_> {
     fn delete(&mut self, target: &Target) -> Result<()> {
         let id = target.id();
-        let key = id.to_string();
-        let from_git = self.session.state.objects.contains_key(&key);
+        let from_git = self.session.state.objects.contains_key(&id);
         if self.args.cascade == Cascade::Foreground && from_git {
             // The owner stays visible, being deleted, until its dependents are gone.
-            let rec = self.session.state.objects.get_mut(&key).expect("checked above");
+            let rec = self.session.state.objects.get_mut(&id).expect("checked above");
             rec.deletion_timestamp = Some(context::now());
             rec.finalizers = vec!["foregroundDeletion".into()];
             self.save()?;
@@ -257,13 +257,13 @@ impl Deleter<'_> {
         let ns = target.namespace.clone().unwrap_or_default();
         let mut pods: Vec<String> = Vec::new();
         match target.kind {
-            "Deployment" => {
-                let rses: Vec<String> = self
+            Kind::Deployment => {
+                let rses: Vec<NamespacedName> = self
                     .session
                     .state
                     .replica_sets_of(&ns, &target.name)
                     .iter()
-                    .map(|rs| format!("{}/{}", rs.namespace, rs.name))
+                    .map(|rs| NamespacedName::new(&rs.namespace, &rs.name))
                     .collect();
                 for rs_key in rses {
                     if self.args.cascade == Cascade::Orphan {
@@ -274,12 +274,12 @@ impl Deleter<'_> {
                         pods.extend(self.replica_set_pods(&rs_key));
                     }
                 }
-                let dkey = format!("{ns}/{}", target.name);
+                let dkey = NamespacedName::new(&ns, &target.name);
                 self.session.state.deployments.remove(&dkey);
                 self.session.state.rollouts.remove(&dkey);
             }
-            "ReplicaSet" => pods.extend(self.replica_set_pods(&format!("{ns}/{}", target.name))),
-            "Pod" => pods.extend(
+            Kind::ReplicaSet => pods.extend(self.replica_set_pods(&NamespacedName::new(&ns, &target.name))),
+            Kind::Pod => pods.extend(
                 self.session
                     .state
                     .pods
@@ -287,7 +287,7 @@ impl Deleter<'_> {
                     .filter(|p| p.namespace == ns && p.name == target.name && !p.is_terminating())
                     .map(|p| p.uid.clone()),
             ),
-            "Namespace" => {
+            Kind::Namespace => {
                 // The namespace controller deletes everything in it first.
                 let inside: Vec<Target> = self
                     .session
@@ -295,19 +295,17 @@ impl Deleter<'_> {
                     .objects
                     .values()
                     .filter(|r| r.id.namespace.as_deref() == Some(target.name.as_str()))
-                    .filter_map(|r| {
-                        Some(Target {
-                            kind: canonical_kind(&r.id.kind)?,
-                            namespace: r.id.namespace.clone(),
-                            name: r.id.name.clone(),
-                        })
+                    .map(|r| Target {
+                        kind: r.id.kind,
+                        namespace: r.id.namespace.clone(),
+                        name: r.id.name.clone(),
                     })
                     .collect();
                 for t in &inside {
                     self.delete(t)?;
                 }
             }
-            "Node" => pods.extend(
+            Kind::Node => pods.extend(
                 // The pod garbage collector deletes the pods bound to a node that is gone.
                 self.session
                     .state
@@ -330,14 +328,14 @@ impl Deleter<'_> {
         if self.args.cascade == Cascade::Foreground {
             self.forget(target, from_git);
         }
-        if target.kind == "Node" && self.runtime.check_can_modify().is_ok() {
+        if target.kind == Kind::Node && self.runtime.check_can_modify().is_ok() {
             self.runtime
                 .remove_node(&target.name)
                 .context("failed to remove the node's cgroup")?;
         }
         self.save()?;
         self.session.events.append(&Event {
-            object: Some(key),
+            object: Some(id.to_string()),
             message: Some(format!("deleted by rekon delete (cascade {:?})", self.args.cascade).to_lowercase()),
             ..Event::new("delete", chrono::Utc::now())
         })?;
@@ -347,19 +345,19 @@ impl Deleter<'_> {
     /// Removes the object (and the ReplicaSet record behind a ReplicaSet) from the state;
     /// one of git is remembered as deleted outside git.
     fn forget(&mut self, target: &Target, from_git: bool) {
-        let key = target.id().to_string();
+        let id = target.id();
         let state = &mut self.session.state;
         if from_git {
-            state.objects.remove(&key);
-            state.deleted.insert(key, context::now());
+            state.objects.remove(&id);
+            state.deleted.insert(id, context::now());
         }
-        if target.kind == "ReplicaSet" {
+        if target.kind == Kind::ReplicaSet {
             let ns = target.namespace.as_deref().unwrap_or_default();
-            state.replica_sets.remove(&format!("{ns}/{}", target.name));
+            state.replica_sets.remove(&NamespacedName::new(ns, &target.name));
         }
-        if target.kind == "Deployment" {
+        if target.kind == Kind::Deployment {
             let ns = target.namespace.as_deref().unwrap_or_default();
-            let mine: Vec<String> = state
+            let mine: Vec<NamespacedName> = state
                 .replica_sets
                 .iter()
                 .filter(|(_, rs)| rs.namespace == ns && rs.owner.as_deref() == Some(target.name.as_str()))
@@ -372,11 +370,8 @@ impl Deleter<'_> {
     }
 
     /// The live pods of the ReplicaSet `namespace/name`.
-    fn replica_set_pods(&self, rs_key: &str) -> Vec<String> {
-        let Some((ns, name)) = rs_key.split_once('/') else {
-            return Vec::new();
-        };
-        let owner = ObjectId::new("ReplicaSet", Some(ns), name);
+    fn replica_set_pods(&self, rs_key: &NamespacedName) -> Vec<String> {
+        let owner = ObjectId::namespaced(Kind::ReplicaSet, rs_key);
         self.session
             .state
             .pods_of(&owner)

@@ -4,6 +4,7 @@ use super::event_view::{aggregate, describe_section, kubectl_object, pod_events,
 use super::get::{canonical_kind, pod_status_word, pod_statuses, read_state};
 use super::table::age;
 use super::{Global, exit};
+use crate::manifest::types::{Kind, NamespacedName};
 use crate::plan::desired::displayable;
 use crate::runtime::status::ContainerState;
 use anyhow::{Result, bail};
@@ -39,7 +40,7 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         bail!("the server doesn't have a resource type {kind_word:?}")
     };
     let state = read_state(global)?;
-    if kind == "Node" {
+    if kind == Kind::Node {
         let Some(text) = super::describe_node::describe(global, &state, name) else {
             bail!("node {name:?} not found")
         };
@@ -67,9 +68,9 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     let _ = writeln!(out, "Source:       {}", rec.origin);
     let _ = writeln!(out, "Generation:   {}", rec.generation);
     let _ = writeln!(out, "Created:      {} ({} ago)", rec.created_at, age(&rec.created_at));
-    if kind == "Pod" {
+    if kind == Kind::Pod {
         describe_pod(&mut out, global, &state, rec);
-    } else if kind == "Deployment" {
+    } else if kind == Kind::Deployment {
         describe_deployment(&mut out, &state, rec, &spec)?;
     } else {
         let _ = writeln!(out, "Spec:");
@@ -78,13 +79,13 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
             let _ = writeln!(out, "  {line}");
         }
     }
-    let object = format!("{}/{}", rec.id.kind.to_lowercase(), rec.id.name);
+    let object = rec.id.kubectl_ref();
     // The kubelet's events are in each pod's directory: only this pod's are read.
     let mut events: Vec<crate::state::Event> = state_events(global)
         .into_iter()
         .filter(|e| e.object.as_deref().map(kubectl_object).as_deref() == Some(object.as_str()))
         .collect();
-    if kind == "Pod"
+    if kind == Kind::Pod
         && let Some(pod) = super::get::pod_of(&state, rec)
     {
         events.extend(pod_events(&global.state_dir.join("pods").join(&pod.uid)));
@@ -200,7 +201,7 @@ fn describe_deployment(
     let ns = rec.id.namespace.as_deref().unwrap_or("default");
     let st = state
         .deployments
-        .get(&format!("{ns}/{}", rec.id.name))
+        .get(&NamespacedName::new(ns, &rec.id.name))
         .cloned()
         .unwrap_or_default();
     let text = |p: &str| {
@@ -230,7 +231,7 @@ fn describe_deployment(
             text("/spec/strategy/rollingUpdate/maxSurge").unwrap_or_else(|| "25%".into())
         );
     }
-    if let Some(ov) = state.rollouts.get(&format!("{ns}/{}", rec.id.name)) {
+    if let Some(ov) = state.rollouts.get(&NamespacedName::new(ns, &rec.id.name)) {
         if let Some(hold) = &ov.hold {
             let _ = writeln!(
                 out,

@@ -5,6 +5,7 @@ use super::Global;
 use super::context::host_facts;
 use super::logs::pod_spec;
 use super::table::age;
+use crate::manifest::types::Kind;
 use crate::manifest::types::{Node, PodSpec};
 use crate::plan::scheduler::{NodeInfo, pod_requests};
 use crate::state::{PodRecord, State};
@@ -16,7 +17,7 @@ pub fn nodes(state: &State) -> Vec<(NodeInfo, Option<String>)> {
     let from_git: Vec<(NodeInfo, Option<String>)> = state
         .objects
         .values()
-        .filter(|r| r.id.kind == "Node")
+        .filter(|r| r.id.kind == Kind::Node)
         .filter_map(|r| {
             let node: Node = serde_json::from_value(r.spec.clone()).ok()?;
             Some((NodeInfo::from_node(&node, &host), Some(r.created_at.clone())))

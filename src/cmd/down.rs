@@ -4,6 +4,7 @@
 use super::context::{self, Session};
 use super::logs::{grace_period, pod_spec};
 use super::{ExitError, Global, exit};
+use crate::manifest::types::Kind;
 use crate::state::{Event, LockMode, State};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -35,7 +36,7 @@ fn confirmed() -> Result<bool> {
 fn resource_count(state: &State, runtime_pods: &BTreeSet<String>) -> usize {
     let bare = |uid: &String| {
         state.pods.get(uid).is_some_and(|p| {
-            p.owner.kind == "Pod" && p.owner.name == p.name && state.objects.contains_key(&p.owner.to_string())
+            p.owner.kind == Kind::Pod && p.owner.name == p.name && state.objects.contains_key(&p.owner)
         })
     };
     let pods: BTreeSet<&String> = state.pods.keys().chain(runtime_pods).collect();
@@ -81,7 +82,7 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
         .state
         .objects
         .values()
-        .filter(|r| r.id.kind == "Node")
+        .filter(|r| r.id.kind == Kind::Node)
         .map(|r| r.id.name.clone())
         .collect();
     nodes.insert(crate::runtime::host::hostname());

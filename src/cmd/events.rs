@@ -51,7 +51,7 @@ fn canonical_object(word: &str) -> Result<String> {
     let kind = super::get::canonical_kind(kind).ok_or_else(|| {
         super::ExitError::new(exit::ERROR, format!("the server doesn't have a resource type {kind:?}"))
     })?;
-    Ok(format!("{}/{name}", kind.to_lowercase()))
+    Ok(format!("{}/{name}", kind.as_str().to_lowercase()))
 }
 
 fn rows(shown: &[Shown], args: &EventsArgs, object: Option<&str>) -> Vec<Vec<String>> {

@@ -3,6 +3,7 @@
 use super::context;
 use super::table::{age, render};
 use super::{Global, exit};
+use crate::manifest::types::{Kind, NamespacedName};
 use crate::plan::desired::displayable;
 use crate::runtime::PodStatus;
 use crate::runtime::status::ContainerState;
@@ -44,22 +45,22 @@ pub struct GetArgs {
 const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The kind a user typed, in kubectl's spellings.
-pub fn canonical_kind(word: &str) -> Option<&'static str> {
+pub fn canonical_kind(word: &str) -> Option<Kind> {
     Some(match word.to_lowercase().as_str() {
-        "po" | "pod" | "pods" => "Pod",
-        "deploy" | "deployment" | "deployments" => "Deployment",
-        "rs" | "replicaset" | "replicasets" => "ReplicaSet",
-        "rc" | "replicationcontroller" | "replicationcontrollers" => "ReplicationController",
-        "sts" | "statefulset" | "statefulsets" => "StatefulSet",
-        "ds" | "daemonset" | "daemonsets" => "DaemonSet",
-        "job" | "jobs" => "Job",
-        "svc" | "service" | "services" => "Service",
-        "cm" | "configmap" | "configmaps" => "ConfigMap",
-        "secret" | "secrets" => "Secret",
-        "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => "PersistentVolumeClaim",
-        "pv" | "persistentvolume" | "persistentvolumes" => "PersistentVolume",
-        "no" | "node" | "nodes" => "Node",
-        "ns" | "namespace" | "namespaces" => "Namespace",
+        "po" | "pod" | "pods" => Kind::Pod,
+        "deploy" | "deployment" | "deployments" => Kind::Deployment,
+        "rs" | "replicaset" | "replicasets" => Kind::ReplicaSet,
+        "rc" | "replicationcontroller" | "replicationcontrollers" => Kind::ReplicationController,
+        "sts" | "statefulset" | "statefulsets" => Kind::StatefulSet,
+        "ds" | "daemonset" | "daemonsets" => Kind::DaemonSet,
+        "job" | "jobs" => Kind::Job,
+        "svc" | "service" | "services" => Kind::Service,
+        "cm" | "configmap" | "configmaps" => Kind::ConfigMap,
+        "secret" | "secrets" => Kind::Secret,
+        "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => Kind::PersistentVolumeClaim,
+        "pv" | "persistentvolume" | "persistentvolumes" => Kind::PersistentVolume,
+        "no" | "node" | "nodes" => Kind::Node,
+        "ns" | "namespace" | "namespaces" => Kind::Namespace,
         _ => return None,
     })
 }
@@ -146,15 +147,15 @@ fn watch_rows(text: &str) -> Vec<(String, String)> {
 /// The output of one `get` (without the not-found message), and whether anything matched.
 fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
     let state = read_state(global)?;
-    let kinds: Vec<&str> = if args.kind == "all" {
+    let kinds: Vec<Kind> = if args.kind == "all" {
         vec![
-            "Pod",
-            "Service",
-            "Deployment",
-            "ReplicaSet",
-            "StatefulSet",
-            "DaemonSet",
-            "Job",
+            Kind::Pod,
+            Kind::Service,
+            Kind::Deployment,
+            Kind::ReplicaSet,
+            Kind::StatefulSet,
+            Kind::DaemonSet,
+            Kind::Job,
         ]
     } else {
         match canonical_kind(&args.kind) {
@@ -182,7 +183,7 @@ fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
             .filter(|r| args.name.as_ref().is_none_or(|n| &r.id.name == n))
             .filter(|r| selector.as_ref().is_none_or(|s| s.matches(&labels_of(r))))
             .collect();
-        if records.is_empty() && !(kind == "Node" && args.name.is_none() && selector.is_none()) {
+        if records.is_empty() && !(kind == Kind::Node && args.name.is_none() && selector.is_none()) {
             continue;
         }
         found = true;
@@ -231,8 +232,8 @@ fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
 }
 
 /// Whether objects of `kind` live outside namespaces.
-pub fn cluster_scoped(kind: &str) -> bool {
-    matches!(kind, "Node" | "Namespace" | "PersistentVolume")
+pub fn cluster_scoped(kind: Kind) -> bool {
+    !kind.is_namespaced()
 }
 
 /// An object's labels as written in its manifest (or given by its controller).
@@ -248,14 +249,12 @@ pub fn labels_of(r: &ObjectRecord) -> std::collections::BTreeMap<String, String>
 }
 
 /// kubectl's `-o name` spelling of a kind: lower case, with its API group (`deployment.apps`).
-pub fn resource_name(kind: &str) -> String {
-    let group = match kind {
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "ControllerRevision" => ".apps",
-        "Job" | "CronJob" => ".batch",
-        "PodDisruptionBudget" => ".policy",
-        _ => "",
+pub fn resource_name(kind: Kind) -> String {
+    let group = match kind.api_version().split_once('/') {
+        Some((group, _)) => format!(".{group}"),
+        None => String::new(),
     };
-    format!("{}{group}", kind.to_lowercase())
+    format!("{}{group}", kind.as_str().to_lowercase())
 }
 
 /// The table with kubectl's LABELS column (`k=v,k2=v2`, `<none>`) added after the last one;
@@ -300,7 +299,7 @@ pub fn pod_statuses(global: &Global, state: &State) -> std::collections::BTreeMa
 pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
     let mut out = Vec::new();
     for rs in state.replica_sets.values() {
-        let id = crate::manifest::ObjectId::new("ReplicaSet", Some(&rs.namespace), &rs.name);
+        let id = crate::manifest::ObjectId::new(Kind::ReplicaSet, Some(&rs.namespace), &rs.name);
         let owner_ref = rs.owner.as_ref().map(
             |d| serde_json::json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": d, "controller": true}]),
         );
@@ -320,7 +319,7 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
         }
         for pod in state.pods_of(&id) {
             out.push(synthetic(
-                crate::manifest::ObjectId::new("Pod", Some(&pod.namespace), &pod.name),
+                crate::manifest::ObjectId::new(Kind::Pod, Some(&pod.namespace), &pod.name),
                 serde_json::json!({"apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid,
                         "labels": rs.template.metadata.labels,
@@ -350,7 +349,7 @@ fn synthetic(id: crate::manifest::ObjectId, spec: Value, created_at: &str, gener
 /// The pod behind a Pod record: a bare Pod's own, or (for a controller's) the one of that name.
 pub fn pod_of<'a>(state: &'a State, r: &'a ObjectRecord) -> Option<&'a PodRecord> {
     state.pods_of(&r.id).next().or_else(|| {
-        (r.id.kind == "Pod").then_some(())?;
+        (r.id.kind == Kind::Pod).then_some(())?;
         state
             .pods
             .values()
@@ -363,17 +362,17 @@ fn with_status(
     state: &State,
     statuses: &std::collections::BTreeMap<String, Option<PodStatus>>,
 ) -> Value {
-    let mut v = displayable(&r.id.kind, &r.spec, None);
+    let mut v = displayable(r.id.kind, &r.spec, None);
     api_metadata(&mut v, r, state);
-    let key = format!("{}/{}", r.id.namespace.as_deref().unwrap_or("default"), r.id.name);
-    match r.id.kind.as_str() {
-        "Deployment" => {
+    let key = NamespacedName::new(r.id.namespace.as_deref().unwrap_or("default"), &r.id.name);
+    match r.id.kind {
+        Kind::Deployment => {
             if let Some(s) = state.deployments.get(&key) {
                 v["status"] = deployment_status(s);
             }
             return v;
         }
-        "ReplicaSet" => {
+        Kind::ReplicaSet => {
             if let Some(rs) = state.replica_sets.get(&key) {
                 v["status"] = replica_set_status(rs);
             }
@@ -427,11 +426,14 @@ fn api_metadata(v: &mut Value, r: &ObjectRecord, state: &State) {
             let (Some(kind), Some(name)) = (o["kind"].as_str(), o["name"].as_str()) else {
                 continue;
             };
-            let uid = match kind {
-                "ReplicaSet" => state.replica_sets.get(&format!("{ns}/{name}")).map(|rs| rs.uid.clone()),
-                "Deployment" => state
+            let uid = match Kind::parse(kind) {
+                Some(Kind::ReplicaSet) => state
+                    .replica_sets
+                    .get(&NamespacedName::new(ns, name))
+                    .map(|rs| rs.uid.clone()),
+                Some(Kind::Deployment) => state
                     .objects
-                    .get(&crate::manifest::ObjectId::new("Deployment", Some(ns), name).to_string())
+                    .get(&crate::manifest::ObjectId::new(Kind::Deployment, Some(ns), name))
                     .map(git_uid),
                 _ => None,
             };
@@ -554,7 +556,7 @@ fn count(v: Option<&Value>) -> usize {
 }
 
 fn table(
-    kind: &str,
+    kind: Kind,
     records: &[&ObjectRecord],
     state: &State,
     statuses: &std::collections::BTreeMap<String, Option<PodStatus>>,
@@ -564,12 +566,12 @@ fn table(
     let mut header: Vec<&str> = match kind {
         // kubectl has no QoS column; rekon adds it to the wide view (it decides the pod's
         // cgroup and OOM ranking on this host).
-        "Pod" if wide => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "QOS"],
-        "Pod" => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
-        "Deployment" => vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
-        "ReplicaSet" | "ReplicationController" => vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
-        "StatefulSet" => vec!["NAME", "READY", "AGE"],
-        "DaemonSet" => vec![
+        Kind::Pod if wide => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "QOS"],
+        Kind::Pod => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        Kind::Deployment => vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        Kind::ReplicaSet | Kind::ReplicationController => vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+        Kind::StatefulSet => vec!["NAME", "READY", "AGE"],
+        Kind::DaemonSet => vec![
             "NAME",
             "DESIRED",
             "CURRENT",
@@ -579,11 +581,11 @@ fn table(
             "NODE SELECTOR",
             "AGE",
         ],
-        "Job" => vec!["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
-        "Service" => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
-        "ConfigMap" => vec!["NAME", "DATA", "AGE"],
-        "Secret" => vec!["NAME", "TYPE", "DATA", "AGE"],
-        "PersistentVolumeClaim" => vec![
+        Kind::Job => vec!["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+        Kind::Service => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+        Kind::ConfigMap => vec!["NAME", "DATA", "AGE"],
+        Kind::Secret => vec!["NAME", "TYPE", "DATA", "AGE"],
+        Kind::PersistentVolumeClaim => vec![
             "NAME",
             "STATUS",
             "VOLUME",
@@ -592,7 +594,7 @@ fn table(
             "STORAGECLASS",
             "AGE",
         ],
-        "PersistentVolume" => vec![
+        Kind::PersistentVolume => vec![
             "NAME",
             "CAPACITY",
             "ACCESS MODES",
@@ -602,9 +604,8 @@ fn table(
             "STORAGECLASS",
             "AGE",
         ],
-        "Node" => vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
-        "Namespace" => vec!["NAME", "STATUS", "AGE"],
-        _ => vec!["NAME", "AGE"],
+        Kind::Node => vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+        Kind::Namespace => vec!["NAME", "STATUS", "AGE"],
     };
     let mut rows: Vec<Vec<String>> = Vec::new();
     for r in records {
@@ -612,7 +613,7 @@ fn table(
         let replicas = spec.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
         let mut row = vec![r.id.name.clone()];
         row.extend(match kind {
-            "Pod" => {
+            Kind::Pod => {
                 let pod = pod_of(state, r);
                 let st = pod.and_then(|p| statuses.get(&p.uid));
                 let total = spec
@@ -644,8 +645,8 @@ fn table(
                 }
                 cells
             }
-            "Deployment" => {
-                let key = format!("{}/{}", r.id.namespace.as_deref().unwrap_or("default"), r.id.name);
+            Kind::Deployment => {
+                let key = NamespacedName::new(r.id.namespace.as_deref().unwrap_or("default"), &r.id.name);
                 let st = state.deployments.get(&key);
                 vec![
                     format!("{}/{replicas}", st.map_or(0, |s| s.ready_replicas)),
@@ -654,8 +655,8 @@ fn table(
                     age(&r.created_at),
                 ]
             }
-            "ReplicaSet" | "ReplicationController" => {
-                let key = format!("{}/{}", r.id.namespace.as_deref().unwrap_or("default"), r.id.name);
+            Kind::ReplicaSet | Kind::ReplicationController => {
+                let key = NamespacedName::new(r.id.namespace.as_deref().unwrap_or("default"), &r.id.name);
                 let st = state.replica_sets.get(&key).map(|rs| &rs.status);
                 vec![
                     replicas.to_string(),
@@ -664,8 +665,8 @@ fn table(
                     age(&r.created_at),
                 ]
             }
-            "StatefulSet" => vec![format!("0/{replicas}"), age(&r.created_at)],
-            "DaemonSet" => {
+            Kind::StatefulSet => vec![format!("0/{replicas}"), age(&r.created_at)],
+            Kind::DaemonSet => {
                 let sel = key_values(spec.pointer("/spec/template/spec/nodeSelector"));
                 vec![
                     "0".into(),
@@ -677,7 +678,7 @@ fn table(
                     age(&r.created_at),
                 ]
             }
-            "Job" => {
+            Kind::Job => {
                 let completions = spec.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
                 vec![
                     "Pending".into(),
@@ -686,7 +687,7 @@ fn table(
                     age(&r.created_at),
                 ]
             }
-            "Service" => {
+            Kind::Service => {
                 let ports = spec.pointer("/spec/ports").and_then(Value::as_array).map(|ps| {
                     ps.iter()
                         .map(|p| {
@@ -712,16 +713,16 @@ fn table(
                     age(&r.created_at),
                 ]
             }
-            "ConfigMap" => vec![
+            Kind::ConfigMap => vec![
                 (count(spec.get("data")) + count(spec.get("binaryData"))).to_string(),
                 age(&r.created_at),
             ],
-            "Secret" => vec![
+            Kind::Secret => vec![
                 s(spec.get("type")),
                 count(spec.get("data")).to_string(),
                 age(&r.created_at),
             ],
-            "PersistentVolumeClaim" => vec![
+            Kind::PersistentVolumeClaim => vec![
                 "Pending".into(),
                 "".into(),
                 "".into(),
@@ -729,7 +730,7 @@ fn table(
                 s(spec.pointer("/spec/storageClassName")),
                 age(&r.created_at),
             ],
-            "PersistentVolume" => vec![
+            Kind::PersistentVolume => vec![
                 s(spec.pointer("/spec/capacity/storage")),
                 access_modes(spec),
                 s(spec.pointer("/spec/persistentVolumeReclaimPolicy")),
@@ -738,7 +739,7 @@ fn table(
                 s(spec.pointer("/spec/storageClassName")),
                 age(&r.created_at),
             ],
-            "Node" => vec![
+            Kind::Node => vec![
                 if spec.pointer("/spec/unschedulable") == Some(&Value::Bool(true)) {
                     "Ready,SchedulingDisabled".into()
                 } else {
@@ -748,15 +749,14 @@ fn table(
                 age(&r.created_at),
                 format!("rekon-{}", env!("CARGO_PKG_VERSION")),
             ],
-            "Namespace" => vec!["Active".into(), age(&r.created_at)],
-            _ => vec![age(&r.created_at)],
+            Kind::Namespace => vec!["Active".into(), age(&r.created_at)],
         });
         if all_ns && r.id.namespace.is_some() {
             row.insert(0, r.id.namespace.clone().unwrap_or_default());
         }
         rows.push(row);
     }
-    if kind == "Node" && records.is_empty() {
+    if kind == Kind::Node && records.is_empty() {
         rows.push(vec![
             crate::runtime::host::hostname(),
             "Ready".into(),

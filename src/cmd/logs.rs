@@ -123,7 +123,7 @@ fn spec_in_pod_json(pod: &Value) -> Option<Value> {
 
 /// The pod spec from the object that made the pod (a bare Pod, or a template).
 fn spec_from_owner(state: &State, record: &PodRecord) -> Option<Value> {
-    let owner = state.objects.get(&record.owner.to_string())?;
+    let owner = state.objects.get(&record.owner)?;
     let spec = &owner.spec["spec"];
     [&spec["template"]["spec"], spec]
         .into_iter()

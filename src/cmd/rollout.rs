@@ -4,6 +4,7 @@
 use super::get::read_state;
 use super::rollout_text::{StatusLine, StatusView, history_table, status_line};
 use super::{Global, exit, parse_duration};
+use crate::manifest::types::{Kind, NamespacedName};
 use crate::state::State;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
@@ -84,7 +85,7 @@ pub fn run(global: &Global, args: &RolloutArgs) -> Result<i32> {
             undo(state, key, name, a.to_revision)
         }),
         RolloutCommand::Pause(a) => change(global, a, |state, key, name| {
-            let ov = state.rollouts.entry(key.to_string()).or_default();
+            let ov = state.rollouts.entry(key.clone()).or_default();
             if ov.paused {
                 bail!("deployments.apps {name:?} is already paused");
             }
@@ -92,7 +93,7 @@ pub fn run(global: &Global, args: &RolloutArgs) -> Result<i32> {
             Ok(format!("deployment.apps/{name} paused"))
         }),
         RolloutCommand::Resume(a) => change(global, a, |state, key, name| {
-            let ov = state.rollouts.entry(key.to_string()).or_default();
+            let ov = state.rollouts.entry(key.clone()).or_default();
             if !ov.paused && ov.hold.is_none() {
                 bail!("deployments.apps {name:?} is not paused");
             }
@@ -101,7 +102,7 @@ pub fn run(global: &Global, args: &RolloutArgs) -> Result<i32> {
             Ok(format!("deployment.apps/{name} resumed"))
         }),
         RolloutCommand::Restart(a) => change(global, a, |state, key, name| {
-            let ov = state.rollouts.entry(key.to_string()).or_default();
+            let ov = state.rollouts.entry(key.clone()).or_default();
             if ov.paused {
                 bail!("can't restart paused deployment (run rollout resume first)");
             }
@@ -116,10 +117,10 @@ pub fn run(global: &Global, args: &RolloutArgs) -> Result<i32> {
 fn change(
     global: &Global,
     args: &ChangeArgs,
-    edit: impl FnOnce(&mut State, &str, &str) -> Result<String>,
+    edit: impl FnOnce(&mut State, &NamespacedName, &str) -> Result<String>,
 ) -> Result<i32> {
     let name = deployment_name(&args.target)?.to_string();
-    let key = format!("{}/{name}", args.namespace);
+    let key = NamespacedName::new(&args.namespace, &name);
     {
         let mut session = super::context::Session::open(global, crate::state::LockMode::Exclusive, "rollout")?;
         if view(&session.state, &args.namespace, &name).is_none() {
@@ -154,13 +155,13 @@ fn change(
 }
 
 /// `rollout undo`: kubectl's `DeploymentRollbacker` choices, recorded as a hold.
-fn undo(state: &mut State, key: &str, name: &str, to_revision: i64) -> Result<String> {
+fn undo(state: &mut State, key: &NamespacedName, name: &str, to_revision: i64) -> Result<String> {
     if state.rollouts.get(key).is_some_and(|o| o.paused) {
         bail!(
             "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/{name}' and try again"
         );
     }
-    let (namespace, _) = key.split_once('/').expect("namespace/name");
+    let namespace = key.namespace.as_str();
     let mut rses: Vec<_> = state
         .replica_sets
         .values()
@@ -183,7 +184,7 @@ fn undo(state: &mut State, key: &str, name: &str, to_revision: i64) -> Result<St
     let record = state
         .objects
         .values()
-        .find(|r| r.id.kind == "Deployment" && r.id.name == name && r.id.namespace.as_deref() == Some(namespace))
+        .find(|r| r.id.kind == Kind::Deployment && r.id.name == name && r.id.namespace.as_deref() == Some(namespace))
         .expect("checked by the caller");
     let live_template = rses.last().map(|rs| rs.template.clone());
     if live_template.is_some_and(|t| crate::plan::overrides::same_template(&t, &target.template)) {
@@ -198,7 +199,7 @@ fn undo(state: &mut State, key: &str, name: &str, to_revision: i64) -> Result<St
         template,
         git_hash: record.hash.clone(),
     };
-    state.rollouts.entry(key.to_string()).or_default().hold = Some(hold);
+    state.rollouts.entry(key.clone()).or_default().hold = Some(hold);
     Ok(format!("deployment.apps/{name} rolled back"))
 }
 
@@ -216,7 +217,7 @@ fn view(state: &State, namespace: &str, name: &str) -> Option<StatusView> {
     let record = state
         .objects
         .values()
-        .find(|r| r.id.kind == "Deployment" && r.id.name == name && r.id.namespace.as_deref() == Some(namespace))?;
+        .find(|r| r.id.kind == Kind::Deployment && r.id.name == name && r.id.namespace.as_deref() == Some(namespace))?;
     let desired = record
         .spec
         .pointer("/spec/replicas")
@@ -224,7 +225,7 @@ fn view(state: &State, namespace: &str, name: &str) -> Option<StatusView> {
         .unwrap_or(1) as i32;
     let status = state
         .deployments
-        .get(&format!("{namespace}/{name}"))
+        .get(&NamespacedName::new(namespace, name))
         .cloned()
         .unwrap_or_default();
     Some(StatusView {

@@ -127,7 +127,7 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<i32> {
         (Some(spec), false) => match compare(global, &session, spec, &observed) {
             Ok((plan, head)) => {
                 for step in plan.steps.iter().filter(|s| s.action == crate::plan::Action::Create) {
-                    if !state.objects.contains_key(&step.id.to_string()) {
+                    if !state.objects.contains_key(&step.id) {
                         objects.push(status_of(
                             &step.id,
                             Assessment {
@@ -171,7 +171,7 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<i32> {
 
 fn status_of(id: &crate::manifest::ObjectId, a: Assessment) -> ObjectStatus {
     ObjectStatus {
-        kind: id.kind.clone(),
+        kind: id.kind.to_string(),
         namespace: id.namespace.clone(),
         name: id.name.clone(),
         health: a.health,

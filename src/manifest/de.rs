@@ -37,7 +37,9 @@ const MAX_PASSES: usize = 100;
 pub struct FieldIssue {
     /// Field path (`spec.containers[0].image`), as used in [`super::ManifestError`].
     pub path: String,
+    /// Position of the node the problem was found at.
     pub mark: Mark,
+    /// What is wrong: an unknown field, a type error, a missing required field.
     pub message: String,
 }
 

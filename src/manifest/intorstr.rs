@@ -9,7 +9,9 @@ use std::fmt;
 /// A value that is either an integer or a string (`80` or `"http"`, `1` or `"25%"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IntOrString {
+    /// A plain integer (`80`).
     Int(i64),
+    /// A string, such as a port name (`"http"`) or a percentage (`"25%"`).
     String(String),
 }
 

@@ -3,7 +3,7 @@
 
 use super::de::{self, FieldIssue};
 use super::defaults::apply_defaults;
-use super::types::{KINDS, Resource};
+use super::types::{Kind, Resource};
 use super::validate::validate;
 use super::yaml::{self, Mark, Node, NodeValue, Resolved, ScalarStyle};
 use super::{ManifestError, ManifestErrors, ObjectId, SourceFile};
@@ -16,6 +16,7 @@ pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 /// One object with where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
+    /// The object, defaulted and validated.
     pub resource: Resource,
     /// `file:line` of the document.
     pub origin: String,
@@ -24,6 +25,7 @@ pub struct Loaded {
 /// The desired objects of one source, in file order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Manifests {
+    /// Every object of every file, in file order.
     pub objects: Vec<Loaded>,
     /// Namespaces used by objects but not defined by a Namespace object.
     pub implicit_namespaces: Vec<String>,
@@ -126,8 +128,8 @@ impl Loader {
             ("batch/v1", "Job") => self.typed(file, doc, prefix, Resource::Job),
             _ => {
                 let mut msg = format!("kind {kind} (apiVersion {api_version}) is not supported by rekon");
-                if let Some((v, _, _)) = KINDS.iter().find(|(_, k, _)| *k == kind) {
-                    msg.push_str(&format!("; use apiVersion {v}"));
+                if let Some(k) = Kind::parse(&kind) {
+                    msg.push_str(&format!("; use apiVersion {}", k.api_version()));
                 }
                 self.error(file, doc.locate("kind").mark, prefix, msg);
                 None
@@ -583,7 +585,10 @@ spec:
     fn nulls_read_as_absent_and_kubectl_timestamps_are_accepted() {
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n  creationTimestamp: null\nspec:\n  volumes: ~\n  containers:\n  - name: c\n    image: busybox:1\n    args:\n";
         let m = load_one("p.yaml", text).unwrap();
-        assert_eq!(m.objects[0].resource.id(), ObjectId::new("Pod", Some("default"), "p"));
+        assert_eq!(
+            m.objects[0].resource.id(),
+            ObjectId::new(crate::manifest::types::Kind::Pod, Some("default"), "p")
+        );
         let err = load_one("p.yaml", &text.replace("null", "2024-01-01T00:00:00Z")).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -44,13 +44,22 @@ pub enum QuantityError {
     #[error(
         "invalid quantity {text:?}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
     )]
-    Format { text: String },
+    Format {
+        /// The text that was parsed.
+        text: String,
+    },
     /// Upstream `ErrSuffix`.
     #[error("invalid quantity {text:?}: unable to parse quantity's suffix")]
-    Suffix { text: String },
+    Suffix {
+        /// The text that was parsed.
+        text: String,
+    },
     /// More than 2^63-1 units, which upstream would silently cap.
     #[error("invalid quantity {text:?}: too large (the maximum is 9223372036854775807)")]
-    TooLarge { text: String },
+    TooLarge {
+        /// The text that was parsed.
+        text: String,
+    },
 }
 
 /// `ceil(|nanos| / unit)` with the sign of `nanos`: upstream rounds magnitudes up.
@@ -96,6 +105,7 @@ impl Quantity {
         self.nanos = div_round_up(self.nanos, MILLI_IN_NANOS) * MILLI_IN_NANOS;
     }
 
+    /// Whether the value is zero, whatever the suffix (`0`, `0Gi`, `0m`).
     pub fn is_zero(&self) -> bool {
         self.nanos == 0
     }

@@ -21,15 +21,20 @@ pub const NODE_BUDGET: usize = 100_000;
 /// A position in a file, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Mark {
+    /// Line number, from 1.
     pub line: usize,
+    /// Column number in characters, from 1.
     pub column: usize,
 }
 
 /// How a scalar was written: plain scalars get YAML type resolution, quoted ones are strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScalarStyle {
+    /// Unquoted; its type is resolved from its text ([`resolve_plain`]).
     Plain,
+    /// Single- or double-quoted: always a string.
     Quoted,
+    /// A literal (`|`) or folded (`>`) block scalar: always a string.
     Block,
 }
 
@@ -40,9 +45,12 @@ pub enum NodeValue {
     Null,
     /// Any other scalar, with its exact text (after YAML unescaping) and style.
     Scalar {
+        /// The scalar's text, unescaped.
         text: String,
+        /// How the scalar was written.
         style: ScalarStyle,
     },
+    /// A sequence, items in file order.
     Seq(Vec<Node>),
     /// Keys in file order; duplicate keys are a parse error.
     Map(Vec<(Node, Node)>),
@@ -51,7 +59,9 @@ pub enum NodeValue {
 /// A YAML node with the position where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// What the node holds.
     pub value: NodeValue,
+    /// Where the node starts in the file.
     pub mark: Mark,
 }
 
@@ -59,7 +69,9 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct YamlError {
+    /// Where in the file the error was found.
     pub mark: Mark,
+    /// What is wrong.
     pub message: String,
 }
 

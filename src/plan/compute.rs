@@ -5,6 +5,7 @@ use super::diff::{replace_reason, yaml_diff};
 use super::{Action, HostFacts, PLAN_FORMAT_VERSION, Plan, PlanSource, Step, Summary, nodes, placement};
 use crate::manifest::ObjectId;
 use crate::manifest::status::{PodPhase, PodStatus};
+use crate::manifest::types::Kind;
 use crate::state::{PodRecord, State};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,30 +26,29 @@ pub struct PlanInput<'a> {
 }
 
 /// Apply order of kinds: what others depend on comes first; deletes go in reverse.
-pub fn kind_rank(kind: &str) -> usize {
-    const ORDER: &[&str] = &[
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "ConfigMap",
-        "Secret",
-        "Service",
-        "Pod",
-        "ReplicaSet",
-        "ReplicationController",
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "Job",
-    ];
-    ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
+pub fn kind_rank(kind: Kind) -> usize {
+    match kind {
+        Kind::Namespace => 0,
+        Kind::Node => 1,
+        Kind::PersistentVolume => 2,
+        Kind::PersistentVolumeClaim => 3,
+        Kind::ConfigMap => 4,
+        Kind::Secret => 5,
+        Kind::Service => 6,
+        Kind::Pod => 7,
+        Kind::ReplicaSet => 8,
+        Kind::ReplicationController => 9,
+        Kind::Deployment => 10,
+        Kind::StatefulSet => 11,
+        Kind::DaemonSet => 12,
+        Kind::Job => 13,
+    }
 }
 
 /// Kinds whose controller is not built yet: recorded, but they run nothing.
-fn no_controller_note(kind: &str) -> Option<String> {
+fn no_controller_note(kind: Kind) -> Option<String> {
     match kind {
-        "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Some(format!(
+        Kind::ReplicationController | Kind::StatefulSet | Kind::DaemonSet | Kind::Job => Some(format!(
             "no {kind} controller yet: the object is recorded but starts no pods"
         )),
         _ => None,
@@ -65,30 +65,29 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         pods_by_owner.entry(&pod.owner).or_default().push(pod);
     }
     for d in input.desired {
-        let key = d.id.to_string();
-        wanted.insert(key.clone());
-        let is_pod = d.id.kind == "Pod";
-        let step = match input.state.objects.get(&key) {
+        wanted.insert(&d.id);
+        let is_pod = d.id.kind == Kind::Pod;
+        let step = match input.state.objects.get(&d.id) {
             None => Some(Step {
                 id: d.id.clone(),
                 action: Action::Create,
                 reason: input
                     .state
                     .deleted
-                    .contains_key(&key)
+                    .contains_key(&d.id)
                     .then(|| super::DELETED_OUTSIDE_GIT.to_string()),
                 after_hash: Some(d.hash.clone()),
-                diff: yaml_diff(&d.id.kind, None, Some(&d.value)),
+                diff: yaml_diff(d.id.kind, None, Some(&d.value)),
                 node: None,
                 unschedulable: None,
-                notes: no_controller_note(&d.id.kind)
+                notes: no_controller_note(d.id.kind)
                     .into_iter()
                     .chain(super::notes::workload_notes(d, input.state))
                     .collect(),
                 origin: Some(d.origin.clone()),
             }),
             Some(rec) if rec.hash != d.hash => {
-                let reason = replace_reason(&d.id.kind, &rec.spec, &d.value);
+                let reason = replace_reason(d.id.kind, &rec.spec, &d.value);
                 Some(Step {
                     id: d.id.clone(),
                     action: if reason.is_some() {
@@ -98,7 +97,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     },
                     reason,
                     after_hash: Some(d.hash.clone()),
-                    diff: yaml_diff(&d.id.kind, Some(&rec.spec), Some(&d.value)),
+                    diff: yaml_diff(d.id.kind, Some(&rec.spec), Some(&d.value)),
                     node: None,
                     unschedulable: None,
                     notes: super::notes::workload_notes(d, input.state),
@@ -111,7 +110,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         steps.extend(step);
     }
     for (key, rec) in &input.state.objects {
-        if !wanted.contains(key) {
+        if !wanted.contains(&key) {
             steps.push(Step::explained(
                 rec.id.clone(),
                 Action::Delete,
@@ -126,14 +125,14 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     // Deletes first (dependents before what they depend on), then the rest in kind order;
     // a Node goes last, once the pods it drains run elsewhere.
     steps.sort_by_key(|s| match s.action {
-        Action::Delete if s.id.kind == "Node" => (2, 0, s.id.clone()),
-        Action::Delete => (0, usize::MAX - kind_rank(&s.id.kind), s.id.clone()),
-        _ => (1, kind_rank(&s.id.kind), s.id.clone()),
+        Action::Delete if s.id.kind == Kind::Node => (2, 0, s.id.clone()),
+        Action::Delete => (0, usize::MAX - kind_rank(s.id.kind), s.id.clone()),
+        _ => (1, kind_rank(s.id.kind), s.id.clone()),
     });
     let notes = input
         .desired
         .iter()
-        .filter(|d| d.resource.is_none() && !input.state.objects.contains_key(&d.id.to_string()))
+        .filter(|d| d.resource.is_none() && !input.state.objects.contains_key(&d.id))
         .map(|d| format!("{} is used by objects but not defined in git: rekon creates it", d.id))
         .chain(super::overrides::notes(input.desired, input.state))
         .collect();
@@ -217,7 +216,7 @@ mod tests {
                 deletion_timestamp: None,
                 finalizers: Vec::new(),
             };
-            state.objects.insert(o.id.to_string(), rec);
+            state.objects.insert(o.id.clone(), rec);
         }
         state
     }
@@ -289,7 +288,7 @@ mod tests {
         let state = applied(&d);
         let scaled = desired(&DEPLOY.replace("replicas: 2", "replicas: 5"));
         let p = plan_of(&scaled, &state);
-        let step = p.steps.iter().find(|s| s.id.kind == "Deployment").unwrap();
+        let step = p.steps.iter().find(|s| s.id.kind == Kind::Deployment).unwrap();
         assert_eq!(step.action, Action::Update);
         assert!(
             step.diff.contains("-   replicas: 2\n+   replicas: 5\n"),
@@ -299,7 +298,7 @@ mod tests {
 
         let moved = desired(&DEPLOY.replace("app: web", "app: web2"));
         let p = plan_of(&moved, &state);
-        let step = p.steps.iter().find(|s| s.id.kind == "Deployment").unwrap();
+        let step = p.steps.iter().find(|s| s.id.kind == Kind::Deployment).unwrap();
         assert_eq!(step.action, Action::Replace);
         assert_eq!(
             step.reason.as_deref(),

@@ -1,5 +1,6 @@
 //! The desired side of a plan: each object as canonical JSON with Secret values hashed.
 
+use crate::manifest::types::Kind;
 use crate::manifest::{Manifests, ObjectId, Resource};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -27,7 +28,7 @@ pub fn desired_objects(manifests: &Manifests, hasher: &(dyn Fn(&[u8]) -> String 
     // Each object's canonical value and hash are independent of the others.
     let mut out: Vec<DesiredObject> = crate::par::map(&manifests.objects, |loaded| {
         let mut value = loaded.resource.to_value();
-        if loaded.resource.kind() == "Secret" {
+        if loaded.resource.kind() == Kind::Secret {
             hash_secret_values(&mut value, hasher);
         }
         DesiredObject {
@@ -41,7 +42,7 @@ pub fn desired_objects(manifests: &Manifests, hasher: &(dyn Fn(&[u8]) -> String 
     for ns in &manifests.implicit_namespaces {
         let value = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         out.push(DesiredObject {
-            id: ObjectId::new("Namespace", None, ns),
+            id: ObjectId::new(Kind::Namespace, None, ns),
             resource: None,
             hash: hash_value(&value),
             value,
@@ -70,9 +71,9 @@ fn hash_secret_values(value: &mut Value, hasher: &dyn Fn(&[u8]) -> String) {
 
 /// The value as a user may see it: Secret values masked. When `before` is given, a value
 /// whose hash changed reads `(sensitive value changed)`.
-pub fn displayable(kind: &str, value: &Value, before: Option<&Value>) -> Value {
+pub fn displayable(kind: Kind, value: &Value, before: Option<&Value>) -> Value {
     let mut shown = value.clone();
-    if kind != "Secret" {
+    if kind != Kind::Secret {
         return shown;
     }
     for field in ["data", "stringData"] {
@@ -100,7 +101,7 @@ mod tests {
     fn secret_values_are_masked_and_changes_flagged() {
         let before = json!({"kind": "Secret", "data": {"a": "h1", "b": "h2"}});
         let after = json!({"kind": "Secret", "data": {"a": "h1", "b": "h3"}});
-        let shown = displayable("Secret", &after, Some(&before));
+        let shown = displayable(Kind::Secret, &after, Some(&before));
         assert_eq!(shown["data"]["a"], SENSITIVE);
         assert_eq!(shown["data"]["b"], "(sensitive value changed)");
     }

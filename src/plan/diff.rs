@@ -1,39 +1,40 @@
 //! Comparing two versions of an object: in-place update or replacement, and the YAML diff.
 
 use super::desired::displayable;
+use crate::manifest::types::Kind;
 use serde_json::Value;
 use similar::TextDiff;
 
 /// Fields that cannot change in place, per kind (apiserver `ValidateXUpdate` rules; a Pod's
 /// spec is immutable but for a few fields, which rekon treats as a rebuild, like a kubelet
 /// restart would).
-fn immutable_paths(kind: &str) -> &'static [&'static str] {
+fn immutable_paths(kind: Kind) -> &'static [&'static str] {
     match kind {
-        "Pod" => &["/spec"],
-        "Deployment" | "ReplicaSet" | "DaemonSet" | "ReplicationController" => &["/spec/selector"],
-        "StatefulSet" => &[
+        Kind::Pod => &["/spec"],
+        Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet | Kind::ReplicationController => &["/spec/selector"],
+        Kind::StatefulSet => &[
             "/spec/selector",
             "/spec/serviceName",
             "/spec/volumeClaimTemplates",
             "/spec/podManagementPolicy",
         ],
-        "Job" => &["/spec/selector", "/spec/template", "/spec/completionMode"],
-        "Service" => &["/spec/clusterIP"],
-        "PersistentVolumeClaim" => &[
+        Kind::Job => &["/spec/selector", "/spec/template", "/spec/completionMode"],
+        Kind::Service => &["/spec/clusterIP"],
+        Kind::PersistentVolumeClaim => &[
             "/spec/accessModes",
             "/spec/storageClassName",
             "/spec/volumeName",
             "/spec/volumeMode",
             "/spec/selector",
         ],
-        "PersistentVolume" => &["/spec/hostPath", "/spec/local", "/spec/volumeMode"],
-        "Secret" => &["/type"],
+        Kind::PersistentVolume => &["/spec/hostPath", "/spec/local", "/spec/volumeMode"],
+        Kind::Secret => &["/type"],
         _ => &[],
     }
 }
 
 /// Why `old` cannot become `new` in place, or None when an in-place update will do.
-pub fn replace_reason(kind: &str, old: &Value, new: &Value) -> Option<String> {
+pub fn replace_reason(kind: Kind, old: &Value, new: &Value) -> Option<String> {
     for path in immutable_paths(kind) {
         if old.pointer(path) != new.pointer(path) {
             let field = path.trim_start_matches('/').replace('/', ".");
@@ -55,7 +56,7 @@ pub fn to_yaml(value: &Value) -> String {
 }
 
 /// The unified diff of what changes; for a create, every line of the new object with `+`.
-pub fn yaml_diff(kind: &str, old: Option<&Value>, new: Option<&Value>) -> String {
+pub fn yaml_diff(kind: Kind, old: Option<&Value>, new: Option<&Value>) -> String {
     let old_text = old.map(|o| to_yaml(&displayable(kind, o, None))).unwrap_or_default();
     let new_text = new.map(|n| to_yaml(&displayable(kind, n, old))).unwrap_or_default();
     match (old, new) {
@@ -93,11 +94,11 @@ mod tests {
         let old = json!({"spec": {"selector": {"matchLabels": {"app": "a"}}, "replicas": 1}});
         let new = json!({"spec": {"selector": {"matchLabels": {"app": "b"}}, "replicas": 1}});
         assert_eq!(
-            replace_reason("Deployment", &old, &new).as_deref(),
+            replace_reason(Kind::Deployment, &old, &new).as_deref(),
             Some("because spec.selector cannot be changed in place")
         );
         let scaled = json!({"spec": {"selector": {"matchLabels": {"app": "a"}}, "replicas": 3}});
-        assert_eq!(replace_reason("Deployment", &old, &scaled), None);
+        assert_eq!(replace_reason(Kind::Deployment, &old, &scaled), None);
     }
 
     #[test]
@@ -105,15 +106,15 @@ mod tests {
         let old = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"x": 1}});
         let relabel = json!({"metadata": {"labels": {"a": "2"}}, "spec": {"x": 1}});
         let respec = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"x": 2}});
-        assert_eq!(replace_reason("Pod", &old, &relabel), None);
-        assert!(replace_reason("Pod", &old, &respec).is_some());
+        assert_eq!(replace_reason(Kind::Pod, &old, &relabel), None);
+        assert!(replace_reason(Kind::Pod, &old, &respec).is_some());
     }
 
     #[test]
     fn diff_shows_only_changed_lines_with_context() {
         let old = json!({"data": {"a": "1", "b": "2"}, "kind": "ConfigMap"});
         let new = json!({"data": {"a": "1", "b": "3"}, "kind": "ConfigMap"});
-        let d = yaml_diff("ConfigMap", Some(&old), Some(&new));
+        let d = yaml_diff(Kind::ConfigMap, Some(&old), Some(&new));
         assert!(d.contains("-   b: '2'\n"), "{d}");
         assert!(d.contains("+   b: '3'\n"), "{d}");
         assert!(d.contains("    a: '1'\n"), "{d}");
@@ -123,7 +124,7 @@ mod tests {
     fn secret_diff_never_shows_values() {
         let old = json!({"kind": "Secret", "data": {"p": "hmac-sha256:aa"}});
         let new = json!({"kind": "Secret", "data": {"p": "hmac-sha256:bb"}});
-        let d = yaml_diff("Secret", Some(&old), Some(&new));
+        let d = yaml_diff(Kind::Secret, Some(&old), Some(&new));
         assert!(!d.contains("hmac"), "{d}");
         assert!(d.contains("+   p: (sensitive value changed)"), "{d}");
     }

@@ -5,6 +5,8 @@
 
 use super::controller::{DeploymentStatus, LiveReplicaSet};
 use crate::manifest::status::{ContainerState, ContainerStatus, PodPhase, PodStatus};
+use crate::manifest::types::Kind;
+use crate::manifest::types::NamespacedName;
 use crate::state::PodRecord;
 use serde::Serialize;
 
@@ -241,7 +243,7 @@ mod tests {
             name: "web".into(),
             node: Some("n1".into()),
             scheduling: None,
-            owner: ObjectId::new("Pod", Some("default"), "web"),
+            owner: ObjectId::new(Kind::Pod, Some("default"), "web"),
             spec_hash: "h".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             created: true,
@@ -462,24 +464,24 @@ pub fn object(
 ) -> Assessment {
     let id = &record.id;
     let ns = id.namespace.as_deref().unwrap_or("default");
-    let key = format!("{ns}/{}", id.name);
-    match id.kind.as_str() {
-        "Pod" => match state.pods.values().find(|p| &p.owner == id) {
+    let key = NamespacedName::new(ns, &id.name);
+    match id.kind {
+        Kind::Pod => match state.pods.values().find(|p| &p.owner == id) {
             Some(rec) => pod(rec, observed.get(&rec.uid).and_then(|s| s.as_ref())),
             None => Assessment::new(Health::Missing, "the pod is gone; the next apply creates it"),
         },
-        "Deployment" => {
+        Kind::Deployment => {
             let spec = &record.spec["spec"];
             let replicas = spec["replicas"].as_i64().unwrap_or(1) as i32;
             let paused =
                 spec["paused"].as_bool().unwrap_or(false) || state.rollouts.get(&key).is_some_and(|o| o.paused);
             deployment(state.deployments.get(&key), record.generation as i64, replicas, paused)
         }
-        "ReplicaSet" => match state.replica_sets.get(&key) {
+        Kind::ReplicaSet => match state.replica_sets.get(&key) {
             Some(rs) => replica_set(rs),
             None => Assessment::new(Health::Progressing, "Waiting for the ReplicaSet controller"),
         },
-        "ReplicationController" | "StatefulSet" | "DaemonSet" | "Job" => Assessment::new(
+        Kind::ReplicationController | Kind::StatefulSet | Kind::DaemonSet | Kind::Job => Assessment::new(
             Health::Unknown,
             format!("no {} controller yet: recorded, runs no pods", id.kind),
         ),
@@ -537,11 +539,11 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
     let mut starting = false;
     let rolling: Vec<&super::workloads::WorkloadProgress> = input.progress.iter().filter(|p| !p.converged).collect();
     // The ReplicaSets (`namespace/name`) whose pods belong to a workload still rolling out.
-    let rolling_ids: std::collections::HashSet<(&str, &str, &str)> = rolling
+    let rolling_ids: std::collections::HashSet<(Kind, &str, &str)> = rolling
         .iter()
         .map(|p| {
             (
-                p.id.kind.as_str(),
+                p.id.kind,
                 p.id.namespace.as_deref().unwrap_or("default"),
                 p.id.name.as_str(),
             )
@@ -555,20 +557,20 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
         .filter(|rs| {
             // Of a Deployment, only the new ReplicaSet: old pods that crash are what a
             // rollout replaces, not a reason to stop it.
-            rolling_ids.contains(&("ReplicaSet", rs.namespace.as_str(), rs.name.as_str()))
+            rolling_ids.contains(&(Kind::ReplicaSet, rs.namespace.as_str(), rs.name.as_str()))
                 || rs.owner.as_deref().is_some_and(|d| {
-                    rolling_ids.contains(&("Deployment", rs.namespace.as_str(), d))
+                    rolling_ids.contains(&(Kind::Deployment, rs.namespace.as_str(), d))
                         && input
                             .state
                             .deployments
-                            .get(&format!("{}/{d}", rs.namespace))
+                            .get(&NamespacedName::new(&rs.namespace, d))
                             .is_none_or(|s| s.revision == rs.revision())
                 })
         })
         .map(|rs| (rs.namespace.as_str(), rs.name.as_str()))
         .collect();
     let owned_by_rolling = |rec: &PodRecord| {
-        rec.owner.kind == "ReplicaSet" && rolling_sets.contains(&(rec.namespace.as_str(), rec.owner.name.as_str()))
+        rec.owner.kind == Kind::ReplicaSet && rolling_sets.contains(&(rec.namespace.as_str(), rec.owner.name.as_str()))
     };
     for rec in input.state.pods.values() {
         if rec.is_terminating() {
@@ -578,7 +580,7 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
             waiting.push((format!("pod {}/{}", rec.namespace, rec.name), "Terminating".into()));
             continue;
         }
-        let watched = rec.owner.kind == "Pod" && input.watched_pods.contains(&rec.owner);
+        let watched = rec.owner.kind == Kind::Pod && input.watched_pods.contains(&rec.owner);
         if !watched && !owned_by_rolling(rec) {
             continue;
         }

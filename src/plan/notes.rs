@@ -5,6 +5,8 @@ use super::controller::LiveReplicaSet;
 use super::desired::DesiredObject;
 use super::{Action, PlanInput, Step};
 use crate::manifest::ObjectId;
+use crate::manifest::types::Kind;
+use crate::manifest::types::NamespacedName;
 use crate::state::State;
 use std::collections::BTreeMap;
 
@@ -39,7 +41,7 @@ pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
             let Some(current) = rses.iter().max_by_key(|rs| rs.revision()) else {
                 let collisions = state
                     .deployments
-                    .get(&format!("{ns}/{}", dep.metadata.name))
+                    .get(&NamespacedName::new(ns, &dep.metadata.name))
                     .and_then(|s| s.collision_count);
                 let hash = template_hash(&dep.spec.template, collisions);
                 return vec![format!(
@@ -97,8 +99,8 @@ pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
 pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
     use super::controller::ControllerAction;
     use super::workloads::{WorkloadInput, reconcile};
-    let is_workload = |kind: &str| matches!(kind, "Deployment" | "ReplicaSet");
-    if !input.desired.iter().any(|d| is_workload(&d.id.kind)) {
+    let is_workload = |kind: Kind| matches!(kind, Kind::Deployment | Kind::ReplicaSet);
+    if !input.desired.iter().any(|d| is_workload(d.id.kind)) {
         return;
     }
     let now = chrono::DateTime::parse_from_rfc3339(&input.now)
@@ -112,18 +114,18 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
         now,
     });
     // The workload that owns each ReplicaSet of the pass.
-    let workload_of = |rs_key: &str| -> Option<ObjectId> {
+    let workload_of = |rs_key: &NamespacedName| -> Option<ObjectId> {
         let rs = pass.replica_sets.get(rs_key)?;
         Some(match &rs.owner {
-            Some(d) => ObjectId::new("Deployment", Some(&rs.namespace), d),
-            None => ObjectId::new("ReplicaSet", Some(&rs.namespace), &rs.name),
+            Some(d) => ObjectId::new(Kind::Deployment, Some(&rs.namespace), d),
+            None => ObjectId::new(Kind::ReplicaSet, Some(&rs.namespace), &rs.name),
         })
     };
-    let pod_owner: BTreeMap<&str, String> = input
+    let pod_owner: BTreeMap<&str, NamespacedName> = input
         .state
         .pods
         .values()
-        .map(|p| (p.uid.as_str(), format!("{}/{}", p.namespace, p.owner.name)))
+        .map(|p| (p.uid.as_str(), NamespacedName::new(&p.namespace, &p.owner.name)))
         .collect();
     // What the pass does, grouped by workload once: each step then reads its own share.
     let mut actions_of: BTreeMap<&ObjectId, Vec<&ControllerAction>> = BTreeMap::new();
@@ -138,7 +140,7 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
     }
     let mut deletes_of: BTreeMap<ObjectId, usize> = BTreeMap::new();
     for uid in &pass.deletes {
-        if let Some(w) = pod_owner.get(uid.as_str()).and_then(|k| workload_of(k)) {
+        if let Some(w) = pod_owner.get(uid.as_str()).and_then(&workload_of) {
             *deletes_of.entry(w).or_default() += 1;
         }
     }
@@ -194,12 +196,12 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
     };
     for step in steps
         .iter_mut()
-        .filter(|s| s.action != Action::Delete && is_workload(&s.id.kind))
+        .filter(|s| s.action != Action::Delete && is_workload(s.id.kind))
     {
         step.notes.extend(notes_for(&step.id).0);
     }
     let stepped: std::collections::BTreeSet<ObjectId> = steps.iter().map(|s| s.id.clone()).collect();
-    for d in input.desired.iter().filter(|d| is_workload(&d.id.kind)) {
+    for d in input.desired.iter().filter(|d| is_workload(d.id.kind)) {
         if stepped.contains(&d.id) {
             continue;
         }
@@ -252,7 +254,7 @@ mod tests {
         let mut state = State::new("l".into());
         for mut rs in out.replica_sets {
             rs.status.replicas = 4;
-            state.replica_sets.insert(format!("default/{}", rs.name), rs);
+            state.replica_sets.insert(NamespacedName::new("default", &rs.name), rs);
         }
         state
     }

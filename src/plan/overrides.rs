@@ -3,6 +3,7 @@
 //! against; once git changes, git wins again.
 
 use crate::manifest::types::Deployment;
+use crate::manifest::types::NamespacedName;
 use crate::state::{RolloutOverride, State};
 
 /// The template annotation `kubectl rollout restart` sets.
@@ -37,7 +38,7 @@ pub fn notes(desired: &[super::DesiredObject], state: &State) -> Vec<String> {
             continue;
         };
         let ns = dep.metadata.namespace_or_default();
-        let key = format!("{ns}/{}", dep.metadata.name);
+        let key = NamespacedName::new(ns, &dep.metadata.name);
         let Some(ov) = state.rollouts.get(&key) else { continue };
         if let Some(hold) = ov.hold.as_ref().filter(|h| h.git_hash == d.hash) {
             let wants = state

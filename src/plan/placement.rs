@@ -7,6 +7,8 @@
 
 use super::scheduler::{NodeInfo, PendingPod, PlacedPod, Placement, Scheduler};
 use super::{Action, DesiredObject, PlanInput, PodPlacement, Step};
+use crate::manifest::types::Kind;
+use crate::manifest::types::NamespacedName;
 use crate::manifest::types::PodSpec;
 use crate::manifest::{ObjectId, Resource};
 use crate::state::PodRecord;
@@ -42,17 +44,13 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
     let mut drained: BTreeMap<&ObjectId, String> = BTreeMap::new();
 
     for rec in input.state.pods.values() {
-        if rec.owner.kind == "ReplicaSet" {
+        if rec.owner.kind == Kind::ReplicaSet {
             // A ReplicaSet's pods are placed by the workload pass of apply; here they only
             // take their room on their node.
-            let rs_key = format!(
-                "{}/{}",
-                rec.owner.namespace.as_deref().unwrap_or("default"),
-                rec.owner.name
-            );
+            let rs_key = NamespacedName::new(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
             if let (Some(node), Some(rs)) = (&rec.node, input.state.replica_sets.get(&rs_key)) {
                 let spread = match &rs.owner {
-                    Some(d) => ObjectId::new("Deployment", Some(&rs.namespace), d).to_string(),
+                    Some(d) => ObjectId::new(Kind::Deployment, Some(&rs.namespace), d).to_string(),
                     None => rec.owner.to_string(),
                 };
                 placed.push(PlacedPod::from_spec(node, Some(&spread), &rs.template.spec));
@@ -177,7 +175,7 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
 fn note_drains(steps: &mut [Step], placements: &[PodPlacement]) {
     for step in steps
         .iter_mut()
-        .filter(|s| s.id.kind == "Node" && s.action == Action::Delete)
+        .filter(|s| s.id.kind == Kind::Node && s.action == Action::Delete)
     {
         for p in placements
             .iter()
@@ -197,12 +195,12 @@ fn note_drains(steps: &mut [Step], placements: &[PodPlacement]) {
 
 /// The pod of a bare Pod object is the object itself.
 fn pod_id(d: &DesiredObject) -> ObjectId {
-    ObjectId::new("Pod", d.id.namespace.as_deref(), &d.id.name)
+    ObjectId::new(Kind::Pod, d.id.namespace.as_deref(), &d.id.name)
 }
 
 /// Pods of a controller spread across nodes; a bare Pod has no siblings to spread from.
 fn spread_key(owner: &ObjectId) -> Option<String> {
-    (owner.kind != "Pod").then(|| owner.to_string())
+    (owner.kind != Kind::Pod).then(|| owner.to_string())
 }
 
 /// A step that (re)creates the pod of `d`, node to be filled in.
@@ -268,7 +266,7 @@ mod tests {
                 deletion_timestamp: None,
                 finalizers: Vec::new(),
             };
-            state.objects.insert(o.id.to_string(), rec);
+            state.objects.insert(o.id.clone(), rec);
         }
         for (i, pl) in p.placements.iter().enumerate() {
             let uid = format!("u{i:02}");

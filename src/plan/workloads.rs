@@ -12,6 +12,8 @@ use super::scheduler::{PendingPod, PlacedPod, Placement, Scheduler};
 use super::{DesiredObject, HostFacts, Observed, nodes, placement::REASON_UNSCHEDULABLE};
 use crate::manifest::ObjectId;
 use crate::manifest::status::PodPhase;
+use crate::manifest::types::Kind;
+use crate::manifest::types::NamespacedName;
 use crate::state::{PodRecord, Scheduling, State};
 use std::collections::BTreeMap;
 
@@ -28,8 +30,8 @@ pub struct WorkloadInput<'a> {
 /// A pod to create (or, with `uid`, a Pending pod to bind), placed by the scheduler.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodCreate {
-    /// `namespace/name` of the ReplicaSet.
-    pub replica_set: String,
+    /// The ReplicaSet.
+    pub replica_set: NamespacedName,
     pub namespace: String,
     pub name: String,
     /// An existing Pending record to bind instead of a new pod.
@@ -43,9 +45,9 @@ pub struct PodCreate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadStep {
     /// Every ReplicaSet after the pass, keyed `namespace/name`.
-    pub replica_sets: BTreeMap<String, LiveReplicaSet>,
+    pub replica_sets: BTreeMap<NamespacedName, LiveReplicaSet>,
     /// Every Deployment status after the pass, keyed `namespace/name`.
-    pub deployments: BTreeMap<String, DeploymentStatus>,
+    pub deployments: BTreeMap<NamespacedName, DeploymentStatus>,
     pub creates: Vec<PodCreate>,
     /// Uids of pods to delete gracefully.
     pub deletes: Vec<String>,
@@ -69,7 +71,7 @@ impl WorkloadStep {
 
 /// The owner id of the pods of a ReplicaSet.
 pub fn rs_owner(namespace: &str, name: &str) -> ObjectId {
-    ObjectId::new("ReplicaSet", Some(namespace), name)
+    ObjectId::new(Kind::ReplicaSet, Some(namespace), name)
 }
 
 fn parse_time(s: &str) -> Option<Time> {
@@ -83,9 +85,9 @@ fn observed_pods(
     input: &WorkloadInput<'_>,
     forget: &mut Vec<String>,
     lost: &mut Vec<String>,
-) -> BTreeMap<String, Vec<ObservedPod>> {
-    let mut out: BTreeMap<String, Vec<ObservedPod>> = BTreeMap::new();
-    for rec in input.state.pods.values().filter(|p| p.owner.kind == "ReplicaSet") {
+) -> BTreeMap<NamespacedName, Vec<ObservedPod>> {
+    let mut out: BTreeMap<NamespacedName, Vec<ObservedPod>> = BTreeMap::new();
+    for rec in input.state.pods.values().filter(|p| p.owner.kind == Kind::ReplicaSet) {
         let rs_key = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
         let status = match input.observed.get(&rec.uid) {
             Some(None) => {
@@ -165,7 +167,7 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
     step.next_check = out.next_check;
     let pod_actions = out.pod_actions;
     // Pods whose ReplicaSet is gone (its Deployment or itself left git) are deleted.
-    for rec in input.state.pods.values().filter(|p| p.owner.kind == "ReplicaSet") {
+    for rec in input.state.pods.values().filter(|p| p.owner.kind == Kind::ReplicaSet) {
         let rkey = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
         if !step.replica_sets.contains_key(&rkey)
             && !rec.is_terminating()
@@ -182,7 +184,7 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
 /// Pods of all ReplicaSets of one Deployment spread together.
 fn spread_key(rs: &LiveReplicaSet) -> String {
     match &rs.owner {
-        Some(d) => ObjectId::new("Deployment", Some(&rs.namespace), d).to_string(),
+        Some(d) => ObjectId::new(Kind::Deployment, Some(&rs.namespace), d).to_string(),
         None => rs_owner(&rs.namespace, &rs.name).to_string(),
     }
 }
@@ -191,11 +193,11 @@ fn spread_key(rs: &LiveReplicaSet) -> String {
 /// Pending pods of ReplicaSets.
 fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(String, ControllerAction)>) {
     let (node_infos, _) = nodes::plan_nodes(input.desired, input.host);
-    let desired_pods: BTreeMap<String, &DesiredObject> = input
+    let desired_pods: BTreeMap<&ObjectId, &DesiredObject> = input
         .desired
         .iter()
-        .filter(|d| d.id.kind == "Pod")
-        .map(|d| (d.id.to_string(), d))
+        .filter(|d| d.id.kind == Kind::Pod)
+        .map(|d| (&d.id, d))
         .collect();
     let mut placed = Vec::new();
     for rec in input.state.pods.values() {
@@ -203,16 +205,15 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
         if step.deletes.contains(&rec.uid) || step.forget.contains(&rec.uid) {
             continue;
         }
-        let owner_key = rec.owner.to_string();
         let ns = rec.owner.namespace.as_deref().unwrap_or("default");
-        let (spec, spread) = match rec.owner.kind.as_str() {
-            "ReplicaSet" => match step.replica_sets.get(&key(ns, &rec.owner.name)) {
+        let (spec, spread) = match rec.owner.kind {
+            Kind::ReplicaSet => match step.replica_sets.get(&key(ns, &rec.owner.name)) {
                 Some(rs) => (Some(&rs.template.spec), Some(spread_key(rs))),
                 None => (None, None),
             },
             _ => (
                 desired_pods
-                    .get(&owner_key)
+                    .get(&rec.owner)
                     .and_then(|d| d.resource.as_ref())
                     .and_then(|r| r.pod_spec()),
                 None,
@@ -235,7 +236,7 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
         .state
         .pods
         .values()
-        .filter(|p| p.owner.kind == "ReplicaSet" && p.node.is_none() && !deleted.contains(&p.uid))
+        .filter(|p| p.owner.kind == Kind::ReplicaSet && p.node.is_none() && !deleted.contains(&p.uid))
         .collect();
     let mut queue: Vec<(String, String, String, Option<String>)> = pending
         .iter()

@@ -25,6 +25,7 @@ pub struct ExecTarget {
     pub pod_dir: PathBuf,
     /// The pod's name, for messages.
     pub pod: String,
+    /// The name of the container to enter.
     pub container: String,
 }
 
@@ -42,34 +43,59 @@ pub struct ExecOptions {
 /// Why a command could not be started in the container.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// The container has no live process: no pid file, or its process or `/proc` entries are gone.
     #[error("container {container:?} in pod {pod:?} is not running")]
-    NotRunning { pod: String, container: String },
+    NotRunning {
+        /// The pod's name.
+        pod: String,
+        /// The container's name.
+        container: String,
+    },
+    /// rekon exec was run without root, which joining namespaces needs.
     #[error("rekon exec needs root to enter a container's namespaces (running as uid {uid}); run it as root")]
-    NotRoot { uid: u32 },
+    NotRoot {
+        /// The effective uid it runs as.
+        uid: u32,
+    },
+    /// The command line was empty.
     #[error("you must specify at least one command for the container")]
     NoCommand,
+    /// A host file needed to enter the container could not be used.
     #[error("cannot {action} {path}")]
     Io {
+        /// What was attempted (`read`, `open`).
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The cause.
         #[source]
         source: io::Error,
     },
+    /// A system call failed (fork, wait, setting up the pseudo-terminal).
     #[error("{op}")]
     Sys {
+        /// What was attempted.
         op: String,
+        /// The cause.
         #[source]
         source: Errno,
     },
+    /// A command argument or environment entry contains a NUL byte, so it cannot be passed to exec.
     #[error("argument or environment entry {text:?} contains a NUL byte")]
-    Nul { text: String },
+    Nul {
+        /// The offending argument or `KEY=value` entry.
+        text: String,
+    },
 }
 
 /// The user a process runs as, from `/proc/<pid>/status` (effective ids).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProcessIdentity {
+    /// Effective user id.
     pub uid: u32,
+    /// Effective group id.
     pub gid: u32,
+    /// Supplementary group ids.
     pub groups: Vec<u32>,
 }
 

@@ -12,9 +12,13 @@ use std::time::Duration;
 /// One call made to the fake, for asserting call sequences.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
+    /// `create_pod` of the pod with this uid.
     Create(String),
+    /// `terminate_pod` of the pod with this uid, when it exists and is not already terminating.
     Delete(String),
+    /// `configure_node` of the node with this name.
     ConfigureNode(String),
+    /// `remove_node` of the node with this name.
     RemoveNode(String),
 }
 
@@ -43,6 +47,7 @@ pub struct FakeRuntime {
 }
 
 impl FakeRuntime {
+    /// An empty fake that keeps its pods in memory only.
     pub fn new() -> Self {
         FakeRuntime::default()
     }

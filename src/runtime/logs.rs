@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 /// Which standard stream of the container a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
+    /// Standard output (`stdout` in the file).
     Stdout,
+    /// Standard error (`stderr` in the file).
     Stderr,
 }
 
@@ -67,9 +69,11 @@ impl Default for LogConfig {
 pub struct LogRecord {
     /// The time stamp exactly as written (RFC 3339 nano, UTC).
     pub timestamp: String,
+    /// The stream the text was written to.
     pub stream: Stream,
     /// A `P` record: the line continues in the next record of the same stream.
     pub partial: bool,
+    /// The line's text (a piece of it in a partial record), without the `\n`.
     pub text: String,
 }
 

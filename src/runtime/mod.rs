@@ -28,29 +28,48 @@ pub struct PodRequest {
     /// Unique id chosen by apply before the pod is created; creating the same uid twice is
     /// idempotent, which is what makes a crash between "create" and "save state" safe.
     pub uid: String,
+    /// The pod's namespace.
     pub namespace: String,
+    /// The pod's name in its namespace.
     pub name: String,
     /// The node the scheduler placed the pod on.
     pub node: String,
+    /// The pod's `metadata.labels`.
     pub labels: BTreeMap<String, String>,
+    /// The pod's `metadata.annotations`.
     pub annotations: BTreeMap<String, String>,
+    /// The pod's spec, defaulted and validated.
     pub spec: PodSpec,
 }
 
 /// Errors of a runtime operation.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// The Linux runtime was asked to change pods without running as root.
     #[error(
         "the Linux runtime needs root to create namespaces and cgroups (running as uid {uid}); run rekon as root, or use `rekon plan` which needs no privileges"
     )]
-    NotRoot { uid: u32 },
+    NotRoot {
+        /// The effective uid rekon runs as.
+        uid: u32,
+    },
+    /// Starting or removing one pod failed (its supervisor did not start, its cgroup stayed).
     #[error("pod {uid} failed: {message}")]
-    Pod { uid: String, message: String },
+    Pod {
+        /// Uid of the pod.
+        uid: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A failure injected by a test into the fake runtime.
     #[error("injected failure: {0}")]
     Injected(String),
+    /// A file or system operation of the runtime itself failed.
     #[error("{context}")]
     Io {
+        /// What was attempted.
         context: String,
+        /// The cause.
         #[source]
         source: std::io::Error,
     },
@@ -122,9 +141,11 @@ pub fn delete_pods(runtime: &mut dyn Runtime, pods: &[(String, Duration)]) -> Re
 /// limit).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeConfig {
+    /// The Node's name.
     pub name: String,
     /// CPU in millicores.
     pub cpu_millis: Option<i64>,
+    /// Memory in bytes.
     pub memory_bytes: Option<i64>,
     /// The `pods` capacity is a scheduling limit, not a cgroup one; kept for describe.
     pub pods: Option<i64>,

@@ -2,6 +2,7 @@
 
 use super::workloads::{DeploymentStatus, LiveReplicaSet};
 use crate::manifest::ObjectId;
+use crate::manifest::types::{NamespacedName, string_keys};
 use crate::source::SourceSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -96,28 +97,28 @@ pub struct State {
     /// Commit (or `sha256:` content hash for `-f`) last applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
-    /// Keyed by [`ObjectId`]'s Display form.
-    #[serde(default)]
-    pub objects: BTreeMap<String, ObjectRecord>,
+    /// Keyed by id (in the file, by [`ObjectId`]'s display form).
+    #[serde(default, with = "string_keys")]
+    pub objects: BTreeMap<ObjectId, ObjectRecord>,
     /// Keyed by pod uid.
     #[serde(default)]
     pub pods: BTreeMap<String, PodRecord>,
     /// Every ReplicaSet that runs pods: made by a Deployment (`owner` set) or from git.
     /// Keyed by `namespace/name`. Their pods' records have the owner `ReplicaSet ns/name`.
-    #[serde(default)]
-    pub replica_sets: BTreeMap<String, LiveReplicaSet>,
+    #[serde(default, with = "string_keys")]
+    pub replica_sets: BTreeMap<NamespacedName, LiveReplicaSet>,
     /// The status of every Deployment (conditions, counts, revision, collisionCount), keyed
     /// by `namespace/name`.
-    #[serde(default)]
-    pub deployments: BTreeMap<String, DeploymentStatus>,
+    #[serde(default, with = "string_keys")]
+    pub deployments: BTreeMap<NamespacedName, DeploymentStatus>,
     /// What `rekon rollout pause|restart|undo` changed on a live Deployment, keyed by
     /// `namespace/name`; applied on top of git's object by every controller pass.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub rollouts: BTreeMap<String, RolloutOverride>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "string_keys")]
+    pub rollouts: BTreeMap<NamespacedName, RolloutOverride>,
     /// Objects of git that `rekon delete` removed, keyed like `objects`, with the time: the
     /// next plan says why it creates them again. Cleared when they are.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub deleted: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "string_keys")]
+    pub deleted: BTreeMap<ObjectId, String>,
 }
 
 /// A Deployment's changes made outside git by the rollout commands.

@@ -267,9 +267,9 @@ mod tests {
             files: vec![],
         });
         state.revision = Some("a".repeat(40));
-        let id = ObjectId::new("ConfigMap", Some("default"), "web");
+        let id = ObjectId::new(crate::manifest::types::Kind::ConfigMap, Some("default"), "web");
         state.objects.insert(
-            id.to_string(),
+            id.clone(),
             ObjectRecord {
                 id,
                 spec: serde_json::json!({"data": {"k": "v"}}),

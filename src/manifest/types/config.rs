@@ -10,17 +10,22 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMap {
+    /// API version of the object, `v1`.
     #[serde(default)]
     pub api_version: String,
+    /// Object kind, `ConfigMap`.
     #[serde(default)]
     pub kind: String,
+    /// Object metadata: name, namespace, labels and annotations.
     #[serde(default)]
     pub metadata: ObjectMeta,
+    /// UTF-8 string values by key; a key may not also appear in `binaryData`.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, String>,
     /// Values are base64 in the manifest, as in the API.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub binary_data: BTreeMap<String, String>,
+    /// When `true`, the data cannot change in place: rekon deletes and recreates the object instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
 }
@@ -29,19 +34,25 @@ pub struct ConfigMap {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
+    /// API version of the object, `v1`.
     #[serde(default)]
     pub api_version: String,
+    /// Object kind, `Secret`.
     #[serde(default)]
     pub kind: String,
+    /// Object metadata: name, namespace, labels and annotations.
     #[serde(default)]
     pub metadata: ObjectMeta,
     /// Values are base64, as in the API.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, String>,
+    /// Plain-text values; defaulting encodes them into `data`, overriding keys of the same name.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub string_data: BTreeMap<String, String>,
+    /// Secret type, e.g. `Opaque` (API default) or `kubernetes.io/tls`; some types require certain keys.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// When `true`, `data` cannot change in place: rekon deletes and recreates the object instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
 }

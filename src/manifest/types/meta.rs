@@ -12,35 +12,50 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
+    /// Object name, unique per kind within its namespace.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// Prefix the API server completes into a unique name when `name` is empty; rejected, as rekon
+    /// needs fixed names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate_name: Option<String>,
+    /// Namespace of a namespaced object (`default` when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Identifying key/value pairs that label selectors match.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Non-identifying key/value metadata for tools (256 KiB in total at most).
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
     /// `kubectl create --dry-run -o yaml` writes `creationTimestamp: null`; only null is accepted.
     #[serde(default, skip_serializing)]
     pub creation_timestamp: Option<Value>,
+    /// Objects this one belongs to, for garbage collection; rejected (rekon sets owners itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_references: Option<Value>,
+    /// Keys that must be removed before a deletion completes; rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finalizers: Option<Value>,
+    /// Unique ID assigned by the cluster; rejected in a manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<Value>,
+    /// Version the API server uses for optimistic concurrency; rejected in a manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<Value>,
+    /// Spec revision counter kept by the API server; rejected in a manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<Value>,
+    /// When a graceful deletion was requested; rejected in a manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<Value>,
+    /// Grace period of a pending deletion, in seconds; rejected in a manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_grace_period_seconds: Option<Value>,
+    /// Server-side apply field ownership; rejected in a manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_fields: Option<Value>,
+    /// Legacy URL of the object, no longer set by the API server; rejected in a manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_link: Option<Value>,
 }
@@ -64,8 +79,10 @@ impl ObjectMeta {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
+    /// Labels that must all be present with exactly these values.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements, all of which must hold.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
@@ -74,11 +91,13 @@ pub struct LabelSelector {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelectorRequirement {
+    /// Label key the requirement tests.
     #[serde(default)]
     pub key: String,
     /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
     #[serde(default)]
     pub operator: String,
+    /// Values for `In` and `NotIn` (at least one); empty for `Exists` and `DoesNotExist`.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
 }

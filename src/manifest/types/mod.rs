@@ -1,46 +1,12 @@
 //! The Kubernetes object kinds rekon understands, as serde types, and [`Resource`] over them.
 
-use serde::{Deserialize, Deserializer, Serialize};
-use std::fmt;
-
-/// Identity of an object: kind, namespace (None for cluster-scoped kinds) and name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ObjectId {
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl ObjectId {
-    pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
-        ObjectId {
-            kind: kind.to_string(),
-            namespace: namespace.map(str::to_string),
-            name: name.to_string(),
-        }
-    }
-
-    /// The kubectl-style short reference, `deployment/web`.
-    pub fn kubectl_ref(&self) -> String {
-        format!("{}/{}", self.kind.to_lowercase(), self.name)
-    }
-}
-
-impl fmt::Display for ObjectId {
-    /// `Deployment default/web`, or `Namespace prod` for cluster-scoped objects.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
-        }
-    }
-}
+use serde::{Deserialize, Deserializer};
 
 pub mod apps;
 pub mod batch;
 pub mod config;
 pub mod container;
+pub mod kind;
 pub mod meta;
 pub mod node;
 pub mod pod;
@@ -53,6 +19,7 @@ pub use apps::{DaemonSet, Deployment, ReplicaSet, ReplicationController, Statefu
 pub use batch::Job;
 pub use config::{ConfigMap, Secret};
 pub use container::Container;
+pub use kind::{Kind, NamespacedName, ObjectId, string_keys};
 pub use meta::{LabelSelector, ObjectMeta};
 pub use node::{Namespace, Node};
 pub use pod::{Pod, PodSpec, PodTemplateSpec};
@@ -109,55 +76,35 @@ macro_rules! each_kind {
     };
 }
 
-/// Every (apiVersion, kind) rekon accepts, and whether the kind is namespaced.
-pub const KINDS: &[(&str, &str, bool)] = &[
-    ("v1", "Pod", true),
-    ("v1", "ConfigMap", true),
-    ("v1", "Secret", true),
-    ("v1", "Service", true),
-    ("v1", "PersistentVolumeClaim", true),
-    ("v1", "PersistentVolume", false),
-    ("v1", "Node", false),
-    ("v1", "Namespace", false),
-    ("v1", "ReplicationController", true),
-    ("apps/v1", "Deployment", true),
-    ("apps/v1", "ReplicaSet", true),
-    ("apps/v1", "StatefulSet", true),
-    ("apps/v1", "DaemonSet", true),
-    ("batch/v1", "Job", true),
-];
-
 impl Resource {
     /// The kind, e.g. `Deployment`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            Resource::Pod(_) => "Pod",
-            Resource::ConfigMap(_) => "ConfigMap",
-            Resource::Secret(_) => "Secret",
-            Resource::Service(_) => "Service",
-            Resource::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
-            Resource::PersistentVolume(_) => "PersistentVolume",
-            Resource::Node(_) => "Node",
-            Resource::Namespace(_) => "Namespace",
-            Resource::ReplicationController(_) => "ReplicationController",
-            Resource::Deployment(_) => "Deployment",
-            Resource::ReplicaSet(_) => "ReplicaSet",
-            Resource::StatefulSet(_) => "StatefulSet",
-            Resource::DaemonSet(_) => "DaemonSet",
-            Resource::Job(_) => "Job",
+            Resource::Pod(_) => Kind::Pod,
+            Resource::ConfigMap(_) => Kind::ConfigMap,
+            Resource::Secret(_) => Kind::Secret,
+            Resource::Service(_) => Kind::Service,
+            Resource::PersistentVolumeClaim(_) => Kind::PersistentVolumeClaim,
+            Resource::PersistentVolume(_) => Kind::PersistentVolume,
+            Resource::Node(_) => Kind::Node,
+            Resource::Namespace(_) => Kind::Namespace,
+            Resource::ReplicationController(_) => Kind::ReplicationController,
+            Resource::Deployment(_) => Kind::Deployment,
+            Resource::ReplicaSet(_) => Kind::ReplicaSet,
+            Resource::StatefulSet(_) => Kind::StatefulSet,
+            Resource::DaemonSet(_) => Kind::DaemonSet,
+            Resource::Job(_) => Kind::Job,
         }
     }
 
     /// The apiVersion this kind is served at (`v1`, `apps/v1`, `batch/v1`).
     pub fn api_version(&self) -> &'static str {
-        let kind = self.kind();
-        KINDS.iter().find(|(_, k, _)| *k == kind).map_or("v1", |(v, _, _)| v)
+        self.kind().api_version()
     }
 
     /// Whether objects of this kind live in a namespace.
     pub fn is_namespaced(&self) -> bool {
-        let kind = self.kind();
-        KINDS.iter().any(|(_, k, namespaced)| *k == kind && *namespaced)
+        self.kind().is_namespaced()
     }
 
     /// The object's metadata.
@@ -183,7 +130,7 @@ impl Resource {
             each_kind!(self, o => serde_json::to_value(o)).expect("manifest types serialize to JSON infallibly");
         if let Some(map) = value.as_object_mut() {
             map.insert("apiVersion".into(), self.api_version().into());
-            map.insert("kind".into(), self.kind().into());
+            map.insert("kind".into(), self.kind().as_str().into());
         }
         value
     }
@@ -237,7 +184,7 @@ mod tests {
         }))
         .unwrap();
         let res = Resource::Pod(pod);
-        assert_eq!(res.id(), ObjectId::new("Pod", Some("default"), "web"));
+        assert_eq!(res.id(), ObjectId::new(Kind::Pod, Some("default"), "web"));
         assert_eq!(
             res.to_value(),
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},

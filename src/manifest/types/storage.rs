@@ -12,12 +12,16 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolume {
+    /// API group and version, `v1`.
     #[serde(default)]
     pub api_version: String,
+    /// The kind, `PersistentVolume`.
     #[serde(default)]
     pub kind: String,
+    /// Name, labels and annotations (PersistentVolumes have no namespace).
     #[serde(default)]
     pub metadata: ObjectMeta,
+    /// Capacity, access modes, class and source.
     #[serde(default)]
     pub spec: PersistentVolumeSpec,
 }
@@ -26,19 +30,25 @@ pub struct PersistentVolume {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolumeSpec {
+    /// Size of the volume: `storage`, a quantity (required).
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub capacity: ResourceList,
+    /// How the volume may be mounted: `ReadWriteOnce`, `ReadOnlyMany`, `ReadWriteMany` or `ReadWriteOncePod`.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub access_modes: Vec<String>,
+    /// A directory of the host that backs the volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_path: Option<HostPathVolumeSource>,
+    /// A local disk or directory that backs the volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<LocalVolumeSource>,
+    /// Class of the volume; only claims of the same class bind to it (empty: no class).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class_name: Option<String>,
     /// `Retain`, `Delete` or `Recycle`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistent_volume_reclaim_policy: Option<String>,
+    /// The claim the volume is bound or reserved to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_ref: Option<ClaimReference>,
     /// `Filesystem` or `Block`.
@@ -47,14 +57,19 @@ pub struct PersistentVolumeSpec {
     /// Accepted as written: on one host every node-affinity term that names it is satisfied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_affinity: Option<Value>,
+    /// Options for mounting the volume (rejected by rekon: volumes are bind mounts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mount_options: Option<Value>,
+    /// An NFS export (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nfs: Option<Value>,
+    /// A volume of an external CSI driver (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csi: Option<Value>,
+    /// An iSCSI disk (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iscsi: Option<Value>,
+    /// Name of the VolumeAttributesClass of the volume (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_attributes_class_name: Option<Value>,
 }
@@ -63,8 +78,10 @@ pub struct PersistentVolumeSpec {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalVolumeSource {
+    /// Absolute path of the disk or directory on the host.
     #[serde(default)]
     pub path: String,
+    /// Filesystem to mount, such as `ext4`; applies only when `path` is a block device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs_type: Option<String>,
 }
@@ -73,12 +90,16 @@ pub struct LocalVolumeSource {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimReference {
+    /// `v1`; may be omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
+    /// `PersistentVolumeClaim`; may be omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Namespace of the claim (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Name of the claim.
     #[serde(default)]
     pub name: String,
 }
@@ -88,12 +109,16 @@ pub struct ClaimReference {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolumeClaim {
+    /// API group and version, `v1`; empty in a claim template.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub api_version: String,
+    /// The kind, `PersistentVolumeClaim`; empty in a claim template.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kind: String,
+    /// Name, namespace, labels and annotations.
     #[serde(default)]
     pub metadata: ObjectMeta,
+    /// What the claim asks for.
     #[serde(default)]
     pub spec: PersistentVolumeClaimSpec,
 }
@@ -102,22 +127,31 @@ pub struct PersistentVolumeClaim {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolumeClaimSpec {
+    /// The access modes the volume must offer, such as `ReadWriteOnce`.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub access_modes: Vec<String>,
+    /// The size asked for: `requests.storage` (required).
     #[serde(default)]
     pub resources: VolumeResourceRequirements,
+    /// Class of the volume wanted; `""` asks for a volume without a class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class_name: Option<String>,
+    /// `Filesystem` (the API default) or `Block`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_mode: Option<String>,
+    /// Name of the PersistentVolume to bind to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_name: Option<String>,
+    /// Labels a volume must carry to be bound to the claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
+    /// An object to fill the new volume from, such as a snapshot or a claim (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_source: Option<Value>,
+    /// Like `dataSource`, but may name an object of any API group (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_source_ref: Option<Value>,
+    /// Name of the VolumeAttributesClass wanted (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_attributes_class_name: Option<Value>,
 }
@@ -126,8 +160,10 @@ pub struct PersistentVolumeClaimSpec {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeResourceRequirements {
+    /// The minimum resources wanted: `storage`, a quantity.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub requests: ResourceList,
+    /// The maximum resources the volume may have.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub limits: ResourceList,
 }

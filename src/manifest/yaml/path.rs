@@ -3,7 +3,9 @@
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSegment {
+    /// A map key: `.key` or `['key']`.
     Key(String),
+    /// A sequence index, from 0: `[i]`.
     Index(usize),
 }
 

@@ -4,10 +4,13 @@
 /// The type a plain scalar resolves to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Resolved {
+    /// `~`, `null`, `Null`, `NULL` or the empty scalar.
     Null,
+    /// A YAML 1.1 boolean: `true`/`false`, but also `yes`/`no`, `on`/`off`, `y`/`n`.
     Bool(bool),
     /// Anything in the i64 or u64 range.
     Int(i128),
+    /// A float, including `.inf`, `-.inf` and `.nan`.
     Float(f64),
     /// Anything else, including timestamps: go-yaml v2 keeps those as strings.
     Str,

@@ -358,8 +358,8 @@ impl<'a> Sync<'a> {
 pub struct DeploymentController;
 
 impl super::pass::Controller for DeploymentController {
-    fn kind(&self) -> &'static str {
-        "Deployment"
+    fn kind(&self) -> crate::manifest::types::Kind {
+        crate::manifest::types::Kind::Deployment
     }
 
     fn sync(&self, input: &super::pass::PassInput<'_>, out: &mut super::pass::PassOutput) {

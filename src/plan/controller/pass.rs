@@ -6,6 +6,7 @@
 
 use super::types::{ControllerAction, ControllerEvent, DeploymentStatus, LiveReplicaSet, ObservedPod, Time};
 use crate::manifest::ObjectId;
+use crate::manifest::types::NamespacedName;
 use crate::plan::DesiredObject;
 use crate::state::State;
 use std::collections::BTreeMap;
@@ -15,17 +16,14 @@ pub struct PassInput<'a> {
     pub desired: &'a [DesiredObject],
     pub state: &'a State,
     /// The pods of every ReplicaSet as the controllers see them, keyed `namespace/name`.
-    pub pods: &'a BTreeMap<String, Vec<ObservedPod>>,
+    pub pods: &'a BTreeMap<NamespacedName, Vec<ObservedPod>>,
     pub now: Time,
 }
 
 impl PassInput<'_> {
     /// `metadata.generation` of a desired object (1 before its first apply).
     pub fn generation(&self, id: &ObjectId) -> i64 {
-        self.state
-            .objects
-            .get(&id.to_string())
-            .map_or(1, |r| r.generation as i64)
+        self.state.objects.get(id).map_or(1, |r| r.generation as i64)
     }
 
     /// The observed pods of the ReplicaSet `namespace/name`.
@@ -50,9 +48,9 @@ pub struct WorkloadProgress {
 pub struct PassOutput {
     /// Every ReplicaSet after the pass, keyed `namespace/name`; one left out is gone, and so
     /// are its pods.
-    pub replica_sets: BTreeMap<String, LiveReplicaSet>,
+    pub replica_sets: BTreeMap<NamespacedName, LiveReplicaSet>,
     /// Every Deployment status after the pass, keyed `namespace/name`.
-    pub deployments: BTreeMap<String, DeploymentStatus>,
+    pub deployments: BTreeMap<NamespacedName, DeploymentStatus>,
     /// Pods to create or delete, with their namespace, for the scheduler.
     pub pod_actions: Vec<(String, ControllerAction)>,
     /// Other changes (ReplicaSets scaled, created, deleted), for the output.
@@ -62,7 +60,7 @@ pub struct PassOutput {
     /// When to look again at the latest even if no pod changes.
     pub next_check: Option<Time>,
     /// ReplicaSets a controller has claimed this pass (`namespace/name`): no other runs them.
-    pub claimed: Vec<String>,
+    pub claimed: Vec<NamespacedName>,
 }
 
 impl PassOutput {
@@ -78,7 +76,7 @@ impl PassOutput {
 /// One workload controller.
 pub trait Controller {
     /// The kind it controls, as git names it.
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> crate::manifest::types::Kind;
     /// One pass over every object it controls.
     fn sync(&self, input: &PassInput<'_>, out: &mut PassOutput);
 }
@@ -93,8 +91,8 @@ pub fn controllers() -> [&'static dyn Controller; 2] {
 }
 
 /// `namespace/name`, the key of the state's controller records.
-pub fn key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
+pub fn key(namespace: &str, name: &str) -> NamespacedName {
+    NamespacedName::new(namespace, name)
 }
 
 /// Pods that are not Ready, for messages: ` (web-abc-x1: Running, not Ready)`.

@@ -123,8 +123,8 @@ fn calculate_status(rs: &LiveReplicaSet, active: &[&ObservedPod], now: Time) -> 
 pub struct ReplicaSetController;
 
 impl super::pass::Controller for ReplicaSetController {
-    fn kind(&self) -> &'static str {
-        "ReplicaSet"
+    fn kind(&self) -> crate::manifest::types::Kind {
+        crate::manifest::types::Kind::ReplicaSet
     }
 
     fn sync(&self, input: &super::pass::PassInput<'_>, out: &mut super::pass::PassOutput) {
@@ -180,7 +180,7 @@ impl super::pass::Controller for ReplicaSetController {
 fn record_of_git(
     input: &super::pass::PassInput<'_>,
     rs: &crate::manifest::types::ReplicaSet,
-    rkey: &str,
+    rkey: &crate::manifest::types::NamespacedName,
     generation: i64,
 ) -> LiveReplicaSet {
     let ns = rs.metadata.namespace_or_default();

@@ -57,12 +57,16 @@ impl std::fmt::Display for ImageId {
 /// The parts of an image config that start a container (OCI image-spec `config.md`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageConfig {
+    /// `Entrypoint`: the executable and its first arguments; None when the image sets none.
     pub entrypoint: Option<Vec<String>>,
+    /// `Cmd`: the default arguments (or command, without an entrypoint); None when unset.
     pub cmd: Option<Vec<String>>,
     /// `KEY=value` entries in order.
     #[serde(default)]
     pub env: Vec<String>,
+    /// `WorkingDir`: the process's working directory; None when unset (`/`).
     pub working_dir: Option<String>,
+    /// `User`: a user name or uid, optionally with `:gid`; None when unset (root).
     pub user: Option<String>,
     /// `StopSignal` (`SIGQUIT`, `QUIT` or a number): what stops the container instead of
     /// SIGTERM (see [`crate::runtime::podspec::stop_signal`]).
@@ -85,6 +89,7 @@ pub struct Image {
     pub digests: Vec<String>,
     /// Layer diff ids (`sha256:…` of the uncompressed tar), bottom layer first.
     pub layers: Vec<String>,
+    /// How to start a container of the image, after the import's changes.
     pub config: ImageConfig,
     /// `created` from the image config, as written there.
     pub created: Option<String>,
@@ -104,11 +109,17 @@ pub struct Image {
 /// entries with the same key and append new ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
+    /// The entrypoint to set.
     pub entrypoint: Option<Vec<String>>,
+    /// The command (default arguments) to set.
     pub cmd: Option<Vec<String>>,
+    /// `KEY=value` entries to set or add.
     pub env: Vec<String>,
+    /// The working directory to set.
     pub workdir: Option<String>,
+    /// The user (name or uid, optionally with `:gid`) to set.
     pub user: Option<String>,
+    /// The stop signal to set (`SIGQUIT`, `QUIT` or a number).
     pub stop_signal: Option<String>,
 }
 
@@ -126,44 +137,90 @@ pub struct Removed {
 /// Errors of the image store.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
+    /// An image reference does not parse.
     #[error(transparent)]
     Reference(#[from] ReferenceError),
+    /// A file of the store or of the imported image could not be read or written.
     #[error("cannot {action} {path}")]
     Io {
+        /// What was attempted (`open`, `read`, `write`, `rename`, `create`).
         action: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The cause.
         #[source]
         source: std::io::Error,
     },
+    /// No image in the store has this name, id or digest.
     #[error("no such image: {reference}")]
-    NotFound { reference: String },
+    NotFound {
+        /// The reference as given.
+        reference: String,
+    },
+    /// The image to remove is used by a pod.
     #[error("image {reference} ({id}) is used by a pod; delete the pod first, then remove the image")]
-    InUse { reference: String, id: ImageId },
+    InUse {
+        /// The reference as given.
+        reference: String,
+        /// The image it names.
+        id: ImageId,
+    },
+    /// An import was asked to name the image by digest (`name@sha256:…`) rather than by tag.
     #[error("cannot import under the digest reference {reference}; give a name with a tag")]
-    DigestName { reference: String },
+    DigestName {
+        /// The reference as given.
+        reference: String,
+    },
+    /// The imported archive or directory is not a usable image (a file missing or unreadable,
+    /// another OS, an unsupported compression).
     #[error("{path}: {reason}")]
-    BadArchive { path: PathBuf, reason: String },
+    BadArchive {
+        /// The archive, directory or file inside it.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A JSON file of the image or of the store does not parse.
     #[error("{path}: cannot parse {what}")]
     Json {
+        /// The file, or the archive holding it.
         path: PathBuf,
+        /// Which document it is (`the image manifest`, `the image index`, a file name).
         what: String,
+        /// The cause.
         #[source]
         source: serde_json::Error,
     },
+    /// A blob or unpacked layer does not have the digest that names it.
     #[error("{what} has digest {actual}, expected {expected}")]
     DigestMismatch {
+        /// Which blob or layer.
         what: String,
+        /// The digest it was named by (`sha256:…`).
         expected: String,
+        /// The digest of its content.
         actual: String,
     },
+    /// A layer tarball holds an entry that unpacking refuses (one that escapes the layer, say).
     #[error("layer {layer}: refusing entry {entry:?}: {reason}")]
     UnsafeEntry {
+        /// The layer being unpacked.
         layer: String,
+        /// The entry's path in the tarball.
         entry: String,
+        /// Why it is refused.
         reason: String,
     },
+    /// `images.json` was written by a rekon with another store format.
     #[error("{path} is an image store of format version {found}; this rekon reads version {supported}")]
-    StoreVersion { path: PathBuf, found: u32, supported: u32 },
+    StoreVersion {
+        /// The index file.
+        path: PathBuf,
+        /// The format version it holds.
+        found: u32,
+        /// The version this rekon reads.
+        supported: u32,
+    },
 }
 
 impl ImageError {

@@ -39,8 +39,14 @@ pub struct Reference {
 /// Why a string is not an image reference.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReferenceError {
+    /// The string breaks the reference grammar (empty, bad tag, digest, domain or path).
     #[error("invalid image reference {reference:?}: {reason}")]
-    Invalid { reference: String, reason: String },
+    Invalid {
+        /// The string as given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl Reference {

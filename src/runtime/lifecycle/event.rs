@@ -26,19 +26,31 @@ impl Exit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateFailure {
     /// The image is not in the local store: `ErrImagePull`, then `ImagePullBackOff`.
-    ImageMissing { message: String },
+    ImageMissing {
+        /// The waiting message, e.g. `image "nope:1" not found`.
+        message: String,
+    },
     /// Env, configMap or secret resolution failed: `CreateContainerConfigError`.
-    ConfigError { message: String },
+    ConfigError {
+        /// The waiting message: what could not be resolved.
+        message: String,
+    },
     /// The container was created but its process could not start, e.g. runc's
     /// `exec: "foo": executable file not found in $PATH`: terminated `StartError`, exit 128.
-    ExecutableNotFound { message: String },
+    ExecutableNotFound {
+        /// The termination message: why the process could not start.
+        message: String,
+    },
 }
 
 /// Which probe a result comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeKind {
+    /// `readinessProbe`: failing takes the container out of `ready`.
     Readiness,
+    /// `startupProbe`: holds the other probes back until it succeeds; failing restarts.
     Startup,
+    /// `livenessProbe`: failing restarts the container.
     Liveness,
 }
 
@@ -48,25 +60,57 @@ pub enum Event {
     /// The sandbox asked for by [`Action::CreateSandbox`] exists, with its network.
     SandboxReady,
     /// The container's process runs.
-    ContainerStarted { name: String },
+    ContainerStarted {
+        /// The container's name.
+        name: String,
+    },
     /// `StartContainer` failed before a process ran.
-    ContainerCreateFailed { name: String, failure: CreateFailure },
+    ContainerCreateFailed {
+        /// The container's name.
+        name: String,
+        /// What went wrong.
+        failure: CreateFailure,
+    },
     /// The postStart hook asked for by [`Action::RunPostStart`] succeeded.
-    PostStartSucceeded { name: String },
+    PostStartSucceeded {
+        /// The container's name.
+        name: String,
+    },
     /// The postStart hook failed; the message becomes the `PostStartHookError` waiting message.
-    PostStartFailed { name: String, message: String },
+    PostStartFailed {
+        /// The container's name.
+        name: String,
+        /// What the hook's failure was.
+        message: String,
+    },
     /// The preStop hook returned (its outcome does not change what follows: the stop goes ahead).
-    PreStopFinished { name: String },
+    PreStopFinished {
+        /// The container's name.
+        name: String,
+    },
     /// The container's process is gone; `oom_killed` when its cgroup recorded an OOM kill.
-    ContainerExited { name: String, exit: Exit, oom_killed: bool },
+    ContainerExited {
+        /// The container's name.
+        name: String,
+        /// How the process ended.
+        exit: Exit,
+        /// Whether the kernel's OOM killer killed it.
+        oom_killed: bool,
+    },
     /// A probe's result (after its own threshold counting).
     Probe {
+        /// The container's name.
         name: String,
+        /// Which of its probes.
         kind: ProbeKind,
+        /// Whether the probe now counts as passing.
         success: bool,
     },
     /// Graceful deletion; `None` uses `terminationGracePeriodSeconds`.
-    DeleteRequested { grace_period_seconds: Option<u64> },
+    DeleteRequested {
+        /// The grace period asked for, in seconds.
+        grace_period_seconds: Option<u64>,
+    },
 }
 
 /// The stop signal to send.
@@ -85,13 +129,31 @@ pub enum Action {
     /// [`Event::SandboxReady`].
     CreateSandbox,
     /// Create and start one container; answer with `ContainerStarted` or `ContainerCreateFailed`.
-    StartContainer { name: String, init: bool },
+    StartContainer {
+        /// The container's name.
+        name: String,
+        /// Whether it is an init container.
+        init: bool,
+    },
     /// Run the postStart hook; answer with `PostStartSucceeded` or `PostStartFailed`.
-    RunPostStart { name: String },
+    RunPostStart {
+        /// The container's name.
+        name: String,
+    },
     /// Run the preStop hook, abandoning it after `timeout`; answer with `PreStopFinished`.
-    RunPreStop { name: String, timeout: Duration },
+    RunPreStop {
+        /// The container's name.
+        name: String,
+        /// How long the hook may run: the whole grace period.
+        timeout: Duration,
+    },
     /// Send a stop signal to the container's process.
-    Signal { name: String, signal: StopSignal },
+    Signal {
+        /// The container's name.
+        name: String,
+        /// Which signal.
+        signal: StopSignal,
+    },
     /// Tear the sandbox down (namespaces, network, cgroups); every container is gone.
     DestroySandbox,
     /// Nothing will ever change again: write the final status and exit.

@@ -50,10 +50,26 @@ pub fn rfc3339(t: Time) -> String {
 /// A pod description the machine cannot run, or an event naming no container of the pod.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
+    /// The pod has no app containers.
     #[error("pod {pod} has no containers")]
-    NoContainers { pod: String },
+    NoContainers {
+        /// The pod's name ([`PodInput::name`]).
+        pod: String,
+    },
+    /// Two containers (init or app) of the pod have the same name.
     #[error("pod {pod} declares container {name} more than once")]
-    DuplicateContainer { pod: String, name: String },
+    DuplicateContainer {
+        /// The pod's name ([`PodInput::name`]).
+        pod: String,
+        /// The repeated container name.
+        name: String,
+    },
+    /// An event names a container the pod does not have.
     #[error("pod {pod} has no container named {name}")]
-    UnknownContainer { pod: String, name: String },
+    UnknownContainer {
+        /// The pod's name ([`PodInput::name`]).
+        pod: String,
+        /// The name the event gave.
+        name: String,
+    },
 }

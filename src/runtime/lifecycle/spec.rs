@@ -6,16 +6,21 @@ pub const DEFAULT_GRACE_PERIOD_SECONDS: u64 = 30;
 /// `spec.restartPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RestartPolicy {
+    /// Restart containers whenever they exit.
     #[default]
     Always,
+    /// Restart containers only when they exit with a non-zero code.
     OnFailure,
+    /// Never restart containers.
     Never,
 }
 
 /// One init or app container, reduced to what the lifecycle needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerInput {
+    /// The container's name, unique in the pod.
     pub name: String,
+    /// The image as the spec names it; reported in status and keying image pull back-off.
     pub image: String,
     /// Init containers only: `restartPolicy: Always`, a native sidecar.
     pub sidecar: bool,
@@ -80,8 +85,11 @@ pub struct PodInput {
     /// Printed as `pod=<name>` in back-off messages. Upstream prints `format.Pod`
     /// (`name_namespace(uid)`); pass that form here to get it.
     pub name: String,
+    /// `spec.restartPolicy`.
     pub restart_policy: RestartPolicy,
+    /// Init containers (sidecars among them), in spec order.
     pub init_containers: Vec<ContainerInput>,
+    /// App containers, in spec order.
     pub containers: Vec<ContainerInput>,
     /// `spec.terminationGracePeriodSeconds`.
     pub termination_grace_period_seconds: u64,

@@ -15,7 +15,12 @@ pub enum ContainerRun {
     /// (upstream: no container ID in the status yet, "wait for more information").
     Pending,
     /// The process runs (past postStart) since `since`; `started` is the status field.
-    Running { since: Time, started: bool },
+    Running {
+        /// When the process started.
+        since: Time,
+        /// Whether the container counts as started (its startup probe, if any, has passed).
+        started: bool,
+    },
     /// The latest instance ended.
     Exited,
 }
@@ -25,6 +30,7 @@ pub enum ContainerRun {
 pub struct ContainerView {
     /// Instances created so far: a new value is a new container ID.
     pub instance: u32,
+    /// Where the current instance is.
     pub run: ContainerRun,
 }
 
@@ -35,6 +41,7 @@ pub struct PodView {
     pub deleting: bool,
     /// The phase is Succeeded or Failed, or the machine is done.
     pub terminal: bool,
+    /// The pod's `spec.restartPolicy`.
     pub restart_policy: RestartPolicy,
 }
 

@@ -8,7 +8,9 @@ use crate::runtime::linux::DEFAULT_PATH;
 /// What the environment may refer to besides the spec: `status.podIP`.
 #[derive(Debug, Clone, Default)]
 pub struct PodFacts {
+    /// The pod's IP for `status.podIP` references; they get the empty string when None.
     pub pod_ip: Option<String>,
+    /// The node's IP for `status.hostIP` references; they get the empty string when None.
     pub host_ip: Option<String>,
     /// The hostname containerd puts in `HOSTNAME`.
     pub hostname: String,

@@ -57,9 +57,13 @@ pub fn lifecycle_input(req: &PodRequest) -> PodInput {
 /// (bytes); a missing request copies the limit (`SetDefaults_Pod`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resources {
+    /// `requests.cpu` in millicores; None when neither request nor limit is set.
     pub cpu_request: Option<u64>,
+    /// `limits.cpu` in millicores, when set.
     pub cpu_limit: Option<u64>,
+    /// `requests.memory` in bytes; None when neither request nor limit is set.
     pub memory_request: Option<u64>,
+    /// `limits.memory` in bytes, when set.
     pub memory_limit: Option<u64>,
 }
 
@@ -166,6 +170,9 @@ pub fn stop_signal(image: &crate::runtime::image::ImageConfig) -> nix::sys::sign
         .unwrap_or(nix::sys::signal::Signal::SIGTERM)
 }
 
+/// The `oom_score_adj` of a container's processes, as the kubelet sets it by QoS class:
+/// -997 (Guaranteed), 1000 (BestEffort), else 1000 less the per-mille share of
+/// `node_memory` (bytes) that `memory_request` takes, within 3..=999.
 pub fn oom_score_adj(qos: &str, memory_request: Option<u64>, node_memory: u64) -> i32 {
     match qos {
         "Guaranteed" => -997,

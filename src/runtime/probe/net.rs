@@ -26,15 +26,25 @@ const MAX_HEAD: usize = 10 * 1024;
 /// A resolved network check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetCheck {
-    Tcp { host: String, port: u16 },
+    /// A `tcpSocket` check: succeeds when a TCP connection opens.
+    Tcp {
+        /// The host to connect to ([`DEFAULT_HOST`] when the probe gives none).
+        host: String,
+        /// The port, resolved to a number.
+        port: u16,
+    },
+    /// An `httpGet` check.
     Http(HttpRequest),
 }
 
 /// A resolved `httpGet` probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
+    /// The host to connect to ([`DEFAULT_HOST`] when the probe gives none).
     pub host: String,
+    /// The port, resolved to a number.
     pub port: u16,
+    /// The request path, always starting with `/`.
     pub path: String,
     /// `httpHeaders`, in order.
     pub headers: Vec<(String, String)>,

@@ -14,11 +14,17 @@ pub struct ProbeId(usize);
 /// A probe to run now: which worker, which container and instance, and what to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Due {
+    /// The worker to report the result to ([`Prober::record`]).
     pub id: ProbeId,
+    /// The container's name.
     pub container: String,
+    /// Which of its probes.
     pub kind: ProbeKind,
+    /// The container instance probed ([`ContainerView::instance`]), passed back with the result.
     pub instance: u32,
+    /// The probe as the spec gives it (what to run).
     pub probe: Probe,
+    /// Its timing and thresholds, defaults applied (the timeout bounds the run).
     pub timing: Timing,
 }
 

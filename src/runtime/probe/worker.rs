@@ -9,10 +9,15 @@ use std::time::Duration;
 /// A probe's timing and thresholds, defaults applied (`SetDefaults_Probe`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
+    /// `initialDelaySeconds`: how long after the container started the first probe waits.
     pub initial_delay: Duration,
+    /// `periodSeconds`: how often the probe runs.
     pub period: Duration,
+    /// `timeoutSeconds`: how long one run may take before it counts as a failure.
     pub timeout: Duration,
+    /// `successThreshold`: consecutive successes needed to pass after a failure.
     pub success_threshold: u32,
+    /// `failureThreshold`: consecutive failures needed to fail after a success.
     pub failure_threshold: u32,
 }
 
@@ -37,8 +42,11 @@ impl Timing {
 /// The stored result of a probe (`results.Result`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// No result yet (a startup probe before its first).
     Unknown,
+    /// The probe passes.
     Success,
+    /// The probe fails.
     Failure,
 }
 

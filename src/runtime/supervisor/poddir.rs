@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// the supervisor needs to find images and cgroups. [`PodDir::read_pod`] reads it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PodFile {
+    /// The pod to run, as apply asked for it.
     #[serde(flatten)]
     pub request: PodRequest,
     /// The image store root (`<state>/images`).
@@ -132,7 +133,9 @@ impl PodDir {
 /// that a recycled pid is never taken for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessId {
+    /// The process id.
     pub pid: i32,
+    /// When the process started, in clock ticks since boot (`/proc/<pid>/stat` field 22).
     pub start_time: u64,
 }
 
