@@ -12,3 +12,4 @@ pub mod plan;
 pub mod runtime;
 pub mod source;
 pub mod state;
+pub mod time;

@@ -5,6 +5,7 @@ use crate::manifest::types::Kind;
 use crate::plan::{Action, DesiredObject, Plan, PodPlacement, Step, Summary};
 use crate::runtime::{NodeConfig, PodRequest, Runtime, RuntimeError};
 use crate::state::{ObjectRecord, PodRecord, Scheduling, State, StateError, StateStore};
+use crate::time::Time;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ pub struct Executor<'a> {
     /// Makes pod uids (random in production, counted in tests).
     pub new_uid: &'a mut dyn FnMut() -> String,
     /// The time, RFC 3339.
-    pub now: &'a dyn Fn() -> String,
+    pub now: &'a dyn Fn() -> Time,
     /// Called after each step completes.
     pub on_step: &'a mut dyn FnMut(&Step),
     /// Test hook: fail with [`ApplyError::InjectedCrash`] after this many saves.
@@ -62,7 +63,7 @@ impl<'a> Executor<'a> {
         store: &'a StateStore,
         runtime: &'a mut dyn Runtime,
         new_uid: &'a mut dyn FnMut() -> String,
-        now: &'a dyn Fn() -> String,
+        now: &'a dyn Fn() -> Time,
         on_step: &'a mut dyn FnMut(&Step),
     ) -> Self {
         Executor {
@@ -265,7 +266,7 @@ impl<'a> Executor<'a> {
         state: &mut State,
     ) -> Result<(), ApplyError> {
         let pending = state.pods_of(&step.id).find(|p| p.is_pending());
-        let pending = pending.map(|p| (p.uid.clone(), p.created_at.clone()));
+        let pending = pending.map(|p| (p.uid.clone(), p.created_at));
         self.stop_pods_of(&step.id, state)?;
         let mut rec = match pending {
             Some((uid, created_at)) => PodRecord {
@@ -490,7 +491,7 @@ mod tests {
                 memory_bytes: 1 << 30,
                 arch: "x86_64".into(),
             },
-            now: "2026-01-01T00:00:00Z".into(),
+            now: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
         })
     }
 
@@ -524,7 +525,7 @@ mod tests {
             n += 1;
             format!("uid-{}-{n}", state_serial_tag(store))
         };
-        let now = || "2026-01-01T00:00:00Z".to_string();
+        let now = || crate::time::parse("2026-01-01T00:00:00Z").unwrap();
         let mut on_step = |_: &Step| {};
         let mut ex = Executor::new(store, rt, &mut uid, &now, &mut on_step);
         ex.crash_after_saves = crash;

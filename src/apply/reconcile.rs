@@ -39,7 +39,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Time {
-        chrono::Utc::now()
+        crate::time::now()
     }
 
     fn sleep(&mut self, duration: Duration) {
@@ -158,8 +158,8 @@ impl Reconciler<'_> {
             }
             started |= !step.creates.is_empty();
             if changed {
-                let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                execute_workloads(&mut saver, self.runtime, state, &step, self.new_uid, &stamp)?;
+                let stamp = crate::time::whole_seconds(now);
+                execute_workloads(&mut saver, self.runtime, state, &step, self.new_uid, stamp)?;
             }
             let messages: Vec<String> = step
                 .progress
@@ -379,7 +379,7 @@ mod tests {
                 store,
                 events,
                 clock: StepClock {
-                    now: chrono::Utc::now(),
+                    now: crate::time::now(),
                     sleeps: 0,
                 },
                 lines: Lines::default(),

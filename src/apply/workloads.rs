@@ -105,14 +105,14 @@ fn runtime_error(state: &State, uid: &str, source: crate::runtime::RuntimeError)
     ApplyError::Runtime { id, source }
 }
 
-/// Executes `step` against `runtime`; `new_uid` makes pod uids, `now` is RFC 3339.
+/// Executes `step` against `runtime`; `new_uid` makes pod uids, `now` stamps new records.
 pub fn execute_workloads(
     store: &mut Saver<'_>,
     runtime: &mut dyn Runtime,
     state: &mut State,
     step: &WorkloadStep,
     new_uid: &mut dyn FnMut() -> String,
-    now: &str,
+    now: crate::time::Time,
 ) -> Result<(), ApplyError> {
     for uid in &step.forget {
         state.pods.remove(uid);
@@ -137,7 +137,7 @@ pub fn execute_workloads(
             .unwrap_or(DEFAULT_GRACE)
             .max(0);
         if let Some(rec) = state.pods.get_mut(uid) {
-            rec.deletion_timestamp = Some(now.to_string());
+            rec.deletion_timestamp = Some(now);
             rec.deletion_grace_period_seconds = Some(grace);
         }
         terminate.push((uid.clone(), grace));
@@ -178,7 +178,7 @@ pub fn execute_workloads(
                         spec_hash: step.replica_sets.get(&c.replica_set).map_or_else(String::new, |rs| {
                             rs.pod_template_hash().map_or_else(|| rs.uid.clone(), str::to_string)
                         }),
-                        created_at: now.to_string(),
+                        created_at: now,
                         created: false,
                         deletion_timestamp: None,
                         deletion_grace_period_seconds: None,
@@ -284,13 +284,20 @@ mod tests {
             state: &state,
             observed: &observed,
             host: &host,
-            now: chrono::Utc::now(),
+            now: crate::time::now(),
         });
         let mut uid = || {
             *n += 1;
             format!("uid-{n}")
         };
-        execute_workloads(&mut saver, rt, &mut state, &step, &mut uid, "2026-01-01T00:00:00Z")?;
+        execute_workloads(
+            &mut saver,
+            rt,
+            &mut state,
+            &step,
+            &mut uid,
+            crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
+        )?;
         Ok(step.acts())
     }
 
@@ -338,8 +345,12 @@ mod tests {
         assert!(rt.pods.is_empty());
         // The deletion is recorded and begun; the record goes once the runtime is done.
         let state = store.load().unwrap();
-        let terminating: Vec<_> = state.pods.values().map(|p| p.deletion_timestamp.as_deref()).collect();
-        assert_eq!(terminating, [Some("2026-01-01T00:00:00Z")]);
+        let terminating: Vec<_> = state
+            .pods
+            .values()
+            .map(|p| p.deletion_timestamp.map(crate::time::rfc3339))
+            .collect();
+        assert_eq!(terminating, [Some("2026-01-01T00:00:00Z".to_string())]);
         assert_eq!(
             state.pods.values().next().unwrap().deletion_grace_period_seconds,
             Some(30)

@@ -378,7 +378,7 @@ fn record_scheduling_events(session: &Session, plan: &Plan) -> Result<()> {
             (None, message) => ("Warning", "FailedScheduling", message.clone().unwrap_or_default()),
         };
         session.events.append(&Event::of_object(
-            chrono::Utc::now(),
+            crate::time::now(),
             type_,
             reason,
             "default-scheduler",
@@ -515,7 +515,7 @@ fn watch(global: &Global, args: &ApplyArgs, stop: &Arc<AtomicBool>) -> Result<i3
                 let _ = session.events.append(&Event {
                     message: Some(format!("{err:#}")),
                     exit_code: Some(code),
-                    ..Event::new("watch-error", chrono::Utc::now())
+                    ..Event::new("watch-error", crate::time::now())
                 });
             }
         } else {

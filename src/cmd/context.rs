@@ -51,7 +51,7 @@ impl Session {
             destroy: Some(plan.summary.destroy),
             duration_ms: Some(started.elapsed().as_millis() as u64),
             exit_code: Some(code),
-            ..crate::state::Event::new(kind, chrono::Utc::now())
+            ..crate::state::Event::new(kind, crate::time::now())
         })?;
         Ok(())
     }
@@ -233,8 +233,8 @@ fn mem_total(meminfo: &str) -> Option<i64> {
 }
 
 /// The time now, RFC 3339 in UTC.
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+pub fn now() -> crate::time::Time {
+    crate::time::whole_seconds(crate::time::now())
 }
 
 /// Computes the plan of `snapshot` against the session's state.

@@ -337,7 +337,7 @@ impl Deleter<'_> {
         self.session.events.append(&Event {
             object: Some(id.to_string()),
             message: Some(format!("deleted by rekon delete (cascade {:?})", self.args.cascade).to_lowercase()),
-            ..Event::new("delete", chrono::Utc::now())
+            ..Event::new("delete", crate::time::now())
         })?;
         Ok(())
     }
@@ -402,7 +402,7 @@ impl Deleter<'_> {
                 self.session.state.pods.remove(uid);
             } else {
                 let rec = self.session.state.pods.get_mut(uid).expect("looked up above");
-                rec.deletion_timestamp = Some(now.clone());
+                rec.deletion_timestamp = Some(now);
                 rec.deletion_grace_period_seconds = Some(grace.as_secs() as i64);
             }
             stopping.push((uid.clone(), grace));

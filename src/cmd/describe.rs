@@ -67,7 +67,12 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     );
     let _ = writeln!(out, "Source:       {}", rec.origin);
     let _ = writeln!(out, "Generation:   {}", rec.generation);
-    let _ = writeln!(out, "Created:      {} ({} ago)", rec.created_at, age(&rec.created_at));
+    let _ = writeln!(
+        out,
+        "Created:      {} ({} ago)",
+        crate::time::rfc3339(rec.created_at),
+        age(rec.created_at)
+    );
     if kind == Kind::Pod {
         describe_pod(&mut out, global, &state, rec);
     } else if kind == Kind::Deployment {
@@ -91,7 +96,7 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         events.extend(pod_events(&global.state_dir.join("pods").join(&pod.uid)));
         events.sort_by_key(|e| e.time);
     }
-    out.push_str(&describe_section(&aggregate(&events), chrono::Utc::now()));
+    out.push_str(&describe_section(&aggregate(&events), crate::time::now()));
     super::output::print(&out);
     Ok(exit::OK)
 }

@@ -12,15 +12,15 @@ use crate::state::{PodRecord, State};
 use std::fmt::Write as _;
 
 /// The nodes as the scheduler sees them: git's Node objects, or the host when there are none.
-pub fn nodes(state: &State) -> Vec<(NodeInfo, Option<String>)> {
+pub fn nodes(state: &State) -> Vec<(NodeInfo, Option<crate::time::Time>)> {
     let host = host_facts();
-    let from_git: Vec<(NodeInfo, Option<String>)> = state
+    let from_git: Vec<(NodeInfo, Option<crate::time::Time>)> = state
         .objects
         .values()
         .filter(|r| r.id.kind == Kind::Node)
         .filter_map(|r| {
             let node: Node = serde_json::from_value(r.spec.clone()).ok()?;
-            Some((NodeInfo::from_node(&node, &host), Some(r.created_at.clone())))
+            Some((NodeInfo::from_node(&node, &host), Some(r.created_at)))
         })
         .collect();
     if from_git.is_empty() {
@@ -41,7 +41,9 @@ pub fn describe(global: &Global, state: &State, name: &str) -> Option<String> {
     for l in labels {
         let _ = writeln!(out, "                    {l}");
     }
-    let created = created.map_or("<host>".to_string(), |c| format!("{c} ({} ago)", age(&c)));
+    let created = created.map_or("<host>".to_string(), |c| {
+        format!("{} ({} ago)", crate::time::rfc3339(c), age(c))
+    });
     let _ = writeln!(out, "CreationTimestamp:  {created}");
     let taint = if node.unschedulable {
         "node.kubernetes.io/unschedulable:NoSchedule"
@@ -92,7 +94,7 @@ pub fn describe(global: &Global, state: &State, name: &str) -> Option<String> {
                     memory(u.memory_limits),
                     pct(u.memory_limits, node.memory_bytes)
                 ),
-                age(&p.created_at),
+                age(p.created_at),
             ]
         })
         .collect();

@@ -100,7 +100,7 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
     session.events.append(&Event {
         destroy: Some(count as u32),
         exit_code: Some(exit::OK),
-        ..Event::new("down", chrono::Utc::now())
+        ..Event::new("down", crate::time::now())
     })?;
     super::output::print(&format!("\nDestroy complete! Resources: {count} destroyed.\n"));
     Ok(exit::OK)

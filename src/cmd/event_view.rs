@@ -5,7 +5,7 @@
 use super::Global;
 use super::table::human_duration;
 use crate::state::{Event, EventLog};
-use chrono::{DateTime, Utc};
+use crate::time::Time;
 
 /// One line: an event and its repeats.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,8 +16,8 @@ pub struct Shown {
     pub object: String,
     pub source: String,
     pub message: String,
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
+    pub first: Time,
+    pub last: Time,
     pub count: u32,
 }
 
@@ -144,8 +144,8 @@ pub fn aggregate(events: &[Event]) -> Vec<Shown> {
 }
 
 /// kubectl's age of an event line: `5s`, or `5s (x4 over 2m)` for repeats.
-pub fn age(s: &Shown, now: DateTime<Utc>) -> String {
-    let since = |t: DateTime<Utc>| human_duration((now - t).num_seconds());
+pub fn age(s: &Shown, now: Time) -> String {
+    let since = |t: Time| human_duration((now - t).num_seconds());
     if s.count > 1 {
         format!("{} (x{} over {})", since(s.last), s.count, since(s.first))
     } else {
@@ -159,7 +159,7 @@ pub fn of(events: &[Shown], object: &str) -> Vec<Shown> {
 }
 
 /// describe's `Events:` section (`Type Reason Age From Message`).
-pub fn describe_section(events: &[Shown], now: DateTime<Utc>) -> String {
+pub fn describe_section(events: &[Shown], now: Time) -> String {
     if events.is_empty() {
         return "Events:       <none>\n".into();
     }
@@ -202,8 +202,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn at(secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+    fn at(secs: i64) -> Time {
+        chrono::Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
     }
 
     fn event(secs: i64, reason: &str, object: &str, message: &str) -> Event {

@@ -32,7 +32,7 @@ fn audit_row(e: &Event) -> Vec<String> {
     };
     let short = |r: &String| r.chars().take(12).collect::<String>();
     vec![
-        e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        crate::time::rfc3339(e.time),
         e.kind.clone(),
         e.object.clone().unwrap_or_default(),
         e.revision.as_ref().map(short).unwrap_or_default(),
@@ -55,7 +55,7 @@ fn canonical_object(word: &str) -> Result<String> {
 }
 
 fn rows(shown: &[Shown], args: &EventsArgs, object: Option<&str>) -> Vec<Vec<String>> {
-    let now = chrono::Utc::now();
+    let now = crate::time::now();
     shown
         .iter()
         .filter(|s| object.is_none_or(|o| s.object == o))

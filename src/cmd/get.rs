@@ -313,7 +313,7 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
                 id.clone(),
                 serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta,
                     "spec": {"replicas": rs.replicas, "selector": rs.selector, "template": rs.template}}),
-                &rs.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                rs.created_at,
                 rs.generation as u64,
             ));
         }
@@ -325,7 +325,7 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
                         "labels": rs.template.metadata.labels,
                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs.name, "controller": true}]},
                     "spec": rs.template.spec}),
-                &pod.created_at,
+                pod.created_at,
                 1,
             ));
         }
@@ -333,13 +333,18 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
     out
 }
 
-fn synthetic(id: crate::manifest::ObjectId, spec: Value, created_at: &str, generation: u64) -> ObjectRecord {
+fn synthetic(
+    id: crate::manifest::ObjectId,
+    spec: Value,
+    created_at: crate::time::Time,
+    generation: u64,
+) -> ObjectRecord {
     ObjectRecord {
         id,
         spec,
         hash: String::new(),
         origin: "(made by a controller)".into(),
-        created_at: created_at.to_string(),
+        created_at,
         generation,
         deletion_timestamp: None,
         finalizers: Vec::new(),
@@ -382,7 +387,7 @@ fn with_status(
     }
     let Some(pod) = pod_of(state, r) else { return v };
     if let Some(at) = &pod.deletion_timestamp {
-        v["metadata"]["deletionTimestamp"] = Value::String(at.clone());
+        v["metadata"]["deletionTimestamp"] = Value::String(crate::time::rfc3339(*at));
         v["metadata"]["deletionGracePeriodSeconds"] = pod.deletion_grace_period_seconds.into();
     }
     if pod.is_pending() {
@@ -399,10 +404,7 @@ fn with_status(
 /// The uid of an object of git: fixed by its name and first apply, as a real cluster's is
 /// fixed at creation.
 fn git_uid(r: &ObjectRecord) -> String {
-    let at = chrono::DateTime::parse_from_rfc3339(&r.created_at)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or_default();
-    crate::plan::controller::names::object_uid(r.id.namespace.as_deref().unwrap_or(""), &r.id.name, at)
+    crate::plan::controller::names::object_uid(r.id.namespace.as_deref().unwrap_or(""), &r.id.name, r.created_at)
 }
 
 /// `metadata` as the API server fills it in: uid, creationTimestamp, generation,
@@ -413,11 +415,11 @@ fn api_metadata(v: &mut Value, r: &ObjectRecord, state: &State) {
     if meta.get("uid").is_none_or(Value::is_null) {
         meta["uid"] = Value::String(git_uid(r));
     }
-    meta["creationTimestamp"] = Value::String(r.created_at.clone());
+    meta["creationTimestamp"] = Value::String(crate::time::rfc3339(r.created_at));
     meta["generation"] = r.generation.into();
     meta["resourceVersion"] = Value::String(state.serial.to_string());
     if let Some(at) = &r.deletion_timestamp {
-        meta["deletionTimestamp"] = Value::String(at.clone());
+        meta["deletionTimestamp"] = Value::String(crate::time::rfc3339(*at));
         meta["finalizers"] = serde_json::json!(r.finalizers);
     }
     let ns = r.id.namespace.as_deref().unwrap_or("default");
@@ -445,8 +447,8 @@ fn api_metadata(v: &mut Value, r: &ObjectRecord, state: &State) {
     }
 }
 
-fn time(t: &crate::plan::controller::Time) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+fn time(t: &crate::time::Time) -> String {
+    crate::time::rfc3339(*t)
 }
 
 /// A Deployment's `status` with the API's field names.
@@ -628,7 +630,7 @@ fn table(
                     format!("{ready}/{total}"),
                     pod_status_word(pod, st),
                     restarts.to_string(),
-                    age(pod.map_or(&r.created_at, |p| &p.created_at)),
+                    age(pod.map_or(r.created_at, |p| p.created_at)),
                 ];
                 if wide {
                     let ip = match st {
@@ -652,7 +654,7 @@ fn table(
                     format!("{}/{replicas}", st.map_or(0, |s| s.ready_replicas)),
                     st.map_or(0, |s| s.updated_replicas).to_string(),
                     st.map_or(0, |s| s.available_replicas).to_string(),
-                    age(&r.created_at),
+                    age(r.created_at),
                 ]
             }
             Kind::ReplicaSet | Kind::ReplicationController => {
@@ -662,10 +664,10 @@ fn table(
                     replicas.to_string(),
                     st.map_or(0, |s| s.replicas).to_string(),
                     st.map_or(0, |s| s.ready_replicas).to_string(),
-                    age(&r.created_at),
+                    age(r.created_at),
                 ]
             }
-            Kind::StatefulSet => vec![format!("0/{replicas}"), age(&r.created_at)],
+            Kind::StatefulSet => vec![format!("0/{replicas}"), age(r.created_at)],
             Kind::DaemonSet => {
                 let sel = key_values(spec.pointer("/spec/template/spec/nodeSelector"));
                 vec![
@@ -675,7 +677,7 @@ fn table(
                     "0".into(),
                     "0".into(),
                     sel.filter(|s| !s.is_empty()).unwrap_or("<none>".into()),
-                    age(&r.created_at),
+                    age(r.created_at),
                 ]
             }
             Kind::Job => {
@@ -684,7 +686,7 @@ fn table(
                     "Pending".into(),
                     format!("0/{completions}"),
                     "".into(),
-                    age(&r.created_at),
+                    age(r.created_at),
                 ]
             }
             Kind::Service => {
@@ -710,17 +712,17 @@ fn table(
                     cluster_ip,
                     "<none>".into(),
                     ports.unwrap_or("<none>".into()),
-                    age(&r.created_at),
+                    age(r.created_at),
                 ]
             }
             Kind::ConfigMap => vec![
                 (count(spec.get("data")) + count(spec.get("binaryData"))).to_string(),
-                age(&r.created_at),
+                age(r.created_at),
             ],
             Kind::Secret => vec![
                 s(spec.get("type")),
                 count(spec.get("data")).to_string(),
-                age(&r.created_at),
+                age(r.created_at),
             ],
             Kind::PersistentVolumeClaim => vec![
                 "Pending".into(),
@@ -728,7 +730,7 @@ fn table(
                 "".into(),
                 access_modes(spec),
                 s(spec.pointer("/spec/storageClassName")),
-                age(&r.created_at),
+                age(r.created_at),
             ],
             Kind::PersistentVolume => vec![
                 s(spec.pointer("/spec/capacity/storage")),
@@ -737,7 +739,7 @@ fn table(
                 "Available".into(),
                 "".into(),
                 s(spec.pointer("/spec/storageClassName")),
-                age(&r.created_at),
+                age(r.created_at),
             ],
             Kind::Node => vec![
                 if spec.pointer("/spec/unschedulable") == Some(&Value::Bool(true)) {
@@ -746,10 +748,10 @@ fn table(
                     "Ready".into()
                 },
                 "<none>".into(),
-                age(&r.created_at),
+                age(r.created_at),
                 format!("rekon-{}", env!("CARGO_PKG_VERSION")),
             ],
-            Kind::Namespace => vec!["Active".into(), age(&r.created_at)],
+            Kind::Namespace => vec!["Active".into(), age(r.created_at)],
         });
         if all_ns && r.id.namespace.is_some() {
             row.insert(0, r.id.namespace.clone().unwrap_or_default());

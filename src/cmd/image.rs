@@ -123,14 +123,14 @@ fn import(global: &Global, args: &ImportArgs) -> Result<i32> {
 }
 
 fn list(global: &Global) -> Result<i32> {
-    let now = chrono::Utc::now();
+    let now = crate::time::now();
     let mut rows = Vec::new();
     for image in store(global)?.list()? {
         let created = image
             .created
             .as_deref()
-            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            .map_or(image.imported, |c| c.with_timezone(&chrono::Utc));
+            .and_then(crate::time::parse)
+            .unwrap_or(image.imported);
         let created = format!("{} ago", human_duration((now - created).num_seconds()));
         let size = human_size(image.size);
         let names: Vec<(String, String)> = if image.names.is_empty() {

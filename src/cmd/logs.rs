@@ -177,7 +177,7 @@ pub fn run(global: &Global, args: &LogsArgs) -> Result<i32> {
         timestamps: args.timestamps,
         since: args
             .since
-            .map(|d| chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)),
+            .map(|d| crate::time::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)),
     };
     if args.follow && !args.previous {
         let uid = target.record.uid.clone();

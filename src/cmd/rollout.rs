@@ -106,7 +106,7 @@ pub fn run(global: &Global, args: &RolloutArgs) -> Result<i32> {
             if ov.paused {
                 bail!("can't restart paused deployment (run rollout resume first)");
             }
-            ov.restarted_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            ov.restarted_at = Some(crate::time::rfc3339(crate::time::now()));
             Ok(format!("deployment.apps/{name} restarted"))
         }),
     }

@@ -87,7 +87,7 @@ fn last_apply(events: &[Event]) -> Option<LastApply> {
     let e = events.iter().rev().find(|e| e.kind == "apply")?;
     let code = e.exit_code.unwrap_or(exit::ERROR);
     Some(LastApply {
-        time: e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        time: crate::time::rfc3339(e.time),
         result: result_word(code),
         exit_code: code,
         duration_ms: e.duration_ms.unwrap_or(0),

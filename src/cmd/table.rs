@@ -68,11 +68,8 @@ pub fn human_duration(secs: i64) -> String {
 }
 
 /// Age of an RFC 3339 time stamp, or `<unknown>`.
-pub fn age(since: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(since) {
-        Ok(t) => human_duration((chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds()),
-        Err(_) => "<unknown>".to_string(),
-    }
+pub fn age(since: crate::time::Time) -> String {
+    human_duration((crate::time::now() - since).num_seconds())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::manifest::ObjectId;
 use crate::manifest::status::{PodPhase, PodStatus};
 use crate::manifest::types::Kind;
 use crate::state::{PodRecord, State};
+use crate::time::Time;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the runtime reported for each pod of the state, by uid (None: the runtime has no
@@ -21,8 +22,8 @@ pub struct PlanInput<'a> {
     pub source: PlanSource,
     /// The host: its name is recorded in the plan; its size is the default node's.
     pub host: HostFacts,
-    /// RFC 3339 time stamped into the plan.
-    pub now: String,
+    /// The time stamped into the plan; the controllers' clock.
+    pub now: Time,
 }
 
 /// Apply order of kinds: what others depend on comes first; deletes go in reverse.
@@ -143,7 +144,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         lineage: input.state.lineage.clone(),
         serial: input.state.serial,
         host: input.host.hostname.clone(),
-        created_at: input.now.clone(),
+        created_at: input.now,
         summary: Summary::of(&steps),
         steps,
         nodes: plan_nodes,
@@ -199,7 +200,7 @@ mod tests {
                 memory_bytes: 1 << 30,
                 arch: "x86_64".into(),
             },
-            now: "t".into(),
+            now: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
         })
     }
 
@@ -211,7 +212,7 @@ mod tests {
                 spec: o.value.clone(),
                 hash: o.hash.clone(),
                 origin: o.origin.clone(),
-                created_at: "t".into(),
+                created_at: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
                 generation: 1,
                 deletion_timestamp: None,
                 finalizers: Vec::new(),

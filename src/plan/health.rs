@@ -245,7 +245,7 @@ mod tests {
             scheduling: None,
             owner: ObjectId::new(Kind::Pod, Some("default"), "web"),
             spec_hash: "h".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
+            created_at: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
             created: true,
             deletion_timestamp: None,
             deletion_grace_period_seconds: None,
@@ -441,8 +441,8 @@ mod tests {
             status: "False".into(),
             reason: "ProgressDeadlineExceeded".into(),
             message: "ReplicaSet \"web-1\" has timed out progressing.".into(),
-            last_update_time: chrono::Utc::now(),
-            last_transition_time: chrono::Utc::now(),
+            last_update_time: crate::time::now(),
+            last_transition_time: crate::time::now(),
         });
         assert_eq!(
             deployment(Some(&stuck), 2, 3, false),

@@ -20,6 +20,7 @@ pub mod workloads;
 
 use crate::manifest::ObjectId;
 use crate::source::SourceSpec;
+use crate::time::Time;
 use serde::{Deserialize, Serialize};
 
 pub use compute::{Observed, PlanInput, plan};
@@ -217,7 +218,8 @@ pub struct Plan {
     pub lineage: String,
     pub serial: u64,
     pub host: String,
-    pub created_at: String,
+    #[serde(with = "crate::time::secs")]
+    pub created_at: Time,
     pub steps: Vec<Step>,
     pub summary: Summary,
     /// The nodes pods are scheduled onto after this plan.

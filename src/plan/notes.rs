@@ -103,9 +103,7 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
     if !input.desired.iter().any(|d| is_workload(d.id.kind)) {
         return;
     }
-    let now = chrono::DateTime::parse_from_rfc3339(&input.now)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or_default();
+    let now = input.now;
     let pass = reconcile(&WorkloadInput {
         desired: input.desired,
         state: input.state,
@@ -249,7 +247,7 @@ mod tests {
             replica_sets: &[],
             pods: &[],
             foreign_names: &[],
-            now: chrono::Utc::now(),
+            now: crate::time::now(),
         });
         let mut state = State::new("l".into());
         for mut rs in out.replica_sets {

@@ -236,7 +236,7 @@ mod tests {
                 memory_bytes: 8 << 30,
                 arch: "x86_64".into(),
             },
-            now: "t".into(),
+            now: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
         })
     }
 
@@ -261,7 +261,7 @@ mod tests {
                 spec: o.value.clone(),
                 hash: o.hash.clone(),
                 origin: o.origin.clone(),
-                created_at: "t".into(),
+                created_at: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
                 generation: 1,
                 deletion_timestamp: None,
                 finalizers: Vec::new(),
@@ -281,7 +281,7 @@ mod tests {
                 }),
                 owner: pl.owner.clone(),
                 spec_hash: "h".into(),
-                created_at: format!("t{i:02}"),
+                created_at: crate::time::parse("2026-01-01T00:00:00Z").unwrap() + chrono::Duration::seconds(i as i64),
                 created: pl.node.is_some(),
                 deletion_timestamp: None,
                 deletion_grace_period_seconds: None,

@@ -74,12 +74,6 @@ pub fn rs_owner(namespace: &str, name: &str) -> ObjectId {
     ObjectId::new(Kind::ReplicaSet, Some(namespace), name)
 }
 
-fn parse_time(s: &str) -> Option<Time> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
-}
-
 /// The pods of ReplicaSets as the controllers see them, by ReplicaSet key.
 fn observed_pods(
     input: &WorkloadInput<'_>,
@@ -115,11 +109,11 @@ fn observed_pods(
             ready_since: ready_cond
                 .filter(|c| c.status == "True")
                 .and_then(|c| c.last_transition_time.as_deref())
-                .and_then(parse_time),
+                .and_then(crate::time::parse),
             // Terminating pods are no longer active (`controller.FilterActivePods`): the
             // ReplicaSet replaces them at once, and they count in no status.
             deleting: is_lost || rec.is_terminating(),
-            created_at: parse_time(&rec.created_at).unwrap_or(input.now),
+            created_at: rec.created_at,
             node: rec.node.clone(),
             max_restarts: status.map_or(0, |s| {
                 s.container_statuses.iter().map(|c| c.restart_count).max().unwrap_or(0)

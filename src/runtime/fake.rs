@@ -152,12 +152,12 @@ impl Runtime for FakeRuntime {
                             reason: "Error".into(),
                             message: None,
                             started_at: None,
-                            finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            finished_at: crate::time::rfc3339(crate::time::now()),
                         }),
                     }]
                 })
                 .unwrap_or_else(|| {
-                    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    let started_at = crate::time::rfc3339(crate::time::now());
                     pod.spec
                         .containers
                         .iter()
@@ -183,7 +183,7 @@ impl Runtime for FakeRuntime {
                     status: if never { "False" } else { "True" }.into(),
                     reason: never.then(|| "ContainersNotReady".to_string()),
                     message: None,
-                    last_transition_time: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                    last_transition_time: Some(crate::time::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
                 }],
                 ..PodStatus::default()
             };

@@ -13,7 +13,7 @@ mod writer;
 pub use reader::{LogOptions, follow, has_previous, read_logs};
 pub use writer::LogWriter;
 
-use chrono::{DateTime, Utc};
+use crate::time::Time;
 use std::path::{Path, PathBuf};
 
 /// Which standard stream of the container a record came from.
@@ -102,16 +102,14 @@ impl LogRecord {
     }
 
     /// The record's time, if its stamp parses.
-    pub fn time(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.timestamp)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
+    pub fn time(&self) -> Option<Time> {
+        crate::time::parse(&self.timestamp)
     }
 }
 
 /// Formats a time like Go's `time.RFC3339Nano` in UTC: nanoseconds with trailing zeros
 /// trimmed (and no fraction at all when it is zero), then `Z`.
-pub fn format_timestamp(t: DateTime<Utc>) -> String {
+pub fn format_timestamp(t: Time) -> String {
     let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
     let nanos = t.timestamp_subsec_nanos();
     if nanos != 0 {
@@ -149,7 +147,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_go_rfc3339_nano() {
-        let t = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 3).unwrap();
+        let t = chrono::Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 3).unwrap();
         assert_eq!(format_timestamp(t), "2024-05-01T12:00:03Z");
         let t = t + chrono::Duration::nanoseconds(123_450_000);
         assert_eq!(format_timestamp(t), "2024-05-01T12:00:03.12345Z");

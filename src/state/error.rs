@@ -78,7 +78,11 @@ fn holder(info: Option<&LockInfo>) -> String {
     match info {
         Some(i) => format!(
             "pid {} ({} by {}@{}, started {})",
-            i.pid, i.operation, i.user, i.host, i.started
+            i.pid,
+            i.operation,
+            i.user,
+            i.host,
+            crate::time::rfc3339(i.started)
         ),
         None => "another process".to_string(),
     }

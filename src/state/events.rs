@@ -2,7 +2,7 @@
 
 use crate::state::error::StateError;
 use crate::state::store::ensure_dir;
-use chrono::{DateTime, Utc};
+use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
@@ -16,7 +16,7 @@ const EVENTS_FILE: &str = "events.jsonl";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// When it happened (RFC 3339 in the file).
-    pub time: DateTime<Utc>,
+    pub time: Time,
     /// `plan`, `apply`, `object`, `pod`, ….
     pub kind: String,
     /// Commit or `sha256:` content hash the run worked from.
@@ -48,7 +48,7 @@ pub struct Event {
 
 impl Event {
     /// An event of `kind` at `time` with every optional field empty.
-    pub fn new(kind: &str, time: DateTime<Utc>) -> Event {
+    pub fn new(kind: &str, time: Time) -> Event {
         Event {
             time,
             kind: kind.to_string(),
@@ -67,14 +67,7 @@ impl Event {
 
     /// An event of an object, as Kubernetes records one: `reason` (kept in `kind`),
     /// `Normal` or `Warning`, the component that saw it, the object and the message.
-    pub fn of_object(
-        time: DateTime<Utc>,
-        type_: &str,
-        reason: &str,
-        source: &str,
-        object: String,
-        message: String,
-    ) -> Event {
+    pub fn of_object(time: Time, type_: &str, reason: &str, source: &str, object: String, message: String) -> Event {
         Event {
             object: Some(object),
             message: Some(message),
@@ -191,7 +184,7 @@ mod tests {
     use std::fs;
 
     fn apply_event() -> Event {
-        let mut e = Event::new("apply", Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap());
+        let mut e = Event::new("apply", chrono::Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap());
         e.revision = Some("a1b2c3d".into());
         e.add = Some(2);
         e.change = Some(0);
@@ -206,7 +199,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let log = EventLog::open(tmp.path()).unwrap();
         assert_eq!(log.read_all().unwrap(), vec![]);
-        let mut pod = Event::new("pod", Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 1).unwrap());
+        let mut pod = Event::new("pod", chrono::Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 1).unwrap());
         pod.object = Some("pod/web-0".into());
         pod.message = Some("Started".into());
         log.append(&apply_event()).unwrap();

@@ -3,6 +3,7 @@
 
 use crate::state::error::StateError;
 use crate::state::store::ensure_dir;
+use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -29,8 +30,9 @@ pub struct LockInfo {
     pub operation: String,
     pub user: String,
     pub host: String,
-    /// RFC 3339 time the lock was taken.
-    pub started: String,
+    /// When the lock was taken.
+    #[serde(with = "crate::time::secs")]
+    pub started: Time,
     /// Version of the rekon holding it.
     pub version: String,
 }
@@ -114,7 +116,7 @@ impl LockInfo {
             operation: operation.to_string(),
             user,
             host,
-            started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started: crate::time::whole_seconds(crate::time::now()),
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
@@ -159,7 +161,7 @@ mod tests {
                 info.pid,
                 info.user,
                 info.host,
-                info.started
+                crate::time::rfc3339(info.started)
             )
         );
 

@@ -4,6 +4,7 @@ use super::workloads::{DeploymentStatus, LiveReplicaSet};
 use crate::manifest::ObjectId;
 use crate::manifest::types::{NamespacedName, string_keys};
 use crate::source::SourceSpec;
+use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -20,14 +21,15 @@ pub struct ObjectRecord {
     pub hash: String,
     /// `file:line` the object came from.
     pub origin: String,
-    /// RFC 3339 time of the first apply.
-    pub created_at: String,
+    /// When it was first applied.
+    #[serde(with = "crate::time::secs")]
+    pub created_at: Time,
     /// Bumped on every change of `spec`, like `metadata.generation`.
     pub generation: u64,
     /// When `rekon delete --cascade=foreground` began removing it: it stays, with the
     /// `foregroundDeletion` finalizer, until its dependents are gone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::secs::option")]
+    pub deletion_timestamp: Option<Time>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
 }
@@ -48,14 +50,16 @@ pub struct PodRecord {
     pub owner: ObjectId,
     /// Hash of the pod spec it was created from.
     pub spec_hash: String,
-    pub created_at: String,
+    /// When rekon decided to create it (`metadata.creationTimestamp`).
+    #[serde(with = "crate::time::secs")]
+    pub created_at: Time,
     /// False between "decided to create" and "runtime confirmed": a crash there is adopted
     /// or retried by the next apply, never duplicated.
     pub created: bool,
-    /// When its deletion began (RFC 3339): the pod is Terminating until the runtime reports
-    /// it gone, and controllers no longer count it (`metadata.deletionTimestamp`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_timestamp: Option<String>,
+    /// When its deletion began: the pod is Terminating until the runtime reports it gone,
+    /// and controllers no longer count it (`metadata.deletionTimestamp`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::secs::option")]
+    pub deletion_timestamp: Option<Time>,
     /// The grace period its deletion was given (`metadata.deletionGracePeriodSeconds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_grace_period_seconds: Option<i64>,
@@ -117,8 +121,8 @@ pub struct State {
     pub rollouts: BTreeMap<NamespacedName, RolloutOverride>,
     /// Objects of git that `rekon delete` removed, keyed like `objects`, with the time: the
     /// next plan says why it creates them again. Cleared when they are.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "string_keys")]
-    pub deleted: BTreeMap<ObjectId, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "deleted_times")]
+    pub deleted: BTreeMap<ObjectId, Time>,
 }
 
 /// A Deployment's changes made outside git by the rollout commands.
@@ -192,5 +196,30 @@ impl State {
     /// The pods owned by `owner`.
     pub fn pods_of<'a>(&'a self, owner: &'a ObjectId) -> impl Iterator<Item = &'a PodRecord> + 'a {
         self.pods.values().filter(move |p| &p.owner == owner)
+    }
+}
+
+/// Serde for [`State::deleted`]: ids in their display form, times as RFC 3339 text.
+mod deleted_times {
+    use crate::manifest::ObjectId;
+    use crate::time::Time;
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<ObjectId, Time>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(map.iter().map(|(k, t)| (k.to_string(), crate::time::rfc3339(*t))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<ObjectId, Time>, D::Error> {
+        BTreeMap::<String, String>::deserialize(d)?
+            .into_iter()
+            .map(|(k, t)| {
+                let id = k.parse::<ObjectId>().map_err(D::Error::custom)?;
+                let at =
+                    crate::time::parse(&t).ok_or_else(|| D::Error::custom(format!("{t:?} is not an RFC 3339 time")))?;
+                Ok((id, at))
+            })
+            .collect()
     }
 }

@@ -275,7 +275,7 @@ mod tests {
                 spec: serde_json::json!({"data": {"k": "v"}}),
                 hash: "sha256:00".into(),
                 origin: "deploy/cm.yaml:1".into(),
-                created_at: "2026-01-01T00:00:00Z".into(),
+                created_at: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
                 generation: 1,
                 deletion_timestamp: None,
                 finalizers: Vec::new(),

@@ -3,12 +3,9 @@
 //! the controllers (`plan::controller`) on every pass.
 
 use crate::manifest::types::{LabelSelector, PodTemplateSpec};
-use chrono::{DateTime, Utc};
+pub use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// A point in time; the controllers never read the clock, `now` is always an argument.
-pub type Time = DateTime<Utc>;
 
 /// The revision of a ReplicaSet (and, copied from the new one, of its Deployment).
 pub const REVISION: &str = "deployment.kubernetes.io/revision";

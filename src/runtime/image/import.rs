@@ -135,7 +135,7 @@ impl ImageStore {
             layers,
             config: config_of(&config),
             created: config["created"].as_str().map(str::to_string),
-            imported: chrono::Utc::now(),
+            imported: crate::time::now(),
             size: size + config_size,
             blobs,
         };

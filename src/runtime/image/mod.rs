@@ -94,7 +94,7 @@ pub struct Image {
     /// `created` from the image config, as written there.
     pub created: Option<String>,
     /// When this image was imported into the store.
-    pub imported: chrono::DateTime<chrono::Utc>,
+    pub imported: crate::time::Time,
     /// Total size of the uncompressed layers in bytes.
     pub size: u64,
     /// Digests of every blob kept for this image (config and layer tarballs).

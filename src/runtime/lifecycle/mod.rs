@@ -39,13 +39,8 @@ pub use machine::PodMachine;
 pub use spec::{ContainerInput, PodInput, RestartPolicy};
 pub use view::{ContainerRun, ContainerView, PodView};
 
-/// A point in time as the machine sees it; the I/O loop reads the clock, tests step one.
-pub type Time = chrono::DateTime<chrono::Utc>;
-
-/// Kubernetes' timestamp format (`metav1.Time`): RFC 3339 in UTC, whole seconds.
-pub fn rfc3339(t: Time) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+// The machine's time is the crate's one time type: the I/O loop reads the clock, tests step it.
+pub use crate::time::{Time, rfc3339};
 
 /// A pod description the machine cannot run, or an event naming no container of the pod.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

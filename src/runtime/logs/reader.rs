@@ -2,7 +2,7 @@
 //! `--since`, `--previous`, `--timestamps`), [`follow`] for `-f`.
 
 use super::{LogRecord, base_name, container_log_dir};
-use chrono::{DateTime, Utc};
+use crate::time::Time;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
@@ -19,14 +19,14 @@ pub struct LogOptions {
     /// Prefix each line with its RFC 3339 nano time stamp.
     pub timestamps: bool,
     /// Only lines written at or after this time.
-    pub since: Option<DateTime<Utc>>,
+    pub since: Option<Time>,
 }
 
 /// A logical line: partial records joined, stamped with the time of its first record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Line {
     timestamp: String,
-    time: Option<DateTime<Utc>>,
+    time: Option<Time>,
     text: String,
 }
 
@@ -282,7 +282,7 @@ mod tests {
         .unwrap();
         let (stamp, text) = stamped[1].split_once(' ').unwrap();
         assert_eq!(text, "a very long line");
-        assert!(DateTime::parse_from_rfc3339(stamp).is_ok());
+        assert!(crate::time::parse(stamp).is_some());
     }
 
     #[test]
@@ -347,7 +347,7 @@ mod tests {
             ["crashed"]
         );
         assert_eq!(read_logs(tmp.path(), "app", &opts()).unwrap(), ["running"]);
-        let future = Utc::now() + chrono::Duration::hours(1);
+        let future = crate::time::now() + chrono::Duration::hours(1);
         assert!(
             read_logs(
                 tmp.path(),

@@ -115,7 +115,7 @@ impl LogWriter {
     }
 
     fn emit(&self, inner: &mut Inner, stream: Stream, partial: bool, text: &[u8]) -> io::Result<()> {
-        let now = format_timestamp(chrono::Utc::now());
+        let now = format_timestamp(crate::time::now());
         let tag = if partial { "P" } else { "F" };
         let mut record = Vec::with_capacity(now.len() + text.len() + 12);
         record.extend_from_slice(format!("{now} {stream} {tag} ").as_bytes());

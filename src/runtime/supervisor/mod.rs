@@ -377,7 +377,7 @@ impl Supervisor {
                 self.pod.full_name()
             );
             self.pod_events
-                .record(chrono::Utc::now(), "Warning", "BackOff", &message);
+                .record(crate::time::now(), "Warning", "BackOff", &message);
         }
         self.backing_off = waiting;
     }
@@ -400,5 +400,5 @@ impl Supervisor {
 }
 
 fn now() -> Time {
-    chrono::Utc::now()
+    crate::time::now()
 }
