@@ -1,9 +1,13 @@
-//! The step executor.
+//! The executor: the one place apply changes the runtime and saves the state. It carries
+//! out a plan's steps ([`Executor::execute`]) and each pass of the workload controllers
+//! ([`Executor::execute_pass`], in `pass.rs`), both through the pod protocol of
+//! [`super::pods`] and one [`Saver`].
 
+use super::pods::{self, Deletion, Saver};
 use crate::manifest::ObjectId;
 use crate::manifest::types::Kind;
 use crate::plan::{Action, DesiredObject, Plan, PodPlacement, Step, Summary};
-use crate::runtime::{NodeConfig, PodRequest, Runtime, RuntimeError};
+use crate::runtime::{NodeConfig, Runtime, RuntimeError};
 use crate::state::{ObjectRecord, PodRecord, Scheduling, State, StateError, StateStore};
 use crate::time::Time;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,18 +36,19 @@ pub enum ApplyError {
     Interrupted,
 }
 
-/// Runs plans. Everything it touches is passed in, so tests drive it with a fake runtime.
+/// Runs plans and controller passes. Everything it touches is passed in, so tests drive it
+/// with a fake runtime.
 pub struct Executor<'a> {
-    pub store: &'a StateStore,
+    /// Saves the state; its crash hook counts every save of the run.
+    pub saver: Saver<'a>,
+    /// Where pods run.
     pub runtime: &'a mut dyn Runtime,
     /// Makes pod uids (random in production, counted in tests).
     pub new_uid: &'a mut dyn FnMut() -> String,
-    /// The time, RFC 3339.
+    /// The time stamped on new records and deletions.
     pub now: &'a dyn Fn() -> Time,
     /// Called after each step completes.
     pub on_step: &'a mut dyn FnMut(&Step),
-    /// Test hook: fail with [`ApplyError::InjectedCrash`] after this many saves.
-    pub crash_after_saves: Option<u32>,
     /// Checked before each step: when set, stop cleanly.
     pub stop: Option<&'a AtomicBool>,
     /// How many new pods' intents one save records ahead of their creation. Every save writes
@@ -53,12 +58,10 @@ pub struct Executor<'a> {
     pub pod_batch: usize,
     /// Pods whose intent is saved, by object: their creation is the next runtime step.
     reserved: std::collections::HashMap<ObjectId, String>,
-    saves: u32,
-    /// The state has changes not saved yet.
-    dirty: bool,
 }
 
 impl<'a> Executor<'a> {
+    /// An executor saving into `store`, with the default batch and no hooks.
     pub fn new(
         store: &'a StateStore,
         runtime: &'a mut dyn Runtime,
@@ -67,17 +70,14 @@ impl<'a> Executor<'a> {
         on_step: &'a mut dyn FnMut(&Step),
     ) -> Self {
         Executor {
-            store,
+            saver: Saver::new(store, None),
             runtime,
             new_uid,
             now,
             on_step,
-            crash_after_saves: None,
             stop: None,
             pod_batch: 64,
             reserved: Default::default(),
-            saves: 0,
-            dirty: false,
         }
     }
 
@@ -117,7 +117,7 @@ impl<'a> Executor<'a> {
                     .ok_or_else(|| ApplyError::MissingDesired(step.id.to_string()))?;
                 if let Err(e) = self.create_pod(d, uid, state) {
                     // The pods created before this one are kept: their confirmations are saved.
-                    self.save(state)?;
+                    self.saver.save(state)?;
                     return Err(e);
                 }
                 (self.on_step)(step);
@@ -143,7 +143,7 @@ impl<'a> Executor<'a> {
         }
         refresh_pending(plan, state);
         state.revision = Some(plan.source.revision.clone());
-        self.save(state)?;
+        self.saver.save(state)?;
         Ok(plan.summary)
     }
 
@@ -173,17 +173,7 @@ impl<'a> Executor<'a> {
 
     /// How many times this executor saved the state.
     pub fn saves(&self) -> u32 {
-        self.saves
-    }
-
-    fn save(&mut self, state: &mut State) -> Result<(), ApplyError> {
-        self.store.save(state)?;
-        self.dirty = false;
-        self.saves += 1;
-        if self.crash_after_saves == Some(self.saves) {
-            return Err(ApplyError::InjectedCrash(self.saves));
-        }
-        Ok(())
+        self.saver.saves()
     }
 
     fn record(&mut self, d: &DesiredObject, state: &mut State) -> Result<(), ApplyError> {
@@ -212,45 +202,38 @@ impl<'a> Executor<'a> {
         state.objects.insert(d.id.clone(), rec);
         // Only the state changes here: saved with the next runtime step or at the end. Lost
         // in a crash, the next plan simply records it again.
-        self.dirty = true;
+        self.saver.defer();
         Ok(())
     }
 
+    /// Removes an object of git; its pods terminate in the background, as a deleted Pod
+    /// does in Kubernetes, and the reconcile loop forgets them once they are gone.
     fn delete(&mut self, id: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
-        self.stop_pods_of(id, state)?;
+        let uids: Vec<String> = state.pods_of(id).map(|p| p.uid.clone()).collect();
+        self.stop_pods(&uids, state, false)?;
         state.objects.remove(id);
-        self.dirty = true;
+        self.saver.defer();
         Ok(())
     }
 
-    fn stop_pods_of(&mut self, owner: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
-        let uids: Vec<String> = state.pods_of(owner).map(|p| p.uid.clone()).collect();
-        self.stop_pods(owner, &uids, state)
-    }
-
-    /// Deletes pods gracefully (a Pending one has nothing in the runtime) and their records.
-    fn stop_pods(&mut self, owner: &ObjectId, uids: &[String], state: &mut State) -> Result<(), ApplyError> {
-        let grace = state
-            .objects
-            .get(owner)
-            .and_then(|r| r.spec.pointer("/spec/terminationGracePeriodSeconds"))
-            .and_then(|v| v.as_u64())
-            .unwrap_or(30);
-        // A bare pod's replacement has its name, so the old one must be gone first; the pods
-        // stop together, not one after the other.
-        let running: Vec<(String, Duration)> = uids
+    /// Deletes pods gracefully, together (the pod protocol's deletion), and with `wait` until
+    /// the runtime is done with them.
+    fn stop_pods(&mut self, uids: &[String], state: &mut State, wait: bool) -> Result<(), ApplyError> {
+        let deletions: Vec<Deletion> = uids
             .iter()
-            .filter(|uid| state.pods.get(*uid).is_some_and(|p| !p.is_pending()))
-            .map(|uid| (uid.clone(), Duration::from_secs(grace)))
+            .filter_map(|uid| state.pods.get(uid))
+            .map(|rec| Deletion {
+                uid: rec.uid.clone(),
+                grace: pods::grace_of(state, rec),
+                force: false,
+            })
             .collect();
-        crate::runtime::delete_pods(self.runtime, &running).map_err(|source| ApplyError::Runtime {
-            id: owner.to_string(),
-            source,
-        })?;
-        for uid in uids {
-            // Deleting is idempotent: if this is lost, the next run deletes the gone pod again.
-            state.pods.remove(uid);
-            self.dirty = true;
+        if deletions.is_empty() {
+            return Ok(());
+        }
+        pods::begin_deletion(&mut self.saver, self.runtime, state, &deletions, (self.now)())?;
+        if wait {
+            pods::wait_gone(&mut self.saver, self.runtime, state, uids)?;
         }
         Ok(())
     }
@@ -267,7 +250,9 @@ impl<'a> Executor<'a> {
     ) -> Result<(), ApplyError> {
         let pending = state.pods_of(&step.id).find(|p| p.is_pending());
         let pending = pending.map(|p| (p.uid.clone(), p.created_at));
-        self.stop_pods_of(&step.id, state)?;
+        // The replacement takes the old pod's name: the old one must be gone first.
+        let old: Vec<String> = state.pods_of(&step.id).map(|p| p.uid.clone()).collect();
+        self.stop_pods(&old, state, true)?;
         let mut rec = match pending {
             Some((uid, created_at)) => PodRecord {
                 created_at,
@@ -315,19 +300,14 @@ impl<'a> Executor<'a> {
     /// Drains a Node removed from git (its pods were normally moved by earlier steps; any left
     /// are deleted gracefully) and removes its cgroup.
     fn remove_node(&mut self, id: &ObjectId, state: &mut State) -> Result<(), ApplyError> {
-        let mut left: Vec<(ObjectId, String)> = state
+        let left: Vec<String> = state
             .pods
             .values()
             .filter(|p| p.node.as_deref() == Some(id.name.as_str()))
-            .map(|p| (p.owner.clone(), p.uid.clone()))
+            .map(|p| p.uid.clone())
             .collect();
-        left.sort();
-        for (owner, uid) in left {
-            self.stop_pods(&owner, &[uid], state)?;
-        }
-        if self.dirty {
-            self.save(state)?;
-        }
+        self.stop_pods(&left, state, true)?;
+        self.saver.flush(state)?;
         self.runtime
             .remove_node(&id.name)
             .map_err(|source| ApplyError::Runtime {
@@ -335,7 +315,7 @@ impl<'a> Executor<'a> {
                 source,
             })?;
         state.objects.remove(id);
-        self.dirty = true;
+        self.saver.defer();
         Ok(())
     }
 
@@ -377,7 +357,7 @@ impl<'a> Executor<'a> {
         // With the intents go any records not saved yet (the previous pods' confirmations): a
         // crash after a runtime call but before its confirmation leaves an unconfirmed record
         // whose uid the runtime creates idempotently, never an unknown pod.
-        self.save(state)
+        self.saver.save(state)
     }
 
     fn start_pod(
@@ -391,43 +371,18 @@ impl<'a> Executor<'a> {
         let uid = rec.uid.clone();
         rec.node = Some(node.to_string());
         state.pods.insert(uid.clone(), rec);
-        self.save(state)?;
+        self.saver.save(state)?;
         self.create_pod(d, uid, state)
     }
 
     /// Creates the pod whose intent, record `uid`, is saved, and confirms it.
     fn create_pod(&mut self, d: &DesiredObject, uid: String, state: &mut State) -> Result<(), ApplyError> {
-        let resource = d
-            .resource
-            .as_ref()
-            .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
-        let spec = resource
-            .pod_spec()
-            .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
-        let meta = resource.metadata();
-        let node = state
+        let request = state
             .pods
             .get(&uid)
-            .and_then(|p| p.node.clone())
+            .and_then(|rec| pods::bare_request(d, rec))
             .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
-        let request = PodRequest {
-            uid: uid.clone(),
-            namespace: d.id.namespace.clone().unwrap_or_default(),
-            name: d.id.name.clone(),
-            node,
-            labels: meta.labels.clone(),
-            annotations: meta.annotations.clone(),
-            spec: spec.clone(),
-        };
-        self.runtime
-            .create_pod(&request)
-            .map_err(|source| ApplyError::Runtime {
-                id: d.id.to_string(),
-                source,
-            })?;
-        if let Some(p) = state.pods.get_mut(&uid) {
-            p.created = true;
-        }
+        pods::create(&mut self.saver, self.runtime, state, &request)?;
         // Confirmed together with the object's record, in the next save (the next intents,
         // or the plan's last): a crash before it leaves an unconfirmed record that the next
         // apply creates again, idempotently by uid.
@@ -528,7 +483,7 @@ mod tests {
         let now = || crate::time::parse("2026-01-01T00:00:00Z").unwrap();
         let mut on_step = |_: &Step| {};
         let mut ex = Executor::new(store, rt, &mut uid, &now, &mut on_step);
-        ex.crash_after_saves = crash;
+        ex.saver.crash_after = crash;
         ex.pod_batch = pod_batch;
         ex.execute(&p, d, &mut state).map(|_| ())
     }

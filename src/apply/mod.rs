@@ -2,7 +2,8 @@
 //! state after every step so a crash anywhere leaves a state the next apply finishes from.
 
 pub mod executor;
+pub mod pass;
+pub mod pods;
 pub mod reconcile;
-pub mod workloads;
 
 pub use executor::{ApplyError, Executor, refresh_pending};

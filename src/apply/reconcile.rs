@@ -6,7 +6,8 @@
 //! [`FakeRuntime`](crate::runtime::fake::FakeRuntime) with a stepped clock in tests.
 
 use super::ApplyError;
-use super::workloads::{Saver, execute_workloads, reap_terminated, retry_unconfirmed};
+use super::executor::Executor;
+use super::pods::{reap_terminated, retry_unconfirmed};
 use crate::manifest::ObjectId;
 use crate::manifest::types::{Kind, NamespacedName};
 use crate::plan::controller::Time;
@@ -14,7 +15,7 @@ use crate::plan::health::{GateInput, Verdict, gate};
 use crate::plan::workloads::{WorkloadInput, reconcile};
 use crate::plan::{DesiredObject, HostFacts, Observed};
 use crate::runtime::{Runtime, RuntimeError};
-use crate::state::{Event, EventLog, State, StateStore};
+use crate::state::{Event, EventLog, State};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -64,8 +65,6 @@ pub struct LoopConfig<'a> {
     pub timeout: Duration,
     /// Return after the first pass.
     pub no_wait: bool,
-    /// Test hook: the process is to crash after this many saves.
-    pub crash_after: Option<u32>,
 }
 
 /// How the loop ended.
@@ -87,13 +86,16 @@ pub enum Outcome {
 }
 
 /// The loop's collaborators.
-pub struct Reconciler<'a> {
-    pub store: &'a StateStore,
+pub struct Reconciler<'a, 'e> {
+    /// Carries out each pass, with the executor that ran the plan (one saver, one crash
+    /// hook, one pod protocol).
+    pub executor: &'a mut Executor<'e>,
+    /// Where the controllers' and the scheduler's events go.
     pub events: &'a EventLog,
-    pub runtime: &'a mut dyn Runtime,
+    /// Where the loop reads the time and waits.
     pub clock: &'a mut dyn Clock,
+    /// What the loop tells the user.
     pub progress: &'a mut dyn Progress,
-    pub new_uid: &'a mut dyn FnMut() -> String,
     /// Set by a signal: the loop ends as if the timeout had passed.
     pub stop: Option<&'a AtomicBool>,
 }
@@ -118,14 +120,13 @@ pub fn needed(state: &State, config: &LoopConfig<'_>) -> bool {
         || state.pods.values().any(|p| p.is_terminating())
 }
 
-impl Reconciler<'_> {
+impl Reconciler<'_, '_> {
     /// Runs the loop over `state`, saving it after every effect.
     pub fn run(&mut self, state: &mut State, config: &LoopConfig<'_>) -> Result<Outcome, ApplyError> {
         if !needed(state, config) {
             return Ok(Outcome::Converged);
         }
         let deadline = self.clock.now() + config.timeout;
-        let mut saver = Saver::new(self.store, config.crash_after.filter(|&n| n > 0));
         let mut last_messages: Vec<String> = Vec::new();
         let mut wait = FIRST_WAIT;
         // Whether this run started pods (then convergence must hold for SETTLE), and since
@@ -133,9 +134,10 @@ impl Reconciler<'_> {
         let mut started = !config.watched_pods.is_empty();
         let mut converged_since: Option<Time> = None;
         loop {
-            retry_unconfirmed(&mut saver, self.runtime, state)?;
-            reap_terminated(&mut saver, self.runtime, state)?;
-            let observed = observe(self.runtime, state).map_err(|source| ApplyError::Runtime {
+            let ex = &mut *self.executor;
+            retry_unconfirmed(&mut ex.saver, ex.runtime, state, config.desired)?;
+            reap_terminated(&mut ex.saver, ex.runtime, state)?;
+            let observed = observe(ex.runtime, state).map_err(|source| ApplyError::Runtime {
                 id: "pods".into(),
                 source,
             })?;
@@ -151,15 +153,18 @@ impl Reconciler<'_> {
             let changed =
                 step.acts() || state.replica_sets != step.replica_sets || state.deployments != step.deployments;
             if step.acts() {
-                self.runtime.check_can_modify().map_err(|source| ApplyError::Runtime {
-                    id: "the pods of Deployments and ReplicaSets".into(),
-                    source,
-                })?;
+                self.executor
+                    .runtime
+                    .check_can_modify()
+                    .map_err(|source| ApplyError::Runtime {
+                        id: "the pods of Deployments and ReplicaSets".into(),
+                        source,
+                    })?;
             }
             started |= !step.creates.is_empty();
             if changed {
-                let stamp = crate::time::whole_seconds(now);
-                execute_workloads(&mut saver, self.runtime, state, &step, self.new_uid, stamp)?;
+                self.executor
+                    .execute_pass(state, &step, crate::time::whole_seconds(now))?;
             }
             let messages: Vec<String> = step
                 .progress
@@ -228,7 +233,7 @@ impl Reconciler<'_> {
                     sleep = sleep.min(until);
                 }
                 // The runtime wakes the loop when a pod's status changes; otherwise it sleeps.
-                if !self.runtime.wait_for_change(sleep) {
+                if !self.executor.runtime.wait_for_change(sleep) {
                     self.clock.sleep(sleep);
                 }
                 wait = (wait * 2).min(MAX_WAIT);
@@ -310,6 +315,7 @@ mod tests {
     use crate::manifest::{SourceFile, load};
     use crate::plan::desired_objects;
     use crate::runtime::fake::{Call, FakeRuntime};
+    use crate::state::StateStore;
 
     /// A clock that only moves when the loop sleeps.
     struct StepClock {
@@ -406,15 +412,16 @@ mod tests {
                 host,
                 timeout: Duration::from_secs(60),
                 no_wait: false,
-                crash_after,
             };
+            let now = crate::time::now;
+            let mut on_step = |_: &crate::plan::Step| {};
+            let mut executor = Executor::new(&self.store, rt, &mut new_uid, &now, &mut on_step);
+            executor.saver.crash_after = crash_after;
             Reconciler {
-                store: &self.store,
+                executor: &mut executor,
                 events: &self.events,
-                runtime: rt,
                 clock: &mut self.clock,
                 progress: &mut self.lines,
-                new_uid: &mut new_uid,
                 stop: None,
             }
             .run(&mut state, &config)

@@ -96,14 +96,23 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             session.store.save(&mut session.state)?;
         }
         let code = converged_code(&plan);
+        let mut counter = 0u64;
+        let mut new_uid = || {
+            counter += 1;
+            new_pod_uid(counter)
+        };
+        let now = context::now;
+        let mut on_step = |_: &Step| {};
+        let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
+        executor.saver.crash_after = crash_after;
         let code = code.max(converge(
-            &mut session,
-            runtime.as_mut(),
+            &mut executor,
+            &mut session.state,
+            &session.events,
             &desired,
             &[],
             args,
             stop,
-            crash_after,
         )?);
         session.audit("apply", &plan, started, code)?;
         return Ok(code);
@@ -150,7 +159,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     record_scheduling_events(&session, &plan)?;
     let now = context::now;
     let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
-    executor.crash_after_saves = crash_after;
+    executor.saver.crash_after = crash_after;
     // A test hook, as the crash point: how many new pods' intents one save holds.
     if let Some(batch) = std::env::var("REKON_TEST_POD_BATCH").ok().and_then(|v| v.parse().ok()) {
         executor.pod_batch = batch;
@@ -158,7 +167,6 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     executor.stop = Some(stop);
     let outcome = executor.execute(&plan, &desired, &mut session.state);
     let outcome = outcome.and_then(|summary| executor.collect_garbage(&session.state).map(|_| summary));
-    let saves = executor.saves();
     bar.finish_and_clear();
     match outcome {
         Ok(s) => {
@@ -167,17 +175,17 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
                 s.add, s.change, s.destroy
             ));
             let code = converged_code(&plan);
-            // The crash hook counts every save of the run, the plan's and the loop's.
-            let crash = crash_after.map(|n| n.saturating_sub(saves));
+            // The loop goes on with the plan's executor: its crash hook counts every save
+            // of the run, the plan's and the loop's.
             let watched = watched_pods(&plan);
             let code = code.max(converge(
-                &mut session,
-                runtime.as_mut(),
+                &mut executor,
+                &mut session.state,
+                &session.events,
                 &desired,
                 &watched,
                 args,
                 stop,
-                crash,
             )?);
             session.audit("apply", &plan, started, code)?;
             Ok(code)
@@ -195,13 +203,13 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
 /// Runs the reconcile loop ([`crate::apply::reconcile`]) and maps how it ended to the exit
 /// code, printing what the user reads: progress lines, and on exit 3 what and why.
 fn converge(
-    session: &mut Session,
-    runtime: &mut dyn crate::runtime::Runtime,
+    executor: &mut Executor<'_>,
+    state: &mut crate::state::State,
+    events: &crate::state::EventLog,
     desired: &[crate::plan::DesiredObject],
     watched_pods: &[ObjectId],
     args: &ApplyArgs,
     stop: &AtomicBool,
-    crash_after: Option<u32>,
 ) -> Result<i32> {
     use crate::apply::reconcile::{LoopConfig, Outcome, Reconciler, SystemClock};
     // Under --watch a round waits at most one interval, so a new commit is picked up (and
@@ -218,27 +226,16 @@ fn converge(
         host: &host,
         timeout,
         no_wait: args.no_wait,
-        crash_after,
     };
-    if !crate::apply::reconcile::needed(&session.state, &config) {
+    if !crate::apply::reconcile::needed(state, &config) {
         return Ok(exit::OK);
     }
     let mut bar = Bar::new();
-    let mut counter = 0u64;
-    let mut new_uid = || {
-        counter += 1;
-        new_pod_uid(counter)
-    };
-    let Session {
-        store, state, events, ..
-    } = session;
     let outcome = Reconciler {
-        store,
+        executor,
         events,
-        runtime,
         clock: &mut SystemClock,
         progress: &mut bar,
-        new_uid: &mut new_uid,
         stop: Some(stop),
     }
     .run(state, &config);
@@ -257,7 +254,7 @@ fn converge(
         } => {
             eprintln!("Error: {object} cannot become healthy: {message}");
             if let (Some(uid), Some(container)) = (pod_uid, container)
-                && let Some(line) = last_log_line(&session.store, &uid, &container)
+                && let Some(line) = last_log_line(executor.saver.store, &uid, &container)
             {
                 eprintln!("  last log line of container {container}: {line}");
             }

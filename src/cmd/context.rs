@@ -14,9 +14,13 @@ use std::path::Path;
 
 /// An open state directory, locked for the duration of the verb.
 pub struct Session {
+    /// The state directory, for saving.
     pub store: StateStore,
+    /// The state as loaded; saved back through `store`.
     pub state: State,
+    /// The secret key Secret values are hashed with.
     pub key: SecretKey,
+    /// The event and audit log, `events.jsonl`.
     pub events: EventLog,
     _lock: StateLock,
 }
@@ -64,9 +68,13 @@ impl Session {
 
 /// What a verb that plans starts from: the open session and the parsed source.
 pub struct Loaded {
+    /// The open, locked state.
     pub session: Session,
+    /// The source as resolved from the flags and the state.
     pub spec: SourceSpec,
+    /// The files read from it, with their revision.
     pub snapshot: Snapshot,
+    /// The objects parsed and validated from those files.
     pub manifests: Manifests,
 }
 

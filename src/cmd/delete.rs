@@ -7,7 +7,7 @@ use super::context::{self, Session};
 use super::get::{canonical_kind, cluster_scoped, controller_records, labels_of, resource_name};
 use super::logs::{grace_period, pod_spec};
 use super::{ExitError, Global, exit};
-use crate::apply::workloads::{Saver, reap_terminated};
+use crate::apply::pods::{Deletion, Saver, begin_deletion, reap_terminated};
 use crate::manifest::ObjectId;
 use crate::manifest::types::LabelSelector;
 use crate::manifest::types::{Kind, NamespacedName};
@@ -21,6 +21,7 @@ use std::time::Duration;
 /// How often a waiting delete looks whether the pods are gone.
 const POLL: Duration = Duration::from_millis(20);
 
+/// `rekon delete`'s arguments: what to delete, and how its dependents and pods go.
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
     /// `KIND/NAME ...`, or `KIND NAME ...`, or `KIND` with `-l` or `--all`.
@@ -55,10 +56,14 @@ pub struct DeleteArgs {
     pub ignore_not_found: bool,
 }
 
+/// What `--cascade` does to an object's dependents (kubectl's propagation policies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Cascade {
+    /// Delete the owner at once, then its dependents.
     Background,
+    /// Delete the dependents first; the owner stays, being deleted, until they are gone.
     Foreground,
+    /// Keep the dependents, without their owner.
     Orphan,
 }
 
@@ -177,6 +182,8 @@ fn targets(args: &DeleteArgs, state: &State) -> Result<Vec<Target>> {
     }
 }
 
+/// Runs `rekon delete`: deletes each target with its dependents per `--cascade`; exit 1
+/// when a target does not exist (unless `--ignore-not-found`).
 pub fn run(global: &Global, args: &DeleteArgs) -> Result<i32> {
     let mut session = Session::open(global, LockMode::Exclusive, "delete")?;
     let targets = targets(args, &session.state)?;
@@ -384,8 +391,7 @@ impl Deleter<'_> {
     /// pod under `--force --grace-period=0`, is forgotten at once.
     fn terminate(&mut self, pods: &[String]) -> Result<()> {
         let force = self.args.force && self.args.grace_period == 0;
-        let now = context::now();
-        let mut stopping = Vec::new();
+        let mut deletions = Vec::new();
         for uid in pods {
             let Some(rec) = self.session.state.pods.get(uid) else {
                 continue;
@@ -398,25 +404,25 @@ impl Deleter<'_> {
                     grace_period(pod_spec(&dir, &self.session.state, rec).as_ref())
                 }
             };
-            if rec.is_pending() || force {
-                self.session.state.pods.remove(uid);
-            } else {
-                let rec = self.session.state.pods.get_mut(uid).expect("looked up above");
-                rec.deletion_timestamp = Some(now);
-                rec.deletion_grace_period_seconds = Some(grace.as_secs() as i64);
-            }
-            stopping.push((uid.clone(), grace));
+            deletions.push(Deletion {
+                uid: uid.clone(),
+                grace: grace.as_secs() as i64,
+                force,
+            });
         }
-        if stopping.is_empty() {
+        if deletions.is_empty() {
             return Ok(());
         }
         self.runtime.check_can_modify().context("cannot delete pods")?;
-        self.save()?;
-        for (uid, grace) in &stopping {
-            self.runtime
-                .terminate_pod(uid, *grace)
-                .with_context(|| format!("failed to delete pod {uid}"))?;
-        }
+        let Session { store, state, .. } = &mut *self.session;
+        begin_deletion(
+            &mut Saver::new(store, None),
+            self.runtime,
+            state,
+            &deletions,
+            context::now(),
+        )
+        .context("failed to delete the pods")?;
         Ok(())
     }
 

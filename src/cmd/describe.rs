@@ -12,6 +12,7 @@ use clap::Args;
 use serde_json::Value;
 use std::fmt::Write;
 
+/// `rekon describe`'s arguments: the object to show.
 #[derive(Args, Debug)]
 pub struct DescribeArgs {
     /// KIND/NAME, e.g. pod/web or deployment/web.
@@ -32,6 +33,8 @@ fn map_lines(v: Option<&Value>) -> String {
     }
 }
 
+/// Runs `rekon describe`: prints the object in kubectl's layout, with its events; fails when
+/// the state has no such object.
 pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     let Some((kind_word, name)) = args.target.split_once('/') else {
         bail!("expected KIND/NAME (e.g. pod/web), got {:?}", args.target)

@@ -11,6 +11,7 @@ use clap::Args;
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 
+/// `rekon down`'s arguments: whether to skip the confirmation.
 #[derive(Args, Debug)]
 pub struct DownArgs {
     /// Do not ask for confirmation.
@@ -43,6 +44,8 @@ fn resource_count(state: &State, runtime_pods: &BTreeSet<String>) -> usize {
     state.objects.len() + pods.into_iter().filter(|uid| !bare(uid)).count()
 }
 
+/// Runs `rekon down`: asks on a terminal unless `--yes`, stops every pod, removes the nodes'
+/// cgroups and empties the state; exit 1 when the answer is not `yes`.
 pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
     if !args.yes && std::io::stdin().is_terminal() && !confirmed()? {
         eprintln!("\nDestroy cancelled.");

@@ -10,14 +10,21 @@ use crate::time::Time;
 /// One line: an event and its repeats.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shown {
+    /// `Normal` or `Warning`.
     pub type_: String,
+    /// The event's reason (`Scheduled`, `Pulled`, `ScalingReplicaSet`, …).
     pub reason: String,
     /// `pod/web`, `deployment/web`.
     pub object: String,
+    /// The component that recorded it (`kubelet`, `default-scheduler`, …).
     pub source: String,
+    /// Human-readable text of the event.
     pub message: String,
+    /// When the first of the repeats happened.
     pub first: Time,
+    /// When the last of the repeats happened.
     pub last: Time,
+    /// How many times it happened (1 for a single event).
     pub count: u32,
 }
 

@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use std::time::Duration;
 
+/// `rekon events`'s arguments: which events to print, and whether to follow.
 #[derive(Args, Debug)]
 pub struct EventsArgs {
     /// Keep printing new events as they are recorded.
@@ -72,6 +73,8 @@ fn rows(shown: &[Shown], args: &EventsArgs, object: Option<&str>) -> Vec<Vec<Str
         .collect()
 }
 
+/// Runs `rekon events`: prints the events of objects (with `--audit`, the audit log) as a
+/// table, and with `--follow` keeps printing new ones.
 pub fn run(global: &Global, args: &EventsArgs) -> Result<i32> {
     if args.audit {
         return audit(global, args);

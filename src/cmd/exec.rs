@@ -6,6 +6,7 @@ use crate::runtime::exec::{self, ExecError, ExecOptions, ExecTarget};
 use anyhow::Result;
 use clap::Args;
 
+/// `rekon exec`'s arguments: the pod, the container and the command.
 #[derive(Args, Debug)]
 pub struct ExecArgs {
     /// The pod (`NAME` or `pod/NAME`).
@@ -27,6 +28,7 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
+/// Runs `rekon exec`: runs the command in the container and exits with its exit code.
 pub fn run(global: &Global, args: &ExecArgs) -> Result<i32> {
     if args.command.is_empty() {
         return Err(ExitError::new(exit::ERROR, "you must specify at least one command for the container").into());

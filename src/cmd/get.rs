@@ -12,6 +12,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use serde_json::Value;
 
+/// `rekon get`'s arguments: what to list, how to print it, and whether to watch.
 #[derive(Args, Debug)]
 pub struct GetArgs {
     /// pods|deploy|rs|sts|ds|svc|cm|secret|pvc|pv|nodes|ns|jobs|all
@@ -73,6 +74,8 @@ pub fn read_state(global: &Global) -> Result<State> {
     Ok(StateStore::open(&global.state_dir)?.load()?)
 }
 
+/// Runs `rekon get`: prints the matching objects, and with `--watch` their changes; exit 1
+/// when a named object does not exist.
 pub fn run(global: &Global, args: &GetArgs) -> Result<i32> {
     let watching = args.watch || args.watch_only;
     if watching && !matches!(args.output.as_deref(), None | Some("wide" | "name")) {

@@ -11,12 +11,15 @@ use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// `rekon image`'s arguments: one of its subcommands.
 #[derive(Args, Debug)]
 pub struct ImageArgs {
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: ImageCommand,
 }
 
+/// The subcommands of `rekon image`.
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
     /// Import an OCI layout, a `docker save` archive, or a root filesystem (directory or tar).
@@ -29,6 +32,7 @@ pub enum ImageCommand {
     Rm(RmArgs),
 }
 
+/// `rekon image import`'s arguments: the name, the source, and the image config to set.
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// The name to import under, e.g. `busybox:1.36` (`:latest` when no tag).
@@ -56,6 +60,7 @@ pub struct ImportArgs {
     pub stop_signal: Option<String>,
 }
 
+/// `rekon image rm`'s arguments: the images to remove.
 #[derive(Args, Debug)]
 pub struct RmArgs {
     /// Names or ids of the images.
@@ -83,6 +88,7 @@ fn store(global: &Global) -> Result<ImageStore> {
     ImageStore::open(&dir).with_context(|| format!("failed to open the image store {}", dir.display()))
 }
 
+/// Runs `rekon image import|ls|rm` on the image store of the state directory.
 pub fn run(global: &Global, args: &ImageArgs) -> Result<i32> {
     match &args.command {
         ImageCommand::Import(a) => import(global, a),

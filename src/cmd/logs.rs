@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `rekon logs`'s arguments: the pod, the container, and which lines.
 #[derive(Args, Debug)]
 pub struct LogsArgs {
     /// The pod (`NAME` or `pod/NAME`).
@@ -42,10 +43,13 @@ pub struct LogsArgs {
 /// A pod of the state and where its files are.
 #[derive(Debug, Clone)]
 pub struct PodTarget {
+    /// The pod's record in the state.
     pub record: PodRecord,
     /// `<state>/pods/<uid>`.
     pub dir: PathBuf,
+    /// Names of its app containers, in spec order.
     pub containers: Vec<String>,
+    /// Names of its init containers, in spec order.
     pub init_containers: Vec<String>,
     /// `kubectl.kubernetes.io/default-container`, when set.
     pub default_container: Option<String>,
@@ -166,6 +170,8 @@ impl PodTarget {
     }
 }
 
+/// Runs `rekon logs`: prints the container's log, or with `--follow` follows it until the
+/// pod ends.
 pub fn run(global: &Global, args: &LogsArgs) -> Result<i32> {
     let state = super::get::read_state(global)?;
     let target = find_pod(global, &state, &args.namespace, &args.pod)?;

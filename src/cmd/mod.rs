@@ -44,12 +44,16 @@ pub mod exit {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ExitError {
+    /// The process exit code (see [`exit`]).
     pub code: i32,
+    /// What to print after `Error: `; empty when `silent`.
     pub message: String,
+    /// The explanation is already printed: print nothing.
     pub silent: bool,
 }
 
 impl ExitError {
+    /// An error that prints `message` and exits with `code`.
     pub fn new(code: i32, message: impl Into<String>) -> Self {
         ExitError {
             code,
@@ -68,6 +72,7 @@ impl ExitError {
     }
 }
 
+/// The `rekon` command line: global options and one verb.
 #[derive(Parser, Debug)]
 #[command(
     name = "rekon",
@@ -75,8 +80,10 @@ impl ExitError {
     about = "Kubernetes manifests from git, planned and applied on one Linux host"
 )]
 pub struct Cli {
+    /// Options every verb takes.
     #[command(flatten)]
     pub global: Global,
+    /// The verb to run.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -112,6 +119,7 @@ pub struct SourceArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// The verbs of `rekon`.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show what apply would change; changes nothing.

@@ -13,8 +13,10 @@ pub fn stdout_style() -> Style {
 /// `-o` formats of plan.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlanFormat {
+    /// Terraform's text, for people.
     #[default]
     Text,
+    /// The versioned plan JSON, for machines.
     Json,
 }
 

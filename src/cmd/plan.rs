@@ -10,8 +10,10 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// `rekon plan`'s arguments: the source, where to save the plan, and how to print it.
 #[derive(Args, Debug)]
 pub struct PlanArgs {
+    /// Where the manifests come from.
     #[command(flatten)]
     pub source: SourceArgs,
     /// Save the plan to FILE, for `rekon apply FILE`.
@@ -25,6 +27,8 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
+/// Runs `rekon plan`: prints the plan (and with `--out` saves it) and records the audit
+/// line; exit 2 with `--detailed-exitcode` when there are changes.
 pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
     let started = Instant::now();
     let (

@@ -10,12 +10,15 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use std::time::{Duration, Instant};
 
+/// `rekon rollout`'s arguments: one of its subcommands.
 #[derive(Args, Debug)]
 pub struct RolloutArgs {
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: RolloutCommand,
 }
 
+/// The subcommands of `rekon rollout`.
 #[derive(Subcommand, Debug)]
 pub enum RolloutCommand {
     /// Watch a Deployment's rollout until it is done (kubectl's messages and exit codes).
@@ -32,10 +35,13 @@ pub enum RolloutCommand {
     Restart(ChangeArgs),
 }
 
+/// Arguments of `rollout pause`, `resume` and `restart` (and of `undo`): the Deployment, and
+/// whether to roll the change out now.
 #[derive(Args, Debug)]
 pub struct ChangeArgs {
     /// deployment/NAME
     pub target: String,
+    /// Namespace.
     #[arg(short, long, default_value = "default")]
     pub namespace: String,
     /// Only record the change; the next `rekon apply` (or `apply --watch`) rolls it out.
@@ -43,8 +49,10 @@ pub struct ChangeArgs {
     pub no_apply: bool,
 }
 
+/// `rollout undo`'s arguments: the Deployment and the revision to go back to.
 #[derive(Args, Debug)]
 pub struct UndoArgs {
+    /// The Deployment, and whether to roll back now.
     #[command(flatten)]
     pub change: ChangeArgs,
     /// The revision to go back to (0: the one before the current).
@@ -52,10 +60,12 @@ pub struct UndoArgs {
     pub to_revision: i64,
 }
 
+/// `rollout status`'s arguments: the Deployment, whether to watch, and for how long.
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     /// deployment/NAME
     pub target: String,
+    /// Namespace.
     #[arg(short, long, default_value = "default")]
     pub namespace: String,
     /// Keep watching until the rollout ends (`--watch=false`: print the current state once).
@@ -66,10 +76,12 @@ pub struct StatusArgs {
     pub timeout: Duration,
 }
 
+/// `rollout history`'s arguments: the Deployment, and optionally one revision to show.
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
     /// deployment/NAME
     pub target: String,
+    /// Namespace.
     #[arg(short, long, default_value = "default")]
     pub namespace: String,
     /// Show the pod template of this revision.
@@ -77,6 +89,8 @@ pub struct HistoryArgs {
     pub revision: Option<i64>,
 }
 
+/// Runs `rekon rollout`: prints a rollout's status or history, or records a pause, resume,
+/// restart or undo and, unless `--no-apply`, applies it.
 pub fn run(global: &Global, args: &RolloutArgs) -> Result<i32> {
     match &args.command {
         RolloutCommand::Status(a) => status(global, a),

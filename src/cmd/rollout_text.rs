@@ -6,13 +6,19 @@
 /// status its controller last wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatusView {
+    /// The Deployment's name, for the messages.
     pub name: String,
+    /// `metadata.generation`.
     pub generation: i64,
+    /// `status.observedGeneration`: the generation its controller last acted on.
     pub observed_generation: i64,
     /// `spec.replicas`.
     pub desired: i32,
+    /// `status.replicas`: its active pods, old and new.
     pub replicas: i32,
+    /// `status.updatedReplicas`: pods of the current template.
     pub updated: i32,
+    /// `status.availableReplicas`: pods ready for at least minReadySeconds.
     pub available: i32,
     /// The Progressing condition's reason is `ProgressDeadlineExceeded`.
     pub deadline_exceeded: bool,

@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+/// `rekon status`'s arguments: the output format, and whether to fetch the source.
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     /// Output format.
@@ -19,18 +20,24 @@ pub struct StatusArgs {
     pub offline: bool,
 }
 
+/// `-o` formats of status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum StatusFormat {
+    /// Argo CD's `app get` layout, for people.
     #[default]
     Text,
+    /// One JSON report, for machines.
     Json,
 }
 
 /// Argo CD's sync status: whether the host matches the source's head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Sync {
+    /// A plan against the head has no changes.
     Synced,
+    /// A plan against the head has changes.
     OutOfSync,
+    /// Not compared: nothing applied yet, `--offline`, or the source could not be read.
     Unknown,
 }
 
@@ -112,6 +119,8 @@ fn describe_source(state: &State) -> Option<String> {
     })
 }
 
+/// Runs `rekon status`: prints the source, the revision applied, the sync status, the last
+/// apply and the health of every object.
 pub fn run(global: &Global, args: &StatusArgs) -> Result<i32> {
     let session = Session::open(global, LockMode::Shared, "status")?;
     let observed = context::observe_state(global, &session.state)?;

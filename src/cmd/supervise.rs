@@ -4,6 +4,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
+/// `rekon __supervise`'s arguments: the pod directory and the readiness descriptor.
 #[derive(Args, Debug)]
 pub struct SuperviseArgs {
     /// The pod directory (`<state>/pods/<uid>`) holding pod.json.

@@ -5,12 +5,16 @@ use super::{Global, SourceArgs, exit};
 use anyhow::Result;
 use clap::Args;
 
+/// `rekon validate`'s arguments: the source to check.
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
+    /// Where the manifests come from.
     #[command(flatten)]
     pub source: SourceArgs,
 }
 
+/// Runs `rekon validate`: reads, parses and validates the source and prints a summary; fails
+/// with every error found.
 pub fn run(global: &Global, args: &ValidateArgs) -> Result<i32> {
     let spec = context::source_spec(&args.source, None)?;
     // A git source still needs a fetch cache: use the state dir's when it exists, else a

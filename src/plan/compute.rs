@@ -16,9 +16,13 @@ pub type Observed = BTreeMap<String, Option<PodStatus>>;
 
 /// Everything a plan is computed from.
 pub struct PlanInput<'a> {
+    /// The objects of the source, plus the Namespaces they use that git does not define.
     pub desired: &'a [DesiredObject],
+    /// The state as last saved.
     pub state: &'a State,
+    /// What the runtime reports for the state's pods.
     pub observed: &'a Observed,
+    /// Where `desired` came from; copied into the plan.
     pub source: PlanSource,
     /// The host: its name is recorded in the plan; its size is the default node's.
     pub host: HostFacts,

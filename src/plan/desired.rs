@@ -11,6 +11,7 @@ pub const SENSITIVE: &str = "(sensitive value)";
 /// One object of the desired state, ready to be compared with the state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredObject {
+    /// Kind, namespace and name of the object.
     pub id: ObjectId,
     /// The typed object; None for a Namespace rekon adds because objects use it.
     pub resource: Option<Resource>,

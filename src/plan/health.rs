@@ -15,11 +15,17 @@ use serde::Serialize;
 /// without running it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Health {
+    /// Running as specified: pods Ready, rollout complete.
     Healthy,
+    /// Deliberately not progressing (a paused Deployment).
     Suspended,
+    /// Not healthy yet, but still moving: pods starting, a rollout under way, a pod Pending.
     Progressing,
+    /// In git but not on the host: not applied yet, or its pod is gone.
     Missing,
+    /// Failed, or unable to recover by itself (CrashLoopBackOff, a passed progress deadline).
     Degraded,
+    /// A kind rekon records but runs no controller for.
     Unknown,
 }
 
@@ -32,7 +38,9 @@ impl std::fmt::Display for Health {
 /// A health and why (empty when there is nothing to say).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Assessment {
+    /// The health code.
     pub health: Health,
+    /// Why, in Argo CD's or kubectl's words; empty when healthy with nothing to say.
     pub reason: String,
 }
 
@@ -493,25 +501,33 @@ pub fn object(
 /// it waits for), or stuck (progress is impossible, with the pod and why).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// Nothing is left to wait for: apply is done.
     Converged,
     /// (object, what it waits for): `deployment/web`, kubectl's rollout message.
     Waiting(Vec<(String, String)>),
     /// `pod default/web-…: container app: CrashLoopBackOff (…)`, with the pod's uid and the
     /// container, so the caller can add its last log line.
     Stuck {
+        /// The pod that is stuck (`pod default/web-…`).
         object: String,
+        /// Why: the pod's Degraded reason, or the scheduler's message.
         message: String,
+        /// Uid of the pod, for its logs; None for a pod no node can take.
         pod_uid: Option<String>,
+        /// The failing container, when one is.
         container: Option<String>,
     },
 }
 
 /// What the gate looks at after one controller pass.
 pub struct GateInput<'a> {
+    /// The state after the pass.
     pub state: &'a crate::state::State,
+    /// What the runtime reports for the state's pods.
     pub observed: &'a super::Observed,
     /// The bare Pods this apply created or changed.
     pub watched_pods: &'a [crate::manifest::ObjectId],
+    /// How far each workload of the pass is; those not converged are rolling out.
     pub progress: &'a [super::workloads::WorkloadProgress],
     /// Whether the pass changed anything on the host (then something may still move).
     pub acted: bool,

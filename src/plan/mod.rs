@@ -47,6 +47,7 @@ pub struct HostFacts {
 /// A node the plan schedules onto, with the capacity apply gives its cgroup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanNode {
+    /// The Node's `metadata.name` (the hostname for the implicit node).
     pub name: String,
     /// Capacity in millicores (`status.capacity.cpu`, else the host's CPUs).
     pub cpu_milli: i64,
@@ -91,10 +92,13 @@ pub struct PodPlacement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Create an object the state does not have yet.
     Create,
+    /// Change an object in place: its hash differs, but no immutable field changed.
     Update,
     /// Destroy, then create (an immutable field changed, or a pod must be rebuilt).
     Replace,
+    /// Destroy an object of the state that git no longer has.
     Delete,
 }
 
@@ -123,6 +127,7 @@ impl Action {
 /// Where the plan's desired state came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanSource {
+    /// The source as named: repository, ref and path, or the `-f` files.
     pub spec: SourceSpec,
     /// Commit sha, or `sha256:` content hash for `-f`.
     pub revision: String,
@@ -136,7 +141,9 @@ pub const DELETED_OUTSIDE_GIT: &str = "deleted outside git";
 /// One change to one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
+    /// The object the step acts on.
     pub id: ObjectId,
+    /// What the step does to it.
     pub action: Action,
     /// Why, when it is not obvious (`because it is not in git any more`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,12 +188,16 @@ impl Step {
 /// Terraform's counts: a replace counts once in add and once in destroy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Summary {
+    /// Creates and replaces.
     pub add: u32,
+    /// Updates in place.
     pub change: u32,
+    /// Deletes and replaces.
     pub destroy: u32,
 }
 
 impl Summary {
+    /// The counts of `steps`.
     pub fn of(steps: &[Step]) -> Summary {
         let mut s = Summary::default();
         for step in steps {
@@ -203,6 +214,7 @@ impl Summary {
         s
     }
 
+    /// Whether nothing is added, changed or destroyed.
     pub fn is_empty(&self) -> bool {
         self.add == 0 && self.change == 0 && self.destroy == 0
     }
@@ -211,16 +223,24 @@ impl Summary {
 /// A plan: computed by `plan`, rendered, saved by `--out`, executed by `apply`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// [`PLAN_FORMAT_VERSION`] of the rekon that made it.
     pub format_version: String,
+    /// Version of the rekon that made it.
     pub rekon_version: String,
+    /// Where the desired state came from.
     pub source: PlanSource,
     /// The state the plan was made against; a saved plan is stale if either moved.
     pub lineage: String,
+    /// The state's serial when the plan was made.
     pub serial: u64,
+    /// Hostname of the machine it was made on.
     pub host: String,
+    /// When it was made: the controllers' clock for this plan.
     #[serde(with = "crate::time::secs")]
     pub created_at: Time,
+    /// The changes, in apply order: deletes first (a Node's last of all), then the rest by kind.
     pub steps: Vec<Step>,
+    /// Counts of `steps`.
     pub summary: Summary,
     /// The nodes pods are scheduled onto after this plan.
     #[serde(default)]
@@ -234,6 +254,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether there is any step to apply.
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
     }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 /// ANSI colours, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
+    /// Whether to colour actions, diff lines and the summary with ANSI escape codes.
     pub color: bool,
 }
 

@@ -25,17 +25,22 @@ pub enum StateError {
     /// A filesystem operation on a state file failed.
     #[error("failed to {operation} {path}")]
     Io {
+        /// What was being done: `open`, `read`, `write`, `lock`, ….
         operation: &'static str,
+        /// The file or directory it was done to.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
     /// `state.json` exists but is not a readable rekon state.
     #[error("state file {path} is corrupt; {}", recovery(path, backup.as_deref()))]
     Corrupt {
+        /// Path of the state file.
         path: PathBuf,
         /// `state.json.backup`, when there is one.
         backup: Option<PathBuf>,
+        /// Why serde could not read it.
         #[source]
         source: serde_json::Error,
     },
@@ -44,32 +49,63 @@ pub enum StateError {
         "state file {path} is missing but {backup} exists: copy the backup to {path} \
          (or delete the backup to start from an empty state)"
     )]
-    Missing { path: PathBuf, backup: PathBuf },
+    Missing {
+        /// Path of the missing state file.
+        path: PathBuf,
+        /// Path of the backup that still exists.
+        backup: PathBuf,
+    },
     /// The state was written by a newer rekon.
     #[error(
         "state at {path} was written by a newer rekon (format {found}); \
          this rekon reads format {supported} and older: upgrade rekon"
     )]
-    TooNew { path: PathBuf, found: u32, supported: u32 },
+    TooNew {
+        /// Path of the state file.
+        path: PathBuf,
+        /// The `format_version` the file declares.
+        found: u32,
+        /// The newest format this rekon reads.
+        supported: u32,
+    },
     /// The state has an older format that no migration covers.
     #[error("state at {path} has format {found}, which this rekon cannot migrate: {reason}")]
-    Unmigratable { path: PathBuf, found: u32, reason: String },
+    Unmigratable {
+        /// Path of the state file.
+        path: PathBuf,
+        /// The `format_version` the file declares.
+        found: u32,
+        /// Why no migration applies.
+        reason: String,
+    },
     /// Another run holds the state lock.
     #[error("error acquiring the state lock: {path} is held by {}", holder(.info.as_deref()))]
-    Locked { path: PathBuf, info: Option<Box<LockInfo>> },
+    Locked {
+        /// Path of the lock file, `rekon.lock`.
+        path: PathBuf,
+        /// Who holds it, from `rekon.lock.info`; None for shared holders, or when that file is
+        /// missing, unreadable or names a process that is gone.
+        info: Option<Box<LockInfo>>,
+    },
     /// A line of the event log is neither valid JSON nor the torn tail of a crashed write.
     #[error("event log {path} is corrupt at line {line}")]
     CorruptEvent {
+        /// Path of the event log.
         path: PathBuf,
+        /// The bad line, counting from 1.
         line: usize,
+        /// Why the line does not parse.
         #[source]
         source: serde_json::Error,
     },
     /// `secret.key` does not hold exactly the key this rekon wrote.
     #[error("secret key {path} is corrupt: expected {expected} bytes, found {found}")]
     BadKey {
+        /// Path of the key file.
         path: PathBuf,
+        /// Length of the key rekon writes, in bytes.
         expected: usize,
+        /// Length of the file, in bytes.
         found: usize,
     },
 }

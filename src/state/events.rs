@@ -22,19 +22,25 @@ pub struct Event {
     /// Commit or `sha256:` content hash the run worked from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// Objects the plan adds, in audit lines of plan/apply runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add: Option<u32>,
+    /// Objects the plan changes, in audit lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<u32>,
+    /// Objects the run destroys (plan/apply summary, or what `down` removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroy: Option<u32>,
+    /// How long the run took, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Exit code of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// The object or pod concerned (`deployment/web`, `pod/web-7c9f-x2x4q`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
+    /// Human-readable detail: the event's message, or the error of a failed run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `Normal` or `Warning`, for the events of objects (the `kind` is then the reason).

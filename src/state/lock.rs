@@ -25,10 +25,13 @@ pub enum LockMode {
 /// Who holds the exclusive lock, as written to `rekon.lock.info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
+    /// Process id of the holder.
     pub pid: u32,
     /// The verb holding it: `apply`, `down`, ….
     pub operation: String,
+    /// User running it (`$USER` or `$LOGNAME`; `unknown` when neither is set).
     pub user: String,
+    /// Hostname of the machine (`unknown` when unreadable).
     pub host: String,
     /// When the lock was taken.
     #[serde(with = "crate::time::secs")]

@@ -14,6 +14,7 @@ pub const FORMAT_VERSION: u32 = 3;
 /// What was applied for one object of the desired state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectRecord {
+    /// Kind, namespace and name of the object.
     pub id: ObjectId,
     /// The object as applied, canonical JSON with Secret values replaced by keyed hashes.
     pub spec: serde_json::Value,
@@ -30,6 +31,8 @@ pub struct ObjectRecord {
     /// `foregroundDeletion` finalizer, until its dependents are gone.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::secs::option")]
     pub deletion_timestamp: Option<Time>,
+    /// `metadata.finalizers`: `foregroundDeletion` while a foreground delete waits for its
+    /// dependents; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
 }
@@ -37,8 +40,11 @@ pub struct ObjectRecord {
 /// One pod rekon asked the runtime to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PodRecord {
+    /// The pod's `metadata.uid`, its key in [`State::pods`].
     pub uid: String,
+    /// Namespace of the pod.
     pub namespace: String,
+    /// Name of the pod (`web-7c9f-x2x4q`).
     pub name: String,
     /// The node it is bound to; None while it is Pending (no node could take it).
     #[serde(default)]
@@ -89,6 +95,7 @@ impl PodRecord {
 /// The whole state file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
+    /// Format of the file; [`FORMAT_VERSION`] when this rekon wrote it.
     pub format_version: u32,
     /// Random id fixed when the state is first created; a saved plan must match it.
     pub lineage: String,
@@ -96,6 +103,8 @@ pub struct State {
     pub serial: u64,
     /// Version of the rekon that wrote it.
     pub rekon_version: String,
+    /// Where the last apply read the desired state from (repo, ref, path or files); None
+    /// before the first apply. Verbs given no source use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceSpec>,
     /// Commit (or `sha256:` content hash for `-f`) last applied.

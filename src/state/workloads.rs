@@ -25,7 +25,9 @@ pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 /// A ReplicaSet as it lives on the host: made by a Deployment, or standing alone from git.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveReplicaSet {
+    /// `metadata.name` (`<deployment>-<pod-template-hash>` for a Deployment's).
     pub name: String,
+    /// `metadata.namespace`.
     pub namespace: String,
     /// Deterministic uid (derived from namespace, name and creation time).
     pub uid: String,
@@ -55,6 +57,7 @@ pub struct LiveReplicaSet {
     /// How many pod names were generated so far (the seed of the next name).
     #[serde(default)]
     pub pods_created: u64,
+    /// `status`, as the last controller pass computed it.
     pub status: ReplicaSetStatus,
     /// Left without its Deployment by `rekon delete --cascade=orphan`: it keeps its pods
     /// and runs on its own until a Deployment whose selector matches adopts it.
@@ -88,22 +91,30 @@ pub struct ReplicaSetStatus {
     pub replicas: i32,
     /// Active pods whose labels match the template's labels.
     pub fully_labeled_replicas: i32,
+    /// Active pods whose Ready condition is True.
     pub ready_replicas: i32,
     /// Ready for at least minReadySeconds.
     pub available_replicas: i32,
+    /// The `metadata.generation` this status was computed for.
     pub observed_generation: i64,
 }
 
 /// A condition of a Deployment (`Available`, `Progressing`, `ReplicaFailure`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentCondition {
+    /// `type`: `Available`, `Progressing` or `ReplicaFailure`.
     #[serde(rename = "type")]
     pub type_: String,
     /// `True`, `False` or `Unknown`.
     pub status: String,
+    /// One-word CamelCase cause of the last transition (`NewReplicaSetAvailable`, …).
     pub reason: String,
+    /// Human-readable details of the transition.
     pub message: String,
+    /// `lastUpdateTime`: when the condition was last updated; the progress deadline counts
+    /// from it.
     pub last_update_time: Time,
+    /// `lastTransitionTime`: when `status` last changed.
     pub last_transition_time: Time,
 }
 
@@ -111,17 +122,23 @@ pub struct DeploymentCondition {
 /// live object would carry (rekon cannot write it into git).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentStatus {
+    /// The Deployment's generation this status was computed for (`observedGeneration`).
     pub observed_generation: i64,
     /// Σ status.replicas of its ReplicaSets (active pods).
     pub replicas: i32,
     /// status.replicas of the new ReplicaSet.
     pub updated_replicas: i32,
+    /// Σ status.readyReplicas of its ReplicaSets.
     pub ready_replicas: i32,
+    /// Σ status.availableReplicas of its ReplicaSets (ready for at least minReadySeconds).
     pub available_replicas: i32,
     /// max(0, Σ spec.replicas − available).
     pub unavailable_replicas: i32,
+    /// `status.conditions`: at most one of each type.
     #[serde(default)]
     pub conditions: Vec<DeploymentCondition>,
+    /// `collisionCount`: bumped when the new ReplicaSet's name is taken by one with another
+    /// template, to change the pod-template-hash; None until the first collision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collision_count: Option<i32>,
     /// The `deployment.kubernetes.io/revision` annotation: the new ReplicaSet's revision.

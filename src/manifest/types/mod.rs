@@ -38,19 +38,33 @@ where
 /// Any object rekon accepts.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resource {
+    /// A bare `v1` Pod: run as written, owned by no controller.
     Pod(Pod),
+    /// A `v1` ConfigMap: configuration data for pods' volumes and environment.
     ConfigMap(ConfigMap),
+    /// A `v1` Secret: like a ConfigMap, but its values are kept in the state only as keyed hashes.
     Secret(Secret),
+    /// A `v1` Service: a stable name and virtual IP in front of a set of pods.
     Service(Service),
+    /// A `v1` PersistentVolumeClaim: a pod's claim on storage.
     PersistentVolumeClaim(PersistentVolumeClaim),
+    /// A `v1` PersistentVolume: a piece of storage on the host (cluster-scoped).
     PersistentVolume(PersistentVolume),
+    /// A `v1` Node pods are scheduled onto (cluster-scoped).
     Node(Node),
+    /// A `v1` Namespace (cluster-scoped).
     Namespace(Namespace),
+    /// A `v1` ReplicationController: a ReplicaSet with an equality-only selector.
     ReplicationController(ReplicationController),
+    /// An `apps/v1` Deployment: ReplicaSets rolled out from a pod template.
     Deployment(Deployment),
+    /// An `apps/v1` ReplicaSet: a number of identical pods.
     ReplicaSet(ReplicaSet),
+    /// An `apps/v1` StatefulSet: ordered pods with stable names and per-ordinal claims.
     StatefulSet(StatefulSet),
+    /// An `apps/v1` DaemonSet: one pod per node.
     DaemonSet(DaemonSet),
+    /// A `batch/v1` Job: pods that run to completion.
     Job(Job),
 }
 

@@ -27,6 +27,7 @@ pub struct DeploymentInput<'a> {
     /// Names of other ReplicaSets in the namespace (from git): a new ReplicaSet whose name is
     /// taken bumps `collisionCount`.
     pub foreign_names: &'a [String],
+    /// The controller's clock (the plan's time).
     pub now: Time,
 }
 
@@ -35,9 +36,11 @@ pub struct DeploymentInput<'a> {
 pub struct DeploymentOutcome {
     /// Its ReplicaSets after this sync, oldest first (deleted ones gone, new one added).
     pub replica_sets: Vec<LiveReplicaSet>,
+    /// The Deployment's status after this sync.
     pub status: DeploymentStatus,
     /// ReplicaSet changes first, then the pod creates and deletes of every ReplicaSet.
     pub actions: Vec<ControllerAction>,
+    /// Events of the Deployment and its ReplicaSets, in order.
     pub events: Vec<ControllerEvent>,
     /// The name of the new ReplicaSet (None while paused with an unrolled template, or before
     /// Recreate has scaled the old ones down).

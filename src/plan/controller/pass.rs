@@ -13,10 +13,13 @@ use std::collections::BTreeMap;
 
 /// What a pass reads. Pure data: nothing here reaches the host or a clock.
 pub struct PassInput<'a> {
+    /// The desired objects of the plan; each controller picks those of its kind.
     pub desired: &'a [DesiredObject],
+    /// The recorded state: ReplicaSets, Deployment statuses, rollout overrides.
     pub state: &'a State,
     /// The pods of every ReplicaSet as the controllers see them, keyed `namespace/name`.
     pub pods: &'a BTreeMap<NamespacedName, Vec<ObservedPod>>,
+    /// The controllers' clock (the plan's time).
     pub now: Time,
 }
 
@@ -35,7 +38,9 @@ impl PassInput<'_> {
 /// How far one workload is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadProgress {
+    /// The workload (`Deployment` or `ReplicaSet`).
     pub id: ObjectId,
+    /// Its rollout is complete and the controller has nothing left to do.
     pub converged: bool,
     /// ProgressDeadlineExceeded: apply stops waiting.
     pub failed: bool,
@@ -55,7 +60,9 @@ pub struct PassOutput {
     pub pod_actions: Vec<(String, ControllerAction)>,
     /// Other changes (ReplicaSets scaled, created, deleted), for the output.
     pub actions: Vec<(ObjectId, ControllerAction)>,
+    /// Events the controllers recorded, in order.
     pub events: Vec<ControllerEvent>,
+    /// How far each workload is, for the gate apply waits on.
     pub progress: Vec<WorkloadProgress>,
     /// When to look again at the latest even if no pod changes.
     pub next_check: Option<Time>,

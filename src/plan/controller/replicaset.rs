@@ -17,6 +17,7 @@ pub struct ReplicaSetOutcome {
     /// `CreatePod` / `DeletePod`, in order. Creates are meant to run in slow-start batches
     /// (1, 2, 4, …; `slowStartBatch`): the first failure stops the rest.
     pub actions: Vec<ControllerAction>,
+    /// `SuccessfulCreate` / `SuccessfulDelete` events, in order.
     pub events: Vec<ControllerEvent>,
     /// When the status changes without any pod event: a Ready pod becomes available after
     /// minReadySeconds (`AddAfter(key, MinReadySeconds)`).

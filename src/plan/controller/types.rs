@@ -9,11 +9,15 @@ use std::collections::BTreeMap;
 /// One pod as the controllers see it (built by the caller from the state and the runtime).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedPod {
+    /// Name of the pod.
     pub name: String,
+    /// The pod's uid, its key in the state.
     pub uid: String,
     /// The ReplicaSet that owns it (controller ownerReference).
     pub owner: String,
+    /// `metadata.labels`, matched against selectors and the template's labels.
     pub labels: BTreeMap<String, String>,
+    /// `status.phase` as the runtime reports it.
     pub phase: PodPhase,
     /// The Ready condition is True.
     pub ready: bool,
@@ -21,6 +25,7 @@ pub struct ObservedPod {
     pub ready_since: Option<Time>,
     /// Being deleted (has a deletionTimestamp): no longer counted as active.
     pub deleting: bool,
+    /// `metadata.creationTimestamp`; ranks scale-down victims (newer go first).
     pub created_at: Time,
     /// The node it is bound to; None while Pending unscheduled.
     pub node: Option<String>,
@@ -56,19 +61,45 @@ impl ObservedPod {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ControllerAction {
     /// A new ReplicaSet (its record is in the outcome's `replica_sets`).
-    CreateReplicaSet { name: String, replicas: i32 },
+    CreateReplicaSet {
+        /// Name of the new ReplicaSet.
+        name: String,
+        /// Its initial `spec.replicas`.
+        replicas: i32,
+    },
     /// `spec.replicas` changes.
-    ScaleReplicaSet { name: String, from: i32, to: i32 },
+    ScaleReplicaSet {
+        /// Name of the ReplicaSet.
+        name: String,
+        /// `spec.replicas` before.
+        from: i32,
+        /// `spec.replicas` after.
+        to: i32,
+    },
     /// Annotations (revision, desired/max replicas) or minReadySeconds change, size does not.
-    UpdateReplicaSet { name: String },
+    UpdateReplicaSet {
+        /// Name of the ReplicaSet.
+        name: String,
+    },
     /// Removed by revisionHistoryLimit cleanup (it has no pods).
-    DeleteReplicaSet { name: String },
+    DeleteReplicaSet {
+        /// Name of the ReplicaSet.
+        name: String,
+    },
     /// A pod to create from the ReplicaSet's template.
-    CreatePod { replica_set: String, name: String },
+    CreatePod {
+        /// Name of the ReplicaSet whose template it is made from.
+        replica_set: String,
+        /// Generated name of the new pod.
+        name: String,
+    },
     /// A pod to delete gracefully.
     DeletePod {
+        /// Name of the ReplicaSet that owns it.
         replica_set: String,
+        /// Name of the pod.
         name: String,
+        /// Uid of the pod.
         uid: String,
     },
 }
@@ -82,6 +113,7 @@ pub struct ControllerEvent {
     pub type_: String,
     /// `ScalingReplicaSet`, `SuccessfulCreate`, `SuccessfulDelete`, `SelectingAll`, …
     pub reason: String,
+    /// Human-readable text (`Scaled up replica set web-7d9c to 3`).
     pub message: String,
 }
 

@@ -28,21 +28,29 @@ pub enum Placement {
     Node(String),
     /// No node fits. Kubernetes keeps the pod `Pending` with condition
     /// `PodScheduled=False, reason=Unschedulable, message` and a `FailedScheduling` event.
-    Unschedulable { message: String },
+    Unschedulable {
+        /// The `FailedScheduling` message (`0/2 nodes are available: 2 Insufficient cpu.`).
+        message: String,
+    },
     /// `spec.nodeName` names a node that does not exist. The scheduler ignores such a pod and
     /// no kubelet picks it up, so it stays `Pending` with no PodScheduled condition and no
     /// event (and the pod GC may later delete it as orphaned).
-    MissingNode { node: String },
+    MissingNode {
+        /// The node `spec.nodeName` names.
+        node: String,
+    },
 }
 
 /// A pod already running on a node, counted against that node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacedPod {
+    /// Name of the node it runs on.
     pub node: String,
     /// Requests as the fit filter counts them ([`pod_requests`]).
     pub requests: Requests,
     /// Requests as the scores count them ([`pod_nonzero_requests`]).
     pub nonzero_requests: Requests,
+    /// The host ports it binds, which no other pod of the node may bind.
     pub host_ports: Vec<HostPort>,
     /// The controller that owns the pod (any stable id, e.g. a ReplicaSet's), for spreading.
     pub owner: Option<String>,
@@ -64,9 +72,11 @@ impl PlacedPod {
 /// A pod waiting for a node.
 #[derive(Debug, Clone, Copy)]
 pub struct PendingPod<'a> {
+    /// Name of the pod (the scheduler places by spec and owner alone).
     pub name: &'a str,
     /// The owning controller's id, for spreading; `None` for a bare pod.
     pub owner: Option<&'a str>,
+    /// Its spec: requests, host ports, `nodeName`, `nodeSelector` and tolerations.
     pub spec: &'a PodSpec,
 }
 

@@ -18,7 +18,10 @@ pub const LABEL_ARCH: &str = "kubernetes.io/arch";
 /// A node as the scheduler sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeInfo {
+    /// The node's name, which `spec.nodeName` refers to.
     pub name: String,
+    /// `metadata.labels` plus the kubelet's well-known ones (hostname, os, arch), for
+    /// `nodeSelector`.
     pub labels: BTreeMap<String, String>,
     /// `spec.unschedulable` (a cordoned node).
     pub unschedulable: bool,

@@ -103,8 +103,11 @@ fn overhead(spec: &PodSpec) -> Requests {
 /// A host port a pod binds: `hostIP` (default `0.0.0.0`), protocol (default `TCP`), port.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HostPort {
+    /// `hostIP`; `0.0.0.0` binds every address.
     pub ip: String,
+    /// `TCP`, `UDP` or `SCTP`.
     pub protocol: String,
+    /// `hostPort`.
     pub port: i32,
 }
 
