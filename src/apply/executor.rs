@@ -16,16 +16,23 @@ use std::time::Duration;
 /// Why an apply stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    /// The state could not be saved; what completed before is in the last save.
     #[error("failed to save the state")]
     State(#[from] StateError),
+    /// A runtime call failed.
     #[error("{id}: the runtime failed")]
     Runtime {
+        /// The object or pod the call was for (`Pod default/web`).
         id: String,
+        /// What the runtime said.
         #[source]
         source: RuntimeError,
     },
+    /// A step or a pod record names an object that is not among the manifests (or a
+    /// ReplicaSet that is not recorded).
     #[error("{0}: the plan names an object the manifests do not have")]
     MissingDesired(String),
+    /// A saved plan of an older format has no capacity for a Node it configures.
     #[error("Node {0}: the plan gives no size for this node (a plan older than format 1.1); run rekon plan again")]
     NodeNotInPlan(String),
     /// A test hook: stop as if killed right after a state save.

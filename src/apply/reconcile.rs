@@ -31,7 +31,9 @@ const FIRST_WAIT: Duration = Duration::from_millis(2);
 
 /// Where the loop reads the time and waits.
 pub trait Clock {
+    /// The current time.
     fn now(&self) -> Time;
+    /// Waits `duration` (a stepped clock moves on by it instead).
     fn sleep(&mut self, duration: Duration);
 }
 
@@ -58,10 +60,13 @@ pub trait Progress {
 
 /// What one run of the loop waits for, and how long.
 pub struct LoopConfig<'a> {
+    /// The objects of git the plan was made from.
     pub desired: &'a [DesiredObject],
     /// The bare Pods the plan created or changed: the loop waits for them to be healthy.
     pub watched_pods: &'a [ObjectId],
+    /// The host the scheduler places pods on.
     pub host: &'a HostFacts,
+    /// How long the loop waits for convergence.
     pub timeout: Duration,
     /// Return after the first pass.
     pub no_wait: bool,
@@ -73,12 +78,21 @@ pub enum Outcome {
     /// Everything watched is healthy (or, with `no_wait`, the first pass is done).
     Converged,
     /// A Deployment exceeded its progress deadline.
-    Failed { object: String, message: String },
+    Failed {
+        /// The workload, `deployment/web`.
+        object: String,
+        /// Its Progressing condition's message.
+        message: String,
+    },
     /// Progress is impossible: a degraded pod, or a pod no node can take.
     Stuck {
+        /// What cannot progress, `pod default/web-…`.
         object: String,
+        /// Why, with the container and its reason.
         message: String,
+        /// The pod, so the caller can show its last log line.
         pod_uid: Option<String>,
+        /// The container whose state is the reason.
         container: Option<String>,
     },
     /// The timeout passed (or the loop was asked to stop); what was still awaited.

@@ -17,10 +17,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+/// The arguments of `rekon apply`.
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
     /// A plan saved by `rekon plan --out`: apply exactly it, or refuse it when stale.
     pub plan_file: Option<PathBuf>,
+    /// Where the manifests come from.
     #[command(flatten)]
     pub source: SourceArgs,
     /// Do not ask for confirmation (it is only asked on a terminal anyway).
@@ -40,6 +42,7 @@ pub struct ApplyArgs {
     pub interval: Duration,
 }
 
+/// Runs `rekon apply` (once, or every interval under `--watch`); returns the exit code.
 pub fn run(global: &Global, args: &ApplyArgs) -> Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     if args.watch {

@@ -19,11 +19,15 @@ use std::collections::BTreeMap;
 
 /// What one pass looks at.
 pub struct WorkloadInput<'a> {
+    /// The objects of git.
     pub desired: &'a [DesiredObject],
+    /// The state: records, ReplicaSets, Deployment statuses, rollout overrides.
     pub state: &'a State,
     /// Runtime status by pod uid (None: the runtime has no such pod any more).
     pub observed: &'a Observed,
+    /// The host the scheduler places pods on.
     pub host: &'a HostFacts,
+    /// The controllers' clock.
     pub now: Time,
 }
 
@@ -32,12 +36,15 @@ pub struct WorkloadInput<'a> {
 pub struct PodCreate {
     /// The ReplicaSet.
     pub replica_set: NamespacedName,
+    /// The pod's namespace.
     pub namespace: String,
+    /// The pod's name, `<replicaset>-<suffix>`.
     pub name: String,
     /// An existing Pending record to bind instead of a new pod.
     pub uid: Option<String>,
     /// None: no node fits; the pod is recorded Pending with `scheduling`.
     pub node: Option<String>,
+    /// Why no node fits, for a Pending pod.
     pub scheduling: Option<Scheduling>,
 }
 
@@ -48,6 +55,7 @@ pub struct WorkloadStep {
     pub replica_sets: BTreeMap<NamespacedName, LiveReplicaSet>,
     /// Every Deployment status after the pass, keyed `namespace/name`.
     pub deployments: BTreeMap<NamespacedName, DeploymentStatus>,
+    /// Pods to create, or Pending pods to bind.
     pub creates: Vec<PodCreate>,
     /// Uids of pods to delete gracefully.
     pub deletes: Vec<String>,
@@ -56,7 +64,9 @@ pub struct WorkloadStep {
     pub forget: Vec<String>,
     /// ReplicaSet changes, for the output (`Deployment default/web`, action).
     pub actions: Vec<(ObjectId, ControllerAction)>,
+    /// The controllers' events (ScalingReplicaSet, SuccessfulCreate, …).
     pub events: Vec<ControllerEvent>,
+    /// How far each workload is.
     pub progress: Vec<WorkloadProgress>,
     /// When to look again at the latest even if no pod changes.
     pub next_check: Option<Time>,
