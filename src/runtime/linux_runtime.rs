@@ -344,7 +344,7 @@ impl Runtime for LinuxRuntime {
             cgroup_prefix: self.cgroup_prefix.clone(),
         };
         let json = serde_json::to_vec_pretty(&file).map_err(|e| io("cannot encode pod.json")(e.into()))?;
-        super::supervisor::write_atomic(&dir.pod_file(), &json).map_err(io("cannot write pod.json"))?;
+        super::supervisor::replace_volatile(&dir.pod_file(), &json).map_err(io("cannot write pod.json"))?;
         self.start_supervisor(&dir, &pod.uid)
     }
 
@@ -382,7 +382,7 @@ impl Runtime for LinuxRuntime {
         {
             // The supervisor reads the grace period when SIGTERM arrives; the file's mtime is
             // when the deletion began, for the kill deadline of `reap_pod`.
-            super::supervisor::write_atomic(&grace_file, grace.as_secs().to_string().as_bytes())
+            super::supervisor::replace_volatile(&grace_file, grace.as_secs().to_string().as_bytes())
                 .map_err(io("cannot record the pod's deletion"))?;
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup.pid), nix::sys::signal::Signal::SIGTERM);
         }

@@ -128,7 +128,7 @@ impl LockInfo {
 fn write_info(path: &Path, info: &LockInfo) -> Result<(), StateError> {
     let mut json = serde_json::to_vec(info).expect("lock info serializes");
     json.push(b'\n');
-    crate::fsutil::write_atomic_mode(path, &json, 0o600).map_err(StateError::io("write", path))
+    crate::fsutil::replace_volatile_mode(path, &json, 0o600).map_err(StateError::io("write", path))
 }
 
 /// The holder recorded in `path`, unless it is missing, unreadable or left by a dead process

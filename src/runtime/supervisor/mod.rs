@@ -24,7 +24,7 @@ mod probes;
 mod resident;
 mod wait;
 
-pub use poddir::{PodDir, PodFile, ProcessId, write_atomic};
+pub use poddir::{PodDir, PodFile, ProcessId, replace_volatile, write_atomic};
 
 use crate::runtime::lifecycle::{Action, ContainerRun, Event, PodMachine, ProbeKind, RestartPolicy, Time};
 use crate::runtime::probe::{Prober, kind_word};
@@ -85,7 +85,7 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
         }
     };
     let migration_wait = crate::runtime::linux::cgroup::begin_migration_wait();
-    if let Err(e) = write_atomic(&dir.pid_file(), id.render().as_bytes()) {
+    if let Err(e) = replace_volatile(&dir.pid_file(), id.render().as_bytes()) {
         eprintln!("cannot write {}: {e}", dir.pid_file().display());
         return 1;
     }
@@ -392,7 +392,7 @@ impl Supervisor {
         if self.last_status.as_ref() == Some(&bytes) {
             return;
         }
-        match write_atomic(&self.dir.status_file(), &bytes) {
+        match replace_volatile(&self.dir.status_file(), &bytes) {
             Ok(()) => self.last_status = Some(bytes),
             Err(e) => eprintln!("cannot write {}: {e}", self.dir.status_file().display()),
         }

@@ -190,7 +190,7 @@ pub fn start_time(pid: i32) -> Option<u64> {
     field_start_time(&stat_fields(&stat))
 }
 
-pub use crate::fsutil::write_atomic;
+pub use crate::fsutil::{replace_volatile, write_atomic};
 
 #[cfg(test)]
 mod tests {
