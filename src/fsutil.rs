@@ -107,6 +107,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["status.json"]);
         assert!(replace_volatile(&dir.path().join("missing/f"), b"x").is_err());
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary is left behind");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary is left behind"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! state after every step so a crash anywhere leaves a state the next apply finishes from.
 
 pub mod executor;
+pub mod gc;
 pub mod pass;
 pub mod pods;
 pub mod reconcile;

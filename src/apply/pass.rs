@@ -147,6 +147,7 @@ mod tests {
             observed: &observed,
             host: &host,
             now: crate::time::now(),
+            applied_only: false,
         });
         ex.execute_pass(&mut state, &step, now())?;
         Ok(step.acts())

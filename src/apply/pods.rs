@@ -104,7 +104,9 @@ pub fn grace_of(state: &State, rec: &PodRecord) -> i64 {
 
 /// Begins the deletion of `pods`: the deletion timestamps are saved in one save, then the
 /// runtime begins stopping each pod and returns. A Pending pod (nothing runs) and a forced
-/// deletion lose their record at once. Pods already terminating keep their deletion.
+/// deletion lose their record at once. A pod already terminating keeps its deletion, unless
+/// the new grace period is shorter: then the termination is shortened, as a second
+/// `kubectl delete --grace-period` does.
 pub fn begin_deletion(
     saver: &mut Saver<'_>,
     runtime: &mut dyn Runtime,
@@ -118,6 +120,10 @@ pub fn begin_deletion(
             continue;
         };
         if rec.is_terminating() && !d.force {
+            if rec.deletion_grace_period_seconds.is_none_or(|g| d.grace < g) {
+                rec.deletion_grace_period_seconds = Some(d.grace);
+                stopping.push(d);
+            }
             continue;
         }
         let runs = !rec.is_pending();
@@ -291,4 +297,71 @@ pub fn runtime_error(state: &State, uid: &str, source: RuntimeError) -> ApplyErr
         None => format!("pod {uid}"),
     };
     ApplyError::Runtime { id, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::fake::{Call, FakeRuntime};
+    use crate::state::PodRecord;
+
+    fn t() -> Time {
+        crate::time::parse("2026-01-01T00:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn a_second_deletion_only_shortens_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let mut saver = Saver::new(&store, None);
+        let mut rt = FakeRuntime::new();
+        rt.termination_reaps = 10;
+        let owner = crate::manifest::ObjectId::new(Kind::Pod, Some("default"), "web");
+        let rec = PodRecord {
+            uid: "u1".into(),
+            namespace: "default".into(),
+            name: "web".into(),
+            node: Some("n".into()),
+            scheduling: None,
+            owner,
+            spec_hash: "h".into(),
+            created_at: t(),
+            created: false,
+            deletion_timestamp: None,
+            deletion_grace_period_seconds: None,
+        };
+        let request = PodRequest {
+            uid: "u1".into(),
+            namespace: "default".into(),
+            name: "web".into(),
+            node: "n".into(),
+            labels: Default::default(),
+            annotations: Default::default(),
+            spec: Default::default(),
+        };
+        let mut state = State::new("l".into());
+        state.pods.insert("u1".into(), rec);
+        create(&mut saver, &mut rt, &mut state, &request).unwrap();
+        let delete = |grace| Deletion {
+            uid: "u1".into(),
+            grace,
+            force: false,
+        };
+        for grace in [30, 60, 5, 5] {
+            begin_deletion(&mut saver, &mut rt, &mut state, &[delete(grace)], t()).unwrap();
+        }
+        assert_eq!(
+            rt.calls,
+            [
+                Call::Create("u1".into()),
+                Call::Delete("u1".into()),
+                Call::Shorten("u1".into(), 5)
+            ]
+        );
+        let rec = &store.load().unwrap().pods["u1"];
+        assert_eq!(
+            (rec.deletion_timestamp, rec.deletion_grace_period_seconds),
+            (Some(t()), Some(5))
+        );
+    }
 }

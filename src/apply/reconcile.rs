@@ -132,6 +132,7 @@ pub fn needed(state: &State, config: &LoopConfig<'_>) -> bool {
         || !state.replica_sets.is_empty()
         || !config.watched_pods.is_empty()
         || state.pods.values().any(|p| p.is_terminating())
+        || state.objects.values().any(|r| r.deletion_timestamp.is_some())
 }
 
 impl Reconciler<'_, '_> {
@@ -151,6 +152,10 @@ impl Reconciler<'_, '_> {
             let ex = &mut *self.executor;
             retry_unconfirmed(&mut ex.saver, ex.runtime, state, config.desired)?;
             reap_terminated(&mut ex.saver, ex.runtime, state)?;
+            if super::gc::finish_foreground_deletions(state, crate::time::whole_seconds(self.clock.now())) {
+                self.executor.saver.save(state)?;
+            }
+            let ex = &mut *self.executor;
             let observed = observe(ex.runtime, state).map_err(|source| ApplyError::Runtime {
                 id: "pods".into(),
                 source,
@@ -162,6 +167,7 @@ impl Reconciler<'_, '_> {
                 observed: &observed,
                 host: config.host,
                 now,
+                applied_only: true,
             });
             self.record_events(&step, now)?;
             let changed =
@@ -415,6 +421,27 @@ mod tests {
             crash_after: Option<u32>,
         ) -> Result<Outcome, ApplyError> {
             let mut state = self.store.load().unwrap();
+            // What the plan's steps do before the loop: every object of git is recorded.
+            for d in desired {
+                let generation = match state.objects.get(&d.id) {
+                    Some(old) if old.hash == d.hash => continue,
+                    Some(old) => old.generation + 1,
+                    None => 1,
+                };
+                state.objects.insert(
+                    d.id.clone(),
+                    crate::state::ObjectRecord {
+                        id: d.id.clone(),
+                        spec: d.value.clone(),
+                        hash: d.hash.clone(),
+                        origin: d.origin.clone(),
+                        created_at: self.clock.now,
+                        generation,
+                        deletion_timestamp: None,
+                        finalizers: Vec::new(),
+                    },
+                );
+            }
             let uids = &mut self.uids;
             let mut new_uid = || {
                 *uids += 1;

@@ -7,7 +7,7 @@ use super::context::{self, Session};
 use super::get::{canonical_kind, cluster_scoped, controller_records, labels_of, resource_name};
 use super::logs::{grace_period, pod_spec};
 use super::{ExitError, Global, exit};
-use crate::apply::pods::{Deletion, Saver, begin_deletion, reap_terminated};
+use crate::apply::pods::{Deletion, Saver, begin_deletion, wait_gone};
 use crate::manifest::ObjectId;
 use crate::manifest::types::LabelSelector;
 use crate::manifest::types::{Kind, NamespacedName};
@@ -17,9 +17,6 @@ use anyhow::{Context, Result};
 use clap::{ArgAction, Args, ValueEnum};
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// How often a waiting delete looks whether the pods are gone.
-const POLL: Duration = Duration::from_millis(20);
 
 /// `rekon delete`'s arguments: what to delete, and how its dependents and pods go.
 #[derive(Args, Debug)]
@@ -258,7 +255,7 @@ impl Deleter<'_> {
             // The owner stays visible, being deleted, until its dependents are gone.
             let rec = self.session.state.objects.get_mut(&id).expect("checked above");
             rec.deletion_timestamp = Some(context::now());
-            rec.finalizers = vec!["foregroundDeletion".into()];
+            rec.finalizers = vec![crate::apply::gc::FOREGROUND_DELETION.into()];
             self.save()?;
         }
         let ns = target.namespace.clone().unwrap_or_default();
@@ -291,7 +288,9 @@ impl Deleter<'_> {
                     .state
                     .pods
                     .values()
-                    .filter(|p| p.namespace == ns && p.name == target.name && !p.is_terminating())
+                    // A terminating pod is included: a shorter grace period shortens its
+                    // termination (`begin_deletion` leaves it alone otherwise).
+                    .filter(|p| p.namespace == ns && p.name == target.name)
                     .map(|p| p.uid.clone()),
             ),
             Kind::Namespace => {
@@ -328,12 +327,17 @@ impl Deleter<'_> {
             self.forget(target, from_git);
         }
         self.terminate(&pods)?;
-        let wait = self.args.wait || self.args.cascade == Cascade::Foreground;
-        if wait && !(self.args.force && self.args.grace_period == 0) {
+        if self.args.wait && !(self.args.force && self.args.grace_period == 0) {
             self.wait_for(&pods)?;
         }
         if self.args.cascade == Cascade::Foreground {
-            self.forget(target, from_git);
+            if from_git && !self.args.wait {
+                // --wait=false: the owner stays, being deleted, and the next apply's garbage
+                // collection removes it with its last pod (now, if it has none left).
+                crate::apply::gc::finish_foreground_deletions(&mut self.session.state, context::now());
+            } else {
+                self.forget(target, from_git);
+            }
         }
         if target.kind == Kind::Node && self.runtime.check_can_modify().is_ok() {
             self.runtime
@@ -353,26 +357,8 @@ impl Deleter<'_> {
     /// one of git is remembered as deleted outside git.
     fn forget(&mut self, target: &Target, from_git: bool) {
         let id = target.id();
-        let state = &mut self.session.state;
-        if from_git {
-            state.objects.remove(&id);
-            state.deleted.insert(id, context::now());
-        }
-        if target.kind == Kind::ReplicaSet {
-            let ns = target.namespace.as_deref().unwrap_or_default();
-            state.replica_sets.remove(&NamespacedName::new(ns, &target.name));
-        }
-        if target.kind == Kind::Deployment {
-            let ns = target.namespace.as_deref().unwrap_or_default();
-            let mine: Vec<NamespacedName> = state
-                .replica_sets
-                .iter()
-                .filter(|(_, rs)| rs.namespace == ns && rs.owner.as_deref() == Some(target.name.as_str()))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in mine {
-                state.replica_sets.remove(&k);
-            }
+        if from_git || matches!(target.kind, Kind::ReplicaSet | Kind::Deployment) {
+            crate::apply::gc::forget(&mut self.session.state, &id, context::now());
         }
     }
 
@@ -428,15 +414,9 @@ impl Deleter<'_> {
 
     /// Waits until the runtime is done with `pods`, forgetting each as it goes.
     fn wait_for(&mut self, pods: &[String]) -> Result<()> {
-        loop {
-            let Session { store, state, .. } = &mut *self.session;
-            let mut saver = Saver::new(store, None);
-            reap_terminated(&mut saver, self.runtime, state).context("failed to reap the pods")?;
-            if !pods.iter().any(|uid| state.pods.contains_key(uid)) {
-                return Ok(());
-            }
-            std::thread::sleep(POLL);
-        }
+        let Session { store, state, .. } = &mut *self.session;
+        wait_gone(&mut Saver::new(store, None), self.runtime, state, pods).context("failed to reap the pods")?;
+        Ok(())
     }
 
     fn save(&mut self) -> Result<()> {

@@ -333,6 +333,19 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
             ));
         }
     }
+    // A bare Pod removed from git (or by `rekon delete`) stays visible, Terminating, until its
+    // supervisor is done, as a deleted pod does in the API until the kubelet confirms.
+    for pod in state.pods.values() {
+        if pod.owner.kind == Kind::Pod && pod.is_terminating() && !state.objects.contains_key(&pod.owner) {
+            out.push(synthetic(
+                pod.owner.clone(),
+                serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid}, "spec": {}}),
+                pod.created_at,
+                1,
+            ));
+        }
+    }
     out
 }
 

@@ -110,6 +110,7 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
         observed: input.observed,
         host: &input.host,
         now,
+        applied_only: false,
     });
     // The workload that owns each ReplicaSet of the pass.
     let workload_of = |rs_key: &NamespacedName| -> Option<ObjectId> {

@@ -29,6 +29,10 @@ pub struct WorkloadInput<'a> {
     pub host: &'a HostFacts,
     /// The controllers' clock.
     pub now: Time,
+    /// Sync only the objects of git the state records (apply's loop, after the plan's steps
+    /// recorded every one): an object the garbage collector removed during the loop waits
+    /// for the next plan to create it again. False for the plan's prediction.
+    pub applied_only: bool,
 }
 
 /// A pod to create (or, with `uid`, a Pending pod to bind), placed by the scheduler.
@@ -158,6 +162,7 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
         state: input.state,
         pods: &pods,
         now: input.now,
+        applied_only: input.applied_only,
     };
     let mut out = PassOutput::default();
     for controller in controllers() {

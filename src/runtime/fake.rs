@@ -16,6 +16,8 @@ pub enum Call {
     Create(String),
     /// `terminate_pod` of the pod with this uid, when it exists and is not already terminating.
     Delete(String),
+    /// A repeated `terminate_pod` that shortens a termination under way to this many seconds.
+    Shorten(String, u64),
     /// `configure_node` of the node with this name.
     ConfigureNode(String),
     /// `remove_node` of the node with this name.
@@ -40,6 +42,8 @@ pub struct FakeRuntime {
     pub terminating: BTreeMap<String, u32>,
     /// The most pods that were terminating at the same time.
     pub max_terminating: usize,
+    /// The grace period each terminated pod was last given.
+    pub graces: BTreeMap<String, Duration>,
     /// How often each pod's status was read.
     looks: BTreeMap<String, u32>,
     creates: usize,
@@ -192,10 +196,19 @@ impl Runtime for FakeRuntime {
         self.persist()
     }
 
-    fn terminate_pod(&mut self, uid: &str, _grace: Duration) -> Result<(), RuntimeError> {
+    fn terminate_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {
+        if let Some(&was) = self.graces.get(uid)
+            && self.terminating.contains_key(uid)
+            && grace < was
+        {
+            self.calls.push(Call::Shorten(uid.to_string(), grace.as_secs()));
+            self.graces.insert(uid.to_string(), grace);
+            return Ok(());
+        }
         if self.terminating.contains_key(uid) || !self.pods.contains_key(uid) {
             return Ok(());
         }
+        self.graces.insert(uid.to_string(), grace);
         self.calls.push(Call::Delete(uid.to_string()));
         if self.termination_reaps == 0 {
             self.pods.remove(uid);

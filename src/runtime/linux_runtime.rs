@@ -374,8 +374,24 @@ impl Runtime for LinuxRuntime {
         self.require_root()?;
         let dir = self.pod_dir(uid);
         let grace_file = dir.root().join(DELETE_GRACE_FILE);
-        if !dir.root().exists() || grace_file.exists() {
+        if !dir.root().exists() {
             return Ok(());
+        }
+        // A deletion under way is begun again only to shorten it (a second `rekon delete`
+        // with a smaller --grace-period); the supervisor moves its deadlines in on SIGTERM.
+        if let Ok(meta) = fs::metadata(&grace_file) {
+            let old: u64 = fs::read_to_string(&grace_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(u64::MAX);
+            let old_deadline = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.checked_add(Duration::from_secs(old)));
+            let new_deadline = std::time::SystemTime::now() + grace;
+            if old_deadline.is_none_or(|d| new_deadline >= d) {
+                return Ok(());
+            }
         }
         if let Some(sup) = dir.supervisor()
             && sup.is_alive()

@@ -115,6 +115,46 @@ fn orphan_keeps_the_replica_set_and_pods_and_the_next_apply_adopts_them() {
 }
 
 #[test]
+fn foreground_without_waiting_leaves_the_owner_being_deleted_for_the_next_apply_to_finish() {
+    let host = applied();
+    let run = host
+        .run(&["delete", "deployment/api", "--cascade=foreground", "--wait=false"])
+        .expect(0);
+    assert_eq!(run.stdout, "deployment.apps \"api\" deleted\n");
+    let dep = host.run(&["get", "deploy", "api", "-o", "json"]).expect(0);
+    let dep: serde_json::Value = serde_json::from_str(&dep.stdout).unwrap();
+    assert_eq!(
+        dep["metadata"]["finalizers"],
+        serde_json::json!(["foregroundDeletion"]),
+        "{dep}"
+    );
+    assert!(dep["metadata"]["deletionTimestamp"].is_string(), "{dep}");
+    let state = host.state();
+    let pods: Vec<&serde_json::Value> = state["pods"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|p| p["name"] != "web")
+        .collect();
+    assert_eq!(pods.len(), 2);
+    assert!(
+        pods.iter().all(|p| p["deletion_timestamp"].is_string()),
+        "its pods terminate: {pods:?}"
+    );
+    // The next apply reaps the pods, and the garbage collector then removes the Deployment;
+    // being deleted, it got no new pods meanwhile.
+    host.run(&["apply"]).expect(0);
+    assert_eq!(uids(&host, "default/api-"), Vec::<String>::new());
+    host.run(&["get", "deployment", "api"]).expect(1);
+    assert_eq!(
+        headlines(&host),
+        ["  # Deployment default/api was deleted outside git and will be created"]
+    );
+    host.run(&["apply"]).expect(0);
+    assert_eq!(uids(&host, "default/api-").len(), 2);
+}
+
+#[test]
 fn background_deletes_the_replica_sets_and_pods_and_git_brings_them_back() {
     let host = applied();
     let old = uids(&host, "default/api-");

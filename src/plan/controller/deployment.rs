@@ -394,6 +394,23 @@ impl super::pass::Controller for DeploymentController {
             };
             let ns = dep.metadata.namespace_or_default().to_string();
             let dkey = key(&ns, &dep.metadata.name);
+            if input.left_alone(&d.id) {
+                // Deleted with --cascade=foreground: not synced any more (upstream's
+                // `syncStatusOnly` for a Deployment with a deletionTimestamp); its ReplicaSets
+                // are kept as they are until the garbage collector removes them with it.
+                for rs in owned_by
+                    .get(&(ns.as_str(), dep.metadata.name.as_str()))
+                    .into_iter()
+                    .flatten()
+                {
+                    out.claimed.push(key(&ns, &rs.name));
+                    out.replica_sets.insert(key(&ns, &rs.name), (*rs).clone());
+                }
+                if let Some(status) = input.state.deployments.get(&dkey) {
+                    out.deployments.insert(dkey, status.clone());
+                }
+                continue;
+            }
             let mut rses: Vec<LiveReplicaSet> = owned_by
                 .get(&(ns.as_str(), dep.metadata.name.as_str()))
                 .into_iter()

@@ -21,12 +21,24 @@ pub struct PassInput<'a> {
     pub pods: &'a BTreeMap<NamespacedName, Vec<ObservedPod>>,
     /// The controllers' clock (the plan's time).
     pub now: Time,
+    /// Sync only the objects of git the state records (see `WorkloadInput::applied_only`).
+    pub applied_only: bool,
 }
 
 impl PassInput<'_> {
     /// `metadata.generation` of a desired object (1 before its first apply).
     pub fn generation(&self, id: &ObjectId) -> i64 {
         self.state.objects.get(id).map_or(1, |r| r.generation as i64)
+    }
+
+    /// Whether the controllers leave the object of git `id` alone: it is being deleted with
+    /// `--cascade=foreground` (its record has a deletion timestamp), or, with
+    /// [`applied_only`](Self::applied_only), it has no record.
+    pub fn left_alone(&self, id: &ObjectId) -> bool {
+        match self.state.objects.get(id) {
+            Some(r) => r.deletion_timestamp.is_some(),
+            None => self.applied_only,
+        }
     }
 
     /// The observed pods of the ReplicaSet `namespace/name`.

@@ -137,6 +137,15 @@ impl super::pass::Controller for ReplicaSetController {
             };
             let ns = rs.metadata.namespace_or_default().to_string();
             let rkey = key(&ns, &rs.metadata.name);
+            if input.left_alone(&d.id) {
+                // Deleted with --cascade=foreground: kept as it is, creating no pods, until the
+                // garbage collector removes it with its last pod.
+                if let Some(live) = input.state.replica_sets.get(&rkey) {
+                    out.claimed.push(rkey.clone());
+                    out.replica_sets.insert(rkey, live.clone());
+                }
+                continue;
+            }
             let live = record_of_git(input, rs, &rkey, input.generation(&d.id));
             let own = input.pods_of(&ns, &rs.metadata.name);
             let synced = sync_replica_set(&live, &own, &own, input.now);

@@ -114,6 +114,42 @@ impl Kill {
         }
     }
 
+    /// A second deletion with a shorter grace period arrived at `now`: every deadline of this
+    /// kill moves to at most `grace` seconds from now (the stop signal's floor of
+    /// [`MINIMUM_GRACE_PERIOD_SECONDS`] still holds), as the kubelet kills a pod again with the
+    /// shorter period (`podWorkers.UpdatePod`, pkg/kubelet/pod_workers.go). Never lengthens.
+    pub fn shorten(&mut self, grace: u64, now: Time) {
+        let by = now + Duration::from_secs(grace);
+        let left = |remaining: u64| remaining.min(grace);
+        self.stage = match self.stage {
+            Stage::New => {
+                self.budget = self.budget.saturating_sub(whole_secs(self.started, now)).min(grace);
+                self.started = now;
+                Stage::New
+            }
+            Stage::PreStop { deadline } => Stage::PreStop {
+                deadline: deadline.min(by),
+            },
+            Stage::PreStopDone { remaining } => Stage::PreStopDone {
+                remaining: left(remaining),
+            },
+            Stage::WaitTurn { remaining, since } => {
+                let now_left = remaining.saturating_sub(whole_secs(since, now));
+                Stage::WaitTurn {
+                    remaining: left(now_left),
+                    since: now,
+                }
+            }
+            Stage::Term { kill_at } => {
+                let floor = now + Duration::from_secs(grace.max(MINIMUM_GRACE_PERIOD_SECONDS));
+                Stage::Term {
+                    kill_at: kill_at.min(floor),
+                }
+            }
+            Stage::Killed => Stage::Killed,
+        };
+    }
+
     fn term(&mut self, name: &str, remaining: u64, now: Time, out: &mut Vec<Action>) {
         let grace = remaining.max(MINIMUM_GRACE_PERIOD_SECONDS);
         out.push(Action::Signal {

@@ -114,9 +114,18 @@ impl PodMachine {
                 }
             }
             Event::DeleteRequested { grace_period_seconds } => {
-                if self.termination.is_none() {
-                    let grace = grace_period_seconds.unwrap_or(self.grace);
-                    self.termination = Some(Termination { started: now, grace });
+                let grace = grace_period_seconds.unwrap_or(self.grace);
+                match self.termination {
+                    None => self.termination = Some(Termination { started: now, grace }),
+                    // A second deletion may only shorten the one under way.
+                    Some(t)
+                        if now + std::time::Duration::from_secs(grace)
+                            < t.started + std::time::Duration::from_secs(t.grace) =>
+                    {
+                        self.termination = Some(Termination { started: now, grace });
+                        self.shorten_kills(grace, now);
+                    }
+                    Some(_) => {}
                 }
             }
             Event::ContainerStarted { name } => {

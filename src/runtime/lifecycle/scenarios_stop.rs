@@ -218,3 +218,31 @@ fn final_phase_comes_from_app_exit_codes_and_sticks() {
     assert_eq!(p.m.sticky_phase, Some(PodPhase::Failed));
     assert_eq!(p.at(500.0).status().phase, PodPhase::Failed);
 }
+
+#[test]
+fn a_second_deletion_with_a_shorter_grace_period_moves_the_deadlines_in_never_out() {
+    // A container that ignores SIGTERM, deleted with 30 s: SIGKILL would come at 40.
+    let mut p = running(PodInput::new("p").container(c("app")));
+    let delete = |secs| Event::DeleteRequested {
+        grace_period_seconds: Some(secs),
+    };
+    assert_eq!(p.ev(delete(30)), vec![term("app")]);
+    assert_eq!(p.wakeup(), Some(40.0));
+    // A longer period later changes nothing.
+    assert!(p.at(12.0).ev(delete(60)).is_empty());
+    assert_eq!(p.wakeup(), Some(40.0));
+    // `delete --grace-period=5` at 15: SIGKILL at 20 instead of 40.
+    assert!(p.at(15.0).ev(delete(5)).is_empty());
+    assert_eq!(p.wakeup(), Some(20.0));
+    assert_eq!(p.at(20.0).tick(), vec![kill("app")]);
+
+    // During a preStop hook: the hook is abandoned at the new deadline, and the stop signal
+    // then still gets its 2 s minimum.
+    let mut p = running(PodInput::new("p").container(c("web").pre_stop()));
+    assert_eq!(p.ev(delete(30)), vec![pre_stop("web", 30)]);
+    assert!(p.at(11.0).ev(delete(1)).is_empty());
+    assert_eq!(p.wakeup(), Some(12.0));
+    assert_eq!(p.at(12.0).tick(), vec![term("web")]);
+    assert_eq!(p.wakeup(), Some(14.0));
+    assert_eq!(p.at(14.0).tick(), vec![kill("web")]);
+}

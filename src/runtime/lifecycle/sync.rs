@@ -154,6 +154,15 @@ impl PodMachine {
         }
     }
 
+    /// Moves the deadlines of every kill in progress to at most `grace` seconds from `now`.
+    pub(super) fn shorten_kills(&mut self, grace: u64, now: Time) {
+        for s in &mut self.slots {
+            if let Some(kill) = &mut s.kill {
+                kill.shorten(grace, now);
+            }
+        }
+    }
+
     /// Advances every kill in progress.
     pub(super) fn drive_kills(&mut self, now: Time, out: &mut Vec<Action>, wake: &mut Option<Time>) {
         for i in 0..self.slots.len() {

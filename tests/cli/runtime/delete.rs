@@ -113,3 +113,41 @@ fn foreground_keeps_the_deployment_with_its_finalizer_until_the_pods_are_gone() 
     host.remember();
     host.finish();
 }
+
+#[test]
+fn a_second_delete_with_a_shorter_grace_period_cuts_a_termination_short() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.image("stubborn:1", None, Some(&["sh"]));
+    let pod = "apiVersion: v1
+kind: Pod
+metadata:
+  name: stubborn
+spec:
+  terminationGracePeriodSeconds: 120
+  containers:
+  - name: app
+    image: stubborn:1
+    command: [\"sh\", \"-c\", \"trap '' TERM; while true; do sleep 1; done\"]
+";
+    host.apply(pod).expect(0);
+    assert_eq!(running(&host).len(), 1);
+    let run = host.run(&["delete", "pod/stubborn", "--wait=false"]).expect(0);
+    assert_eq!(run.stdout, "pod \"stubborn\" deleted\n");
+    let pods = host.run(&["get", "pods"]).expect(0);
+    assert!(
+        pods.stdout.contains("stubborn ") && pods.stdout.contains(" Terminating "),
+        "{}",
+        pods.stdout
+    );
+    // It ignores SIGTERM and has 120 s; a second delete with 1 s (2 s at least after the
+    // stop signal, as the kubelet) ends it within seconds, not minutes.
+    let started = Instant::now();
+    let run = host.run(&["delete", "pod/stubborn", "--grace-period=1"]).expect(0);
+    assert_eq!(run.stdout, "pod \"stubborn\" deleted\n");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "the second delete took {took:?}");
+    assert_eq!(running(&host), Vec::<String>::new());
+    let run = host.run(&["get", "pods"]).expect(0);
+    assert_eq!(run.stderr, "No resources found in default namespace.\n");
+    host.finish();
+}
