@@ -16,7 +16,7 @@ use crate::manifest::defaults::default_pod;
 use crate::manifest::types::{Kind, NamespacedName, Pod};
 use crate::plan::DesiredObject;
 use crate::runtime::{PodRequest, Runtime, RuntimeError};
-use crate::state::{PodRecord, State, StateStore};
+use crate::state::{Event, EventLog, PodRecord, State, StateStore};
 use crate::time::Time;
 use std::time::Duration;
 
@@ -164,16 +164,26 @@ pub fn reap_terminated(
         .map(|p| (p.uid.clone(), p.deletion_grace_period_seconds.unwrap_or(DEFAULT_GRACE)))
         .collect();
     let mut gone = 0;
+    let mut kept = Vec::new();
     for (uid, grace) in &terminating {
         runtime
             .terminate_pod(uid, Duration::from_secs((*grace).max(0) as u64))
             .map_err(|source| runtime_error(state, uid, source))?;
+        // The kubelet's events go with the pod's directory: read first, kept if it is gone.
+        let events = runtime.pod_events(uid);
         if runtime
             .reap_pod(uid)
             .map_err(|source| runtime_error(state, uid, source))?
         {
             state.pods.remove(uid);
             gone += 1;
+            kept.extend(events.iter().filter_map(|line| kubelet_event(line, uid)));
+        }
+    }
+    if !kept.is_empty() {
+        let log = EventLog::open(saver.store.dir())?;
+        for e in &kept {
+            log.append(e)?;
         }
     }
     if gone > 0 {
@@ -288,6 +298,14 @@ pub fn retry_unconfirmed(
         create(saver, runtime, state, request)?;
     }
     saver.flush(state)
+}
+
+/// A kubelet event line of the pod `uid`, for the state's event log; None if unreadable.
+fn kubelet_event(line: &str, uid: &str) -> Option<Event> {
+    let mut e: Event = serde_json::from_str(line).ok()?;
+    e.source.get_or_insert_with(|| "kubelet".into());
+    e.uid.get_or_insert_with(|| uid.to_string());
+    Some(e)
 }
 
 /// The runtime's failure, naming the pod of `uid`.

@@ -17,6 +17,8 @@ use std::fmt::Write;
 pub struct DescribeArgs {
     /// KIND/NAME, e.g. pod/web or deployment/web.
     pub target: String,
+    /// NAME, when the object is given as `KIND NAME` (`describe pod web`), as kubectl takes it.
+    pub name: Option<String>,
     /// Namespace.
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
@@ -36,8 +38,19 @@ fn map_lines(v: Option<&Value>) -> String {
 /// Runs `rekon describe`: prints the object in kubectl's layout, with its events; fails when
 /// the state has no such object.
 pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
-    let Some((kind_word, name)) = args.target.split_once('/') else {
-        bail!("expected KIND/NAME (e.g. pod/web), got {:?}", args.target)
+    let joined;
+    let target = match &args.name {
+        Some(name) if !args.target.contains('/') => {
+            joined = format!("{}/{name}", args.target);
+            &joined
+        }
+        Some(_) => bail!(
+            "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form"
+        ),
+        None => &args.target,
+    };
+    let Some((kind_word, name)) = target.split_once('/') else {
+        bail!("expected KIND/NAME (e.g. pod/web), got {:?}", target)
     };
     let Some(kind) = canonical_kind(kind_word) else {
         bail!("the server doesn't have a resource type {kind_word:?}")
@@ -88,14 +101,19 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         }
     }
     let object = rec.id.kubectl_ref();
-    // The kubelet's events are in each pod's directory: only this pod's are read.
+    let pod = (kind == Kind::Pod).then(|| super::get::pod_of(&state, rec)).flatten();
+    // A pod's events are its own: an earlier pod of the same name has another uid. The
+    // kubelet's events of a running pod are in its directory: only this pod's are read.
     let mut events: Vec<crate::state::Event> = state_events(global)
         .into_iter()
         .filter(|e| e.object.as_deref().map(kubectl_object).as_deref() == Some(object.as_str()))
+        .filter(|e| match (&e.uid, pod) {
+            (Some(uid), Some(pod)) => *uid == pod.uid,
+            (Some(_), None) => kind != Kind::Pod,
+            (None, _) => true,
+        })
         .collect();
-    if kind == Kind::Pod
-        && let Some(pod) = super::get::pod_of(&state, rec)
-    {
+    if let Some(pod) = pod {
         events.extend(pod_events(&global.state_dir.join("pods").join(&pod.uid)));
         events.sort_by_key(|e| e.time);
     }

@@ -26,6 +26,9 @@ pub struct Shown {
     pub last: Time,
     /// How many times it happened (1 for a single event).
     pub count: u32,
+    /// The uid of the pod concerned, when recorded: two pods of one name are two objects,
+    /// whose events are not aggregated together.
+    pub uid: Option<String>,
 }
 
 /// Every event of an object rekon knows of: the state's log without the audit lines, and the
@@ -126,15 +129,17 @@ pub fn aggregate(events: &[Event]) -> Vec<Shown> {
             first: e.time,
             last: e.time,
             count: 1,
+            uid: e.uid.clone(),
         };
         let same = out.iter_mut().find(|s| {
-            (&s.type_, &s.reason, &s.object, &s.source, &s.message)
+            (&s.type_, &s.reason, &s.object, &s.source, &s.message, &s.uid)
                 == (
                     &shown.type_,
                     &shown.reason,
                     &shown.object,
                     &shown.source,
                     &shown.message,
+                    &shown.uid,
                 )
         });
         match same {

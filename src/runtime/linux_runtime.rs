@@ -370,6 +370,15 @@ impl Runtime for LinuxRuntime {
         Ok(())
     }
 
+    fn pod_events(&mut self, uid: &str) -> Vec<String> {
+        let file = self.pod_dir(uid).events_file();
+        [file.with_extension("jsonl.1"), file]
+            .iter()
+            .filter_map(|f| fs::read_to_string(f).ok())
+            .flat_map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    }
+
     fn terminate_pod(&mut self, uid: &str, grace: Duration) -> Result<(), RuntimeError> {
         self.require_root()?;
         let dir = self.pod_dir(uid);

@@ -91,6 +91,12 @@ pub trait Runtime {
     fn pod_status(&mut self, uid: &str) -> Result<Option<PodStatus>, RuntimeError>;
     /// Uids of every pod the runtime holds.
     fn list_pods(&mut self) -> Result<Vec<String>, RuntimeError>;
+    /// The events the pod's kubelet recorded (JSON lines in the shape of the state's event
+    /// log), oldest first, so they can be kept once the pod and its directory are gone.
+    fn pod_events(&mut self, uid: &str) -> Vec<String> {
+        let _ = uid;
+        Vec::new()
+    }
     /// Waits up to `timeout` for a pod's status to change, so that the caller looks again
     /// as soon as it does; returns false at once when the runtime cannot tell (the caller
     /// then sleeps on its own clock).

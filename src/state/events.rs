@@ -50,6 +50,10 @@ pub struct Event {
     /// `deployment-controller`, `replicaset-controller`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The uid of the pod concerned (`involvedObject.uid`): a pod's events are its own, not
+    /// those of an earlier pod of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 impl Event {
@@ -68,6 +72,7 @@ impl Event {
             message: None,
             type_: None,
             source: None,
+            uid: None,
         }
     }
 

@@ -16,14 +16,16 @@ const ROTATE_AT: u64 = 256 * 1024;
 pub struct PodEvents {
     path: PathBuf,
     object: String,
+    uid: String,
 }
 
 impl PodEvents {
-    /// The log at `path` for pod `name` (the object is `pod/<name>`).
-    pub fn new(path: PathBuf, name: &str) -> PodEvents {
+    /// The log at `path` for pod `name` with `uid` (the object is `pod/<name>`).
+    pub fn new(path: PathBuf, name: &str, uid: &str) -> PodEvents {
         PodEvents {
             path,
             object: format!("pod/{name}"),
+            uid: uid.to_string(),
         }
     }
 
@@ -45,6 +47,7 @@ impl PodEvents {
             "type": type_,
             "source": "kubelet",
             "object": self.object,
+            "uid": self.uid,
             "message": message,
         });
         let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
@@ -64,7 +67,7 @@ mod tests {
     fn events_are_json_lines_and_rotate() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
-        let log = PodEvents::new(path.clone(), "web");
+        let log = PodEvents::new(path.clone(), "web", "u1");
         let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         log.record(
             at,
@@ -74,7 +77,7 @@ mod tests {
         );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "{\"kind\":\"Unhealthy\",\"message\":\"Liveness probe failed: HTTP probe failed with statuscode: 500\",\"object\":\"pod/web\",\"source\":\"kubelet\",\"time\":\"2023-11-14T22:13:20.000Z\",\"type\":\"Warning\"}\n"
+            "{\"kind\":\"Unhealthy\",\"message\":\"Liveness probe failed: HTTP probe failed with statuscode: 500\",\"object\":\"pod/web\",\"source\":\"kubelet\",\"time\":\"2023-11-14T22:13:20.000Z\",\"type\":\"Warning\",\"uid\":\"u1\"}\n"
         );
         let long = "x".repeat(ROTATE_AT as usize);
         log.record(at, "Warning", "Unhealthy", &long);

@@ -109,7 +109,7 @@ pub fn run(pod_dir: &Path, ready: Option<ReadyPipe>) -> i32 {
     let spec = &file.request.spec;
     let sidecars = spec.init_containers.iter().filter(|c| c.is_sidecar());
     let prober = Prober::new(sidecars.chain(&spec.containers));
-    let pod_events = PodEvents::new(dir.events_file(), &file.request.name);
+    let pod_events = PodEvents::new(dir.events_file(), &file.request.name, &file.request.uid);
     let pod = match Pod::new(dir.clone(), file, migration_wait) {
         Ok(p) => p,
         Err(e) => {

@@ -151,3 +151,40 @@ spec:
     assert_eq!(run.stderr, "No resources found in default namespace.\n");
     host.finish();
 }
+
+#[test]
+fn a_deleted_pods_kubelet_events_are_kept_and_a_new_pod_of_its_name_has_only_its_own() {
+    let Some(host) = LinuxHost::new() else { return };
+    host.image("quiet:1", None, Some(&["sh"]));
+    let pod = "apiVersion: v1
+kind: Pod
+metadata:
+  name: quiet
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: app
+    image: quiet:1
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"]
+";
+    let started = |text: &str| text.lines().filter(|l| l.contains("Started container app")).count();
+    host.apply(pod).expect(0);
+    host.run(&["delete", "pod/quiet"]).expect(0);
+    assert_eq!(running(&host), Vec::<String>::new());
+    // The pod and its directory are gone; what its kubelet recorded is in the event log.
+    let events = host.run(&["events"]).expect(0);
+    assert_eq!(started(&events.stdout), 1, "{}", events.stdout);
+    assert!(events.stdout.contains("Stopping container app"), "{}", events.stdout);
+    // Git brings it back: a new pod, whose describe shows its own start, not the old one's.
+    host.apply(pod).expect(0);
+    let describe = host.run(&["describe", "pod", "quiet"]).expect(0);
+    assert_eq!(started(&describe.stdout), 1, "{}", describe.stdout);
+    let events = host.run(&["events"]).expect(0);
+    assert_eq!(
+        started(&events.stdout),
+        2,
+        "both pods' starts are in `events`: {}",
+        events.stdout
+    );
+    host.finish();
+}
