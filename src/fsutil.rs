@@ -76,41 +76,31 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    type Write = fn(&Path, &[u8]) -> std::io::Result<()>;
+    type WriteMode = fn(&Path, &[u8], u32) -> std::io::Result<()>;
+
+    /// Durable and volatile replacement alike: the file with the mode, no temporary left,
+    /// even when the write fails.
     #[test]
     fn replaces_the_file_with_the_mode_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.json");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic_mode(&path, b"two", 0o600).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["f.json"]);
-        let err = write_atomic(&dir.path().join("missing/f"), b"x").unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
-    }
-
-    #[test]
-    fn a_volatile_replacement_is_as_atomic_and_as_clean() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("status.json");
-        replace_volatile(&path, b"one").unwrap();
-        replace_volatile_mode(&path, b"two", 0o600).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["status.json"]);
-        assert!(replace_volatile(&dir.path().join("missing/f"), b"x").is_err());
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temporary is left behind"
-        );
+        let writers: [(Write, WriteMode); 2] = [
+            (write_atomic, write_atomic_mode),
+            (replace_volatile, replace_volatile_mode),
+        ];
+        for (write, write_mode) in writers {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f.json");
+            write(&path, b"one").unwrap();
+            write_mode(&path, b"two", 0o600).unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"two");
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            let err = write(&dir.path().join("missing/f"), b"x").unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+            let names: Vec<_> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, ["f.json"]);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! ([`Executor::execute_pass`], in `pass.rs`), both through the pod protocol of
 //! [`super::pods`] and one [`Saver`].
 
-use super::pods::{self, Deletion, Saver};
+use super::pods::{self, Saver};
 use crate::manifest::ObjectId;
 use crate::manifest::types::Kind;
 use crate::plan::{Action, DesiredObject, Plan, PodPlacement, Step, Summary};
@@ -178,11 +178,6 @@ impl<'a> Executor<'a> {
         Ok(orphans)
     }
 
-    /// How many times this executor saved the state.
-    pub fn saves(&self) -> u32 {
-        self.saver.saves()
-    }
-
     fn record(&mut self, d: &DesiredObject, state: &mut State) -> Result<(), ApplyError> {
         let now = (self.now)();
         let rec = match state.objects.get(&d.id) {
@@ -226,15 +221,7 @@ impl<'a> Executor<'a> {
     /// Deletes pods gracefully, together (the pod protocol's deletion), and with `wait` until
     /// the runtime is done with them.
     fn stop_pods(&mut self, uids: &[String], state: &mut State, wait: bool) -> Result<(), ApplyError> {
-        let deletions: Vec<Deletion> = uids
-            .iter()
-            .filter_map(|uid| state.pods.get(uid))
-            .map(|rec| Deletion {
-                uid: rec.uid.clone(),
-                grace: pods::grace_of(state, rec),
-                force: false,
-            })
-            .collect();
+        let deletions = pods::graceful(state, uids);
         if deletions.is_empty() {
             return Ok(());
         }

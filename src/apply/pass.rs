@@ -5,7 +5,7 @@
 
 use super::ApplyError;
 use super::executor::Executor;
-use super::pods::{self, Deletion};
+use super::pods;
 use crate::plan::workloads::{WorkloadStep, rs_owner};
 use crate::state::{PodRecord, State};
 use crate::time::Time;
@@ -19,16 +19,7 @@ impl Executor<'_> {
         // Deletion is recorded first (one save for the whole batch), then begun in the
         // runtime, which returns at once: the pods stop in parallel while the controllers
         // already count them out, and `reap_terminated` forgets them once gone.
-        let deletions: Vec<Deletion> = step
-            .deletes
-            .iter()
-            .filter_map(|uid| state.pods.get(uid))
-            .map(|rec| Deletion {
-                uid: rec.uid.clone(),
-                grace: pods::grace_of(state, rec),
-                force: false,
-            })
-            .collect();
+        let deletions = pods::graceful(state, &step.deletes);
         pods::begin_deletion(&mut self.saver, self.runtime, state, &deletions, now)?;
         // The ReplicaSets and statuses with the intent of every new pod, in one save: a crash
         // after it leaves unconfirmed records that `retry_unconfirmed` finishes.

@@ -67,11 +67,6 @@ impl<'a> Saver<'a> {
     pub fn flush(&mut self, state: &mut State) -> Result<(), ApplyError> {
         if self.dirty { self.save(state) } else { Ok(()) }
     }
-
-    /// How many times it saved.
-    pub fn saves(&self) -> u32 {
-        self.saves
-    }
 }
 
 /// A pod to delete: its record's uid and the grace period it gets.
@@ -100,6 +95,18 @@ pub fn grace_of(state: &State, rec: &PodRecord) -> i64 {
             .and_then(|rs| rs.template.spec.termination_grace_period_seconds),
     };
     grace.unwrap_or(DEFAULT_GRACE).max(0)
+}
+
+/// The graceful deletions of the recorded pods among `uids`, each with its own grace period.
+pub fn graceful(state: &State, uids: &[String]) -> Vec<Deletion> {
+    uids.iter()
+        .filter_map(|uid| state.pods.get(uid))
+        .map(|rec| Deletion {
+            uid: rec.uid.clone(),
+            grace: grace_of(state, rec),
+            force: false,
+        })
+        .collect()
 }
 
 /// Begins the deletion of `pods`: the deletion timestamps are saved in one save, then the
@@ -177,7 +184,7 @@ pub fn reap_terminated(
         {
             state.pods.remove(uid);
             gone += 1;
-            kept.extend(events.iter().filter_map(|line| kubelet_event(line, uid)));
+            kept.extend(events.iter().filter_map(|line| Event::of_kubelet(line, Some(uid))));
         }
     }
     if !kept.is_empty() {
@@ -298,14 +305,6 @@ pub fn retry_unconfirmed(
         create(saver, runtime, state, request)?;
     }
     saver.flush(state)
-}
-
-/// A kubelet event line of the pod `uid`, for the state's event log; None if unreadable.
-fn kubelet_event(line: &str, uid: &str) -> Option<Event> {
-    let mut e: Event = serde_json::from_str(line).ok()?;
-    e.source.get_or_insert_with(|| "kubelet".into());
-    e.uid.get_or_insert_with(|| uid.to_string());
-    Some(e)
 }
 
 /// The runtime's failure, naming the pod of `uid`.

@@ -153,9 +153,8 @@ impl Reconciler<'_, '_> {
             retry_unconfirmed(&mut ex.saver, ex.runtime, state, config.desired)?;
             reap_terminated(&mut ex.saver, ex.runtime, state)?;
             if super::gc::finish_foreground_deletions(state, crate::time::whole_seconds(self.clock.now())) {
-                self.executor.saver.save(state)?;
+                ex.saver.save(state)?;
             }
-            let ex = &mut *self.executor;
             let observed = observe(ex.runtime, state).map_err(|source| ApplyError::Runtime {
                 id: "pods".into(),
                 source,

@@ -324,7 +324,7 @@ impl Deleter<'_> {
         }
         // Background: the owner goes first, its dependents after.
         if self.args.cascade != Cascade::Foreground {
-            self.forget(target, from_git);
+            self.forget(target);
         }
         self.terminate(&pods)?;
         if self.args.wait && !(self.args.force && self.args.grace_period == 0) {
@@ -336,7 +336,7 @@ impl Deleter<'_> {
                 // collection removes it with its last pod (now, if it has none left).
                 crate::apply::gc::finish_foreground_deletions(&mut self.session.state, context::now());
             } else {
-                self.forget(target, from_git);
+                self.forget(target);
             }
         }
         if target.kind == Kind::Node && self.runtime.check_can_modify().is_ok() {
@@ -353,13 +353,11 @@ impl Deleter<'_> {
         Ok(())
     }
 
-    /// Removes the object (and the ReplicaSet record behind a ReplicaSet) from the state;
-    /// one of git is remembered as deleted outside git.
-    fn forget(&mut self, target: &Target, from_git: bool) {
-        let id = target.id();
-        if from_git || matches!(target.kind, Kind::ReplicaSet | Kind::Deployment) {
-            crate::apply::gc::forget(&mut self.session.state, &id, context::now());
-        }
+    /// Removes the object and what only exists through it from the state ([`gc::forget`]).
+    ///
+    /// [`gc::forget`]: crate::apply::gc::forget
+    fn forget(&mut self, target: &Target) {
+        crate::apply::gc::forget(&mut self.session.state, &target.id(), context::now());
     }
 
     /// The live pods of the ReplicaSet `namespace/name`.

@@ -61,11 +61,7 @@ pub fn pod_events(pod_dir: &std::path::Path) -> Vec<Event> {
     std::fs::read_to_string(dir.events_file())
         .unwrap_or_default()
         .lines()
-        .filter_map(|line| serde_json::from_str::<Event>(line).ok())
-        .map(|mut e| {
-            e.source.get_or_insert_with(|| "kubelet".into());
-            e
-        })
+        .filter_map(|line| Event::of_kubelet(line, None))
         .collect()
 }
 

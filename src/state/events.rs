@@ -88,6 +88,17 @@ impl Event {
         }
     }
 
+    /// An event line a pod's kubelet (its supervisor) wrote, of the pod `uid` when the line
+    /// does not name it; None when the line does not parse.
+    pub fn of_kubelet(line: &str, uid: Option<&str>) -> Option<Event> {
+        let mut e: Event = serde_json::from_str(line).ok()?;
+        e.source.get_or_insert_with(|| "kubelet".into());
+        if e.uid.is_none() {
+            e.uid = uid.map(str::to_string);
+        }
+        Some(e)
+    }
+
     /// Whether it is an audit line of a rekon run (`plan`, `apply`, `down`, `delete`), not
     /// an event of an object.
     pub fn is_audit(&self) -> bool {

@@ -130,7 +130,7 @@ pub struct State {
     pub rollouts: BTreeMap<NamespacedName, RolloutOverride>,
     /// Objects of git that `rekon delete` removed, keyed like `objects`, with the time: the
     /// next plan says why it creates them again. Cleared when they are.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "deleted_times")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "string_keys")]
     pub deleted: BTreeMap<ObjectId, Time>,
 }
 
@@ -205,30 +205,5 @@ impl State {
     /// The pods owned by `owner`.
     pub fn pods_of<'a>(&'a self, owner: &'a ObjectId) -> impl Iterator<Item = &'a PodRecord> + 'a {
         self.pods.values().filter(move |p| &p.owner == owner)
-    }
-}
-
-/// Serde for [`State::deleted`]: ids in their display form, times as RFC 3339 text.
-mod deleted_times {
-    use crate::manifest::ObjectId;
-    use crate::time::Time;
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::collections::BTreeMap;
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<ObjectId, Time>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(map.iter().map(|(k, t)| (k.to_string(), crate::time::rfc3339(*t))))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<ObjectId, Time>, D::Error> {
-        BTreeMap::<String, String>::deserialize(d)?
-            .into_iter()
-            .map(|(k, t)| {
-                let id = k.parse::<ObjectId>().map_err(D::Error::custom)?;
-                let at =
-                    crate::time::parse(&t).ok_or_else(|| D::Error::custom(format!("{t:?} is not an RFC 3339 time")))?;
-                Ok((id, at))
-            })
-            .collect()
     }
 }
