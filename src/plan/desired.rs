@@ -14,7 +14,7 @@ pub struct DesiredObject {
     /// Kind, namespace and name of the object.
     pub id: ObjectId,
     /// The typed object; None for a Namespace rekon adds because objects use it.
-    pub resource: Option<Resource>,
+    pub resource: Option<std::sync::Arc<Resource>>,
     /// Canonical JSON with every Secret value replaced by its keyed hash.
     pub value: Value,
     /// sha256 of `value`.
@@ -34,7 +34,7 @@ pub fn desired_objects(manifests: &Manifests, hasher: &(dyn Fn(&[u8]) -> String 
         }
         DesiredObject {
             id: loaded.resource.id(),
-            resource: Some(loaded.resource.clone()),
+            resource: Some(std::sync::Arc::clone(&loaded.resource)),
             hash: hash_value(&value),
             value,
             origin: loaded.origin.clone(),

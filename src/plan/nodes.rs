@@ -14,7 +14,7 @@ use crate::manifest::types::Node;
 pub fn plan_nodes(desired: &[DesiredObject], host: &HostFacts) -> (Vec<NodeInfo>, Vec<PlanNode>) {
     let mut nodes: Vec<&Node> = desired
         .iter()
-        .filter_map(|d| match &d.resource {
+        .filter_map(|d| match d.resource.as_deref() {
             Some(Resource::Node(n)) => Some(n),
             _ => None,
         })

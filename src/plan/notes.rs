@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
     use super::controller::{template_hash, util};
     use crate::manifest::Resource;
-    match &d.resource {
+    match d.resource.as_deref() {
         Some(Resource::Deployment(dep)) => {
             let ns = dep.metadata.namespace_or_default();
             let want = util::replicas(dep);
@@ -238,7 +238,7 @@ mod tests {
     /// A state where `yaml` was rolled out with 4 running pods.
     fn rolled_out(yaml: &str) -> State {
         let d = desired(yaml);
-        let Some(Resource::Deployment(dep)) = &d.resource else {
+        let Some(Resource::Deployment(dep)) = d.resource.as_deref() else {
             panic!()
         };
         let out = sync_deployment(&DeploymentInput {

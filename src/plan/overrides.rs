@@ -34,7 +34,7 @@ pub fn effective_deployment(dep: &Deployment, git_hash: &str, ov: Option<&Rollou
 pub fn notes(desired: &[super::DesiredObject], state: &State) -> Vec<String> {
     let mut out = Vec::new();
     for d in desired {
-        let Some(crate::manifest::Resource::Deployment(dep)) = &d.resource else {
+        let Some(crate::manifest::Resource::Deployment(dep)) = d.resource.as_deref() else {
             continue;
         };
         let ns = dep.metadata.namespace_or_default();

@@ -58,7 +58,7 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
             continue;
         }
         let Some(&d) = desired.get(&rec.owner) else { continue };
-        let Some(spec) = d.resource.as_ref().and_then(pod_spec_of) else {
+        let Some(spec) = d.resource.as_deref().and_then(pod_spec_of) else {
             continue;
         };
         let step = step_of.get(&rec.owner).copied();
@@ -121,7 +121,7 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
     let mut placements = Vec::new();
     let mut new_steps = Vec::new();
     for q in queue {
-        let Some(spec) = q.desired.resource.as_ref().and_then(pod_spec_of) else {
+        let Some(spec) = q.desired.resource.as_deref().and_then(pod_spec_of) else {
             continue;
         };
         let key = spread_key(&q.owner);

@@ -95,6 +95,7 @@ fn observed_pods(
     lost: &mut Vec<String>,
 ) -> BTreeMap<NamespacedName, Vec<ObservedPod>> {
     let mut out: BTreeMap<NamespacedName, Vec<ObservedPod>> = BTreeMap::new();
+    let mut labels_of: BTreeMap<&NamespacedName, std::sync::Arc<BTreeMap<String, String>>> = BTreeMap::new();
     for rec in input.state.pods.values().filter(|p| p.owner.kind == Kind::ReplicaSet) {
         let rs_key = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
         let status = match input.observed.get(&rec.uid) {
@@ -112,12 +113,20 @@ fn observed_pods(
             lost.push(rec.uid.clone());
         }
         let ready_cond = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
-        let template = input.state.replica_sets.get(&rs_key).map(|rs| &rs.template);
+        let recorded = input.state.replica_sets.get_key_value(&rs_key);
+        let template = recorded.map(|(_, rs)| &rs.template);
+        let labels = match recorded {
+            Some((k, rs)) => labels_of
+                .entry(k)
+                .or_insert_with(|| std::sync::Arc::new(rs.template.metadata.labels.clone()))
+                .clone(),
+            None => Default::default(),
+        };
         out.entry(rs_key).or_default().push(ObservedPod {
             name: rec.name.clone(),
             uid: rec.uid.clone(),
             owner: rec.owner.name.clone(),
-            labels: template.map(|t| t.metadata.labels.clone()).unwrap_or_default(),
+            labels,
             phase: status.map_or(PodPhase::Pending, |s| s.phase),
             ready: status.is_some_and(|s| s.is_ready()),
             ready_since: ready_cond

@@ -94,7 +94,7 @@ impl FakeRuntime {
 
     fn persist(&self) -> Result<(), RuntimeError> {
         let Some(file) = &self.file else { return Ok(()) };
-        let json = serde_json::to_vec_pretty(&self.pods).expect("pods serialize");
+        let json = serde_json::to_vec(&self.pods).expect("pods serialize");
         crate::fsutil::write_atomic(file, &json).map_err(|source| RuntimeError::Io {
             context: format!("writing {}", file.display()),
             source,

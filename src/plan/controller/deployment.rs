@@ -173,8 +173,9 @@ impl<'a> Sync<'a> {
         let new_revision = max_old + 1;
         if let Some(i) = existing {
             let min_ready = self.d.spec.min_ready_seconds.unwrap_or(0);
-            let mut rs = self.rses[i].clone();
-            let updated = util::set_new_rs_annotations(self.d, &mut rs, new_revision, true);
+            // In place: the annotations change only when `updated` says so.
+            let rs = &mut self.rses[i];
+            let updated = util::set_new_rs_annotations(self.d, rs, new_revision, true);
             if updated || rs.min_ready_seconds != min_ready {
                 if rs.min_ready_seconds != min_ready {
                     rs.min_ready_seconds = min_ready;
@@ -182,7 +183,6 @@ impl<'a> Sync<'a> {
                 }
                 self.actions
                     .push(ControllerAction::UpdateReplicaSet { name: rs.name.clone() });
-                self.rses[i] = rs;
                 // Upstream returns here and syncs the Deployment's revision on the next pass;
                 // the next pass reaches the same state, so do it now.
             }
@@ -372,7 +372,7 @@ impl super::pass::Controller for DeploymentController {
         let standalone: Vec<(&str, &str)> = input
             .desired
             .iter()
-            .filter_map(|d| match &d.resource {
+            .filter_map(|d| match d.resource.as_deref() {
                 Some(Resource::ReplicaSet(rs)) => Some((rs.metadata.namespace_or_default(), rs.metadata.name.as_str())),
                 _ => None,
             })
@@ -389,7 +389,7 @@ impl super::pass::Controller for DeploymentController {
             }
         }
         for d in input.desired {
-            let Some(Resource::Deployment(dep)) = &d.resource else {
+            let Some(Resource::Deployment(dep)) = d.resource.as_deref() else {
                 continue;
             };
             let ns = dep.metadata.namespace_or_default().to_string();

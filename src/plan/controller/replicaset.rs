@@ -132,7 +132,7 @@ impl super::pass::Controller for ReplicaSetController {
         use super::pass::{WorkloadProgress, key, not_ready_pods};
         use crate::manifest::Resource;
         for d in input.desired {
-            let Some(Resource::ReplicaSet(rs)) = &d.resource else {
+            let Some(Resource::ReplicaSet(rs)) = d.resource.as_deref() else {
                 continue;
             };
             let ns = rs.metadata.namespace_or_default().to_string();
@@ -267,7 +267,7 @@ mod tests {
             name: name.into(),
             uid: format!("uid-{name}"),
             owner: "web".into(),
-            labels: [("app".to_string(), "web".to_string())].into(),
+            labels: std::sync::Arc::new([("app".to_string(), "web".to_string())].into()),
             phase: PodPhase::Running,
             ready: ready_since.is_some(),
             ready_since: ready_since.map(t),
@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn status_counts_ready_and_available_after_min_ready_seconds() {
         let mut unlabeled = pod("x", Some(0));
-        unlabeled.labels.clear();
+        unlabeled.labels = Default::default();
         let pods = [pod("a", Some(0)), pod("b", Some(8)), pod("c", None), unlabeled];
         let out = sync_replica_set(&rs(4, 5), &pods, &pods, t(10));
         let s = &out.replica_set.status;

@@ -110,7 +110,7 @@ impl Sim {
                             name: name.clone(),
                             uid: format!("uid-{name}"),
                             owner: replica_set.clone(),
-                            labels: rs.template.metadata.labels.clone(),
+                            labels: std::sync::Arc::new(rs.template.metadata.labels.clone()),
                             phase: PodPhase::Running,
                             ready: false,
                             ready_since: None,

@@ -15,8 +15,9 @@ pub struct ObservedPod {
     pub uid: String,
     /// The ReplicaSet that owns it (controller ownerReference).
     pub owner: String,
-    /// `metadata.labels`, matched against selectors and the template's labels.
-    pub labels: BTreeMap<String, String>,
+    /// `metadata.labels`, matched against selectors and the template's labels; shared by the
+    /// pods of one template (controllers copy pods around a pass many times).
+    pub labels: std::sync::Arc<BTreeMap<String, String>>,
     /// `status.phase` as the runtime reports it.
     pub phase: PodPhase,
     /// The Ready condition is True.
