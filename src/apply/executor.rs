@@ -8,7 +8,7 @@ use crate::manifest::ObjectId;
 use crate::manifest::types::Kind;
 use crate::plan::{Action, DesiredObject, Plan, PodPlacement, Step, Summary};
 use crate::runtime::{NodeConfig, Runtime, RuntimeError};
-use crate::state::{ObjectRecord, PodRecord, Scheduling, State, StateError, StateStore};
+use crate::state::{AppliedSpec, ObjectRecord, PodRecord, Scheduling, State, StateError, StateStore};
 use crate::time::Time;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -183,7 +183,7 @@ impl<'a> Executor<'a> {
         let rec = match state.objects.get(&d.id) {
             Some(old) if old.hash == d.hash => return Ok(()),
             Some(old) => ObjectRecord {
-                spec: d.value.clone(),
+                spec: AppliedSpec::new(&d.value),
                 hash: d.hash.clone(),
                 origin: d.origin.clone(),
                 generation: old.generation + 1,
@@ -191,7 +191,7 @@ impl<'a> Executor<'a> {
             },
             None => ObjectRecord {
                 id: d.id.clone(),
-                spec: d.value.clone(),
+                spec: AppliedSpec::new(&d.value),
                 hash: d.hash.clone(),
                 origin: d.origin.clone(),
                 created_at: now,

@@ -83,7 +83,7 @@ mod tests {
     fn record(id: &ObjectId, finalizer: bool) -> ObjectRecord {
         ObjectRecord {
             id: id.clone(),
-            spec: serde_json::json!({}),
+            spec: serde_json::json!({}).into(),
             hash: "h".into(),
             origin: "f:1".into(),
             created_at: t(),

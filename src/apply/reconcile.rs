@@ -431,7 +431,7 @@ mod tests {
                     d.id.clone(),
                     crate::state::ObjectRecord {
                         id: d.id.clone(),
-                        spec: d.value.clone(),
+                        spec: d.value.clone().into(),
                         hash: d.hash.clone(),
                         origin: d.origin.clone(),
                         created_at: self.clock.now,

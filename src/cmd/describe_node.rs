@@ -19,7 +19,7 @@ pub fn nodes(state: &State) -> Vec<(NodeInfo, Option<crate::time::Time>)> {
         .values()
         .filter(|r| r.id.kind == Kind::Node)
         .filter_map(|r| {
-            let node: Node = serde_json::from_value(r.spec.clone()).ok()?;
+            let node: Node = serde_json::from_value((*r.spec).clone()).ok()?;
             Some((NodeInfo::from_node(&node, &host), Some(r.created_at)))
         })
         .collect();

@@ -357,7 +357,7 @@ fn synthetic(
 ) -> ObjectRecord {
     ObjectRecord {
         id,
-        spec,
+        spec: spec.into(),
         hash: String::new(),
         origin: "(made by a controller)".into(),
         created_at,

@@ -258,7 +258,7 @@ mod tests {
         for o in d {
             let rec = ObjectRecord {
                 id: o.id.clone(),
-                spec: o.value.clone(),
+                spec: o.value.clone().into(),
                 hash: o.hash.clone(),
                 origin: o.origin.clone(),
                 created_at: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),

@@ -11,6 +11,8 @@ pub mod workloads;
 pub use error::StateError;
 pub use events::{Event, EventLog};
 pub use lock::{LockInfo, LockMode, StateLock};
-pub use model::{FORMAT_VERSION, ObjectRecord, PodRecord, RolloutHold, RolloutOverride, Scheduling, State};
+pub use model::{
+    AppliedSpec, FORMAT_VERSION, ObjectRecord, PodRecord, RolloutHold, RolloutOverride, Scheduling, State,
+};
 pub use secret::SecretKey;
 pub use store::StateStore;

@@ -272,7 +272,7 @@ mod tests {
             id.clone(),
             ObjectRecord {
                 id,
-                spec: serde_json::json!({"data": {"k": "v"}}),
+                spec: serde_json::json!({"data": {"k": "v"}}).into(),
                 hash: "sha256:00".into(),
                 origin: "deploy/cm.yaml:1".into(),
                 created_at: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),

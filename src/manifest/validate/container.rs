@@ -86,8 +86,9 @@ pub fn container<'a>(
         }
     }
     resources(errs, &p("resources"), &c.resources.limits, &c.resources.requests);
-    errs.reject(
-        p("resources.claims"),
+    errs.reject_at(
+        path,
+        "resources.claims",
         &c.resources.claims,
         "dynamic resource allocation needs a cluster",
     );
@@ -122,8 +123,9 @@ pub fn container<'a>(
                 handler(errs, &child(&p("lifecycle"), field), h);
             }
         }
-        errs.reject(
-            p("lifecycle.stopSignal"),
+        errs.reject_at(
+            path,
+            "lifecycle.stopSignal",
             &lc.stop_signal,
             "containers are stopped with SIGTERM or their image's STOPSIGNAL",
         );
@@ -136,14 +138,21 @@ pub fn container<'a>(
     if let Some(sc) = &c.security_context {
         security_context(errs, &p("securityContext"), sc);
     }
-    errs.reject(p("volumeDevices"), &c.volume_devices, "rekon attaches no block devices");
-    errs.reject(
-        p("resizePolicy"),
+    errs.reject_at(
+        path,
+        "volumeDevices",
+        &c.volume_devices,
+        "rekon attaches no block devices",
+    );
+    errs.reject_at(
+        path,
+        "resizePolicy",
         &c.resize_policy,
         "in-place resize is not implemented",
     );
-    errs.reject(
-        p("restartPolicyRules"),
+    errs.reject_at(
+        path,
+        "restartPolicyRules",
         &c.restart_policy_rules,
         "only the pod restartPolicy is implemented",
     );
@@ -241,11 +250,7 @@ fn env_var(errs: &mut Errors, path: &str, e: &EnvVar) {
             }
         }
     }
-    errs.reject(
-        child(&vp, "fileKeyRef"),
-        &from.file_key_ref,
-        "env files are not implemented",
-    );
+    errs.reject_at(&vp, "fileKeyRef", &from.file_key_ref, "env files are not implemented");
 }
 
 /// A downward API field path: one of `exact`, or `<prefix>['<key>']` for one of `keyed`.
@@ -326,14 +331,16 @@ fn mounts(errs: &mut Errors, path: &str, mounts: &[VolumeMount], volumes: &BTree
         if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             relative_path(errs, &child(&mp, "subPath"), sub);
         }
-        errs.reject(child(&mp, "subPathExpr"), &m.sub_path_expr, "use subPath");
-        errs.reject(
-            child(&mp, "mountPropagation"),
+        errs.reject_at(&mp, "subPathExpr", &m.sub_path_expr, "use subPath");
+        errs.reject_at(
+            &mp,
+            "mountPropagation",
             &m.mount_propagation,
             "mounts are private to the container",
         );
-        errs.reject(
-            child(&mp, "recursiveReadOnly"),
+        errs.reject_at(
+            &mp,
+            "recursiveReadOnly",
             &m.recursive_read_only,
             "read-only mounts are not made recursive",
         );
@@ -377,7 +384,7 @@ fn probe(errs: &mut Errors, path: &str, pr: &Probe, success_must_be_one: bool) {
     if let Some(t) = &pr.tcp_socket {
         port_ref(errs, &p("tcpSocket.port"), t.port.as_ref());
     }
-    errs.reject(p("grpc"), &pr.grpc, "use an exec, httpGet or tcpSocket probe");
+    errs.reject_at(path, "grpc", &pr.grpc, "use an exec, httpGet or tcpSocket probe");
     for (field, v) in [
         ("initialDelaySeconds", pr.initial_delay_seconds),
         ("timeoutSeconds", pr.timeout_seconds),
@@ -448,8 +455,9 @@ fn handler(errs: &mut Errors, path: &str, h: &LifecycleHandler) {
     {
         errs.invalid_num(child(path, "sleep.seconds"), s.seconds, "must be greater than 0");
     }
-    errs.reject(
-        child(path, "tcpSocket"),
+    errs.reject_at(
+        path,
+        "tcpSocket",
         &h.tcp_socket,
         "tcpSocket hooks are deprecated upstream and never run",
     );
@@ -484,16 +492,28 @@ fn security_context(errs: &mut Errors, path: &str, sc: &SecurityContext) {
             }
         }
     }
-    errs.reject(
-        p("seLinuxOptions"),
+    errs.reject_at(
+        path,
+        "seLinuxOptions",
         &sc.se_linux_options,
         "rekon does not label containers for SELinux",
     );
-    errs.reject(
-        p("appArmorProfile"),
+    errs.reject_at(
+        path,
+        "appArmorProfile",
         &sc.app_armor_profile,
         "rekon does not load AppArmor profiles",
     );
-    errs.reject(p("procMount"), &sc.proc_mount, "containers get the default /proc mount");
-    errs.reject(p("windowsOptions"), &sc.windows_options, "rekon runs Linux pods only");
+    errs.reject_at(
+        path,
+        "procMount",
+        &sc.proc_mount,
+        "containers get the default /proc mount",
+    );
+    errs.reject_at(
+        path,
+        "windowsOptions",
+        &sc.windows_options,
+        "rekon runs Linux pods only",
+    );
 }

@@ -73,28 +73,31 @@ pub fn labels(errs: &mut Errors, path: &str, labels: &BTreeMap<String, String>) 
 
 fn server_fields(errs: &mut Errors, path: &str, meta: &ObjectMeta) {
     const WHY: &str = "it is set by the cluster, not by a manifest";
-    errs.reject(
-        child(path, "ownerReferences"),
+    errs.reject_at(
+        path,
+        "ownerReferences",
         &meta.owner_references,
         "rekon sets owners of the objects it creates",
     );
-    errs.reject(
-        child(path, "finalizers"),
+    errs.reject_at(
+        path,
+        "finalizers",
         &meta.finalizers,
         "rekon has no controllers that act on finalizers",
     );
-    errs.reject(child(path, "uid"), &meta.uid, WHY);
-    errs.reject(child(path, "resourceVersion"), &meta.resource_version, WHY);
-    errs.reject(child(path, "generation"), &meta.generation, WHY);
-    errs.reject(child(path, "creationTimestamp"), &meta.creation_timestamp, WHY);
-    errs.reject(child(path, "deletionTimestamp"), &meta.deletion_timestamp, WHY);
-    errs.reject(
-        child(path, "deletionGracePeriodSeconds"),
+    errs.reject_at(path, "uid", &meta.uid, WHY);
+    errs.reject_at(path, "resourceVersion", &meta.resource_version, WHY);
+    errs.reject_at(path, "generation", &meta.generation, WHY);
+    errs.reject_at(path, "creationTimestamp", &meta.creation_timestamp, WHY);
+    errs.reject_at(path, "deletionTimestamp", &meta.deletion_timestamp, WHY);
+    errs.reject_at(
+        path,
+        "deletionGracePeriodSeconds",
         &meta.deletion_grace_period_seconds,
         WHY,
     );
-    errs.reject(child(path, "managedFields"), &meta.managed_fields, WHY);
-    errs.reject(child(path, "selfLink"), &meta.self_link, WHY);
+    errs.reject_at(path, "managedFields", &meta.managed_fields, WHY);
+    errs.reject_at(path, "selfLink", &meta.self_link, WHY);
 }
 
 /// Syntax of a label selector (`ValidateLabelSelector`).

@@ -114,6 +114,14 @@ impl Errors {
         }
     }
 
+    /// [`reject`](Self::reject) at `parent.name`, a path built only when the field is set
+    /// (every object's metadata is checked for ten such fields).
+    pub fn reject_at<T>(&mut self, parent: &str, name: &str, field: &Option<T>, why: &str) {
+        if field.is_some() {
+            self.not_supported(child(parent, name), why);
+        }
+    }
+
     /// Runs a name check and reports each of its messages against `value`.
     pub fn name(&mut self, path: &str, value: &str, rule: fn(&str) -> Vec<String>) {
         for msg in rule(value) {

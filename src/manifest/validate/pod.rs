@@ -141,33 +141,43 @@ fn security_context(errs: &mut Errors, path: &str, sc: &PodSecurityContext) {
     if let Some(profile) = &sc.seccomp_profile {
         seccomp(errs, &p("seccompProfile"), profile);
     }
-    errs.reject(
-        p("fsGroupChangePolicy"),
+    errs.reject_at(
+        path,
+        "fsGroupChangePolicy",
         &sc.fs_group_change_policy,
         "rekon always applies fsGroup recursively",
     );
-    errs.reject(p("sysctls"), &sc.sysctls, "pod sysctls are not implemented");
-    errs.reject(
-        p("seLinuxOptions"),
+    errs.reject_at(path, "sysctls", &sc.sysctls, "pod sysctls are not implemented");
+    errs.reject_at(
+        path,
+        "seLinuxOptions",
         &sc.se_linux_options,
         "rekon does not label containers for SELinux",
     );
-    errs.reject(
-        p("seLinuxChangePolicy"),
+    errs.reject_at(
+        path,
+        "seLinuxChangePolicy",
         &sc.se_linux_change_policy,
         "rekon does not label containers for SELinux",
     );
-    errs.reject(
-        p("appArmorProfile"),
+    errs.reject_at(
+        path,
+        "appArmorProfile",
         &sc.app_armor_profile,
         "rekon does not load AppArmor profiles",
     );
-    errs.reject(
-        p("supplementalGroupsPolicy"),
+    errs.reject_at(
+        path,
+        "supplementalGroupsPolicy",
         &sc.supplemental_groups_policy,
         "only the default policy is implemented",
     );
-    errs.reject(p("windowsOptions"), &sc.windows_options, "rekon runs Linux pods only");
+    errs.reject_at(
+        path,
+        "windowsOptions",
+        &sc.windows_options,
+        "rekon runs Linux pods only",
+    );
 }
 
 /// `seccompProfile`: RuntimeDefault and Unconfined are fine, Localhost is not supported.
@@ -196,43 +206,51 @@ pub fn seccomp(errs: &mut Errors, path: &str, profile: &SeccompProfile) {
 
 fn unsupported_fields(errs: &mut Errors, path: &str, spec: &PodSpec) {
     let p = |name: &str| child(path, name);
-    errs.reject(
-        p("affinity"),
+    errs.reject_at(
+        path,
+        "affinity",
         &spec.affinity,
         "rekon's scheduler places pods on the virtual nodes of one host by nodeName and nodeSelector only",
     );
-    errs.reject(
-        p("topologySpreadConstraints"),
+    errs.reject_at(
+        path,
+        "topologySpreadConstraints",
         &spec.topology_spread_constraints,
         "rekon runs one host, so there are no topology domains to spread over",
     );
-    errs.reject(
-        p("ephemeralContainers"),
+    errs.reject_at(
+        path,
+        "ephemeralContainers",
         &spec.ephemeral_containers,
         "ephemeral containers are added by debugging tools, not declared",
     );
-    errs.reject(
-        p("runtimeClassName"),
+    errs.reject_at(
+        path,
+        "runtimeClassName",
         &spec.runtime_class_name,
         "rekon has one built-in container runtime",
     );
-    errs.reject(
-        p("readinessGates"),
+    errs.reject_at(
+        path,
+        "readinessGates",
         &spec.readiness_gates,
         "nothing on a single host sets custom pod conditions",
     );
-    errs.reject(
-        p("preemptionPolicy"),
+    errs.reject_at(
+        path,
+        "preemptionPolicy",
         &spec.preemption_policy,
         "rekon does not preempt pods",
     );
-    errs.reject(
-        p("priority"),
+    errs.reject_at(
+        path,
+        "priority",
         &spec.priority,
         "it is set from priorityClassName by the cluster",
     );
-    errs.reject(
-        p("overhead"),
+    errs.reject_at(
+        path,
+        "overhead",
         &spec.overhead,
         "it is set from a RuntimeClass, which rekon does not have",
     );
@@ -241,19 +259,27 @@ fn unsupported_fields(errs: &mut Errors, path: &str, spec: &PodSpec) {
     {
         errs.not_supported(p("os"), "rekon runs Linux pods only");
     }
-    errs.reject(p("hostUsers"), &spec.host_users, "user namespaces are not implemented");
-    errs.reject(
-        p("resourceClaims"),
+    errs.reject_at(
+        path,
+        "hostUsers",
+        &spec.host_users,
+        "user namespaces are not implemented",
+    );
+    errs.reject_at(
+        path,
+        "resourceClaims",
         &spec.resource_claims,
         "dynamic resource allocation needs a cluster",
     );
-    errs.reject(
-        p("schedulingGates"),
+    errs.reject_at(
+        path,
+        "schedulingGates",
         &spec.scheduling_gates,
         "nothing on a single host removes scheduling gates",
     );
-    errs.reject(
-        p("resources"),
+    errs.reject_at(
+        path,
+        "resources",
         &spec.resources,
         "pod-level resources are not implemented; set container resources",
     );

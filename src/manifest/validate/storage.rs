@@ -36,9 +36,9 @@ pub fn claim_spec(errs: &mut Errors, path: &str, s: &PersistentVolumeClaimSpec) 
         super::meta::selector(errs, &p("selector"), sel);
     }
     let why = "rekon provisions empty local volumes only";
-    errs.reject(p("dataSource"), &s.data_source, why);
-    errs.reject(p("dataSourceRef"), &s.data_source_ref, why);
-    errs.reject(p("volumeAttributesClassName"), &s.volume_attributes_class_name, why);
+    errs.reject_at(path, "dataSource", &s.data_source, why);
+    errs.reject_at(path, "dataSourceRef", &s.data_source_ref, why);
+    errs.reject_at(path, "volumeAttributesClassName", &s.volume_attributes_class_name, why);
 }
 
 /// Validates a PersistentVolume: a hostPath or local source, capacity, modes, claimRef.

@@ -116,9 +116,9 @@ fn volume(errs: &mut Errors, path: &str, v: &Volume) {
                 downward_files(errs, &child(&sp, "downwardAPI.items"), &d.items);
             }
             let why = "rekon has no API server to issue tokens or certificates";
-            errs.reject(child(&sp, "serviceAccountToken"), &src.service_account_token, why);
-            errs.reject(child(&sp, "clusterTrustBundle"), &src.cluster_trust_bundle, why);
-            errs.reject(child(&sp, "podCertificate"), &src.pod_certificate, why);
+            errs.reject_at(&sp, "serviceAccountToken", &src.service_account_token, why);
+            errs.reject_at(&sp, "clusterTrustBundle", &src.cluster_trust_bundle, why);
+            errs.reject_at(&sp, "podCertificate", &src.pod_certificate, why);
         }
     }
     if let Some(c) = &v.persistent_volume_claim {

@@ -20,17 +20,19 @@
 /// The text with lines inside flow collections indented enough, and the spaces added to each
 /// line (0-based), for mapping columns back.
 pub(super) fn relax(text: &str) -> (std::borrow::Cow<'_, str>, Vec<usize>) {
-    let mut scanner = Scanner::default();
-    let mut pads = Vec::new();
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let pad = scanner.line(line);
-        pads.push(pad);
-        out.extend(std::iter::repeat_n(' ', pad));
-        out.push_str(line);
+    // Nearly every file needs nothing: the text is copied only when a line moves.
+    if !text.contains(['[', '{']) {
+        return (std::borrow::Cow::Borrowed(text), Vec::new());
     }
+    let mut scanner = Scanner::default();
+    let pads: Vec<usize> = text.split_inclusive('\n').map(|line| scanner.line(line)).collect();
     if pads.iter().all(|&p| p == 0) {
         return (std::borrow::Cow::Borrowed(text), Vec::new());
+    }
+    let mut out = String::with_capacity(text.len() + pads.iter().sum::<usize>());
+    for (line, &pad) in text.split_inclusive('\n').zip(&pads) {
+        out.extend(std::iter::repeat_n(' ', pad));
+        out.push_str(line);
     }
     (std::borrow::Cow::Owned(out), pads)
 }
