@@ -55,8 +55,20 @@ pub fn desired_objects(manifests: &Manifests, hasher: &(dyn Fn(&[u8]) -> String 
 
 /// sha256 hex of a JSON value (serde_json's maps are sorted, so this is canonical).
 pub fn hash_value(value: &Value) -> String {
-    let bytes = serde_json::to_vec(value).expect("a JSON value always serializes");
-    hex::encode(Sha256::digest(bytes))
+    // Streamed into the hash: no copy of the text is kept.
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hashing, value).expect("a JSON value always serializes");
+    hex::encode(hashing.0.finalize())
 }
 
 fn hash_secret_values(value: &mut Value, hasher: &dyn Fn(&[u8]) -> String) {

@@ -10,9 +10,16 @@ use crate::state::{RolloutOverride, State};
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
 /// Git's Deployment (hash `git_hash`) as the controllers should see it.
-pub fn effective_deployment(dep: &Deployment, git_hash: &str, ov: Option<&RolloutOverride>) -> Deployment {
+pub fn effective_deployment<'a>(
+    dep: &'a Deployment,
+    git_hash: &str,
+    ov: Option<&RolloutOverride>,
+) -> std::borrow::Cow<'a, Deployment> {
+    // Copied only when a rollout verb changed something.
+    let Some(ov) = ov else {
+        return std::borrow::Cow::Borrowed(dep);
+    };
     let mut dep = dep.clone();
-    let Some(ov) = ov else { return dep };
     if let Some(hold) = ov.hold.as_ref().filter(|h| h.git_hash == git_hash) {
         dep.spec.template = hold.template.clone();
     }
@@ -26,7 +33,7 @@ pub fn effective_deployment(dep: &Deployment, git_hash: &str, ov: Option<&Rollou
     if ov.paused {
         dep.spec.paused = Some(true);
     }
-    dep
+    std::borrow::Cow::Owned(dep)
 }
 
 /// The plan's word on every live hold and pause: `deployment/web is held at revision 1 by
