@@ -327,6 +327,7 @@ impl<'a> Executor<'a> {
             created: false,
             deletion_timestamp: None,
             deletion_grace_period_seconds: None,
+            orphaned: None,
         }
     }
 

@@ -110,6 +110,7 @@ mod tests {
             created: true,
             deletion_timestamp: Some(t()),
             deletion_grace_period_seconds: Some(30),
+            orphaned: None,
         }
     }
 

@@ -16,6 +16,13 @@ impl Executor<'_> {
         for uid in &step.forget {
             state.pods.remove(uid);
         }
+        // Adopted orphans get their new owner (saved with the ReplicaSets below).
+        for (uid, rs) in &step.adopt {
+            if let Some(rec) = state.pods.get_mut(uid) {
+                rec.owner = rs_owner(&rs.namespace, &rs.name);
+                rec.orphaned = None;
+            }
+        }
         // Deletion is recorded first (one save for the whole batch), then begun in the
         // runtime, which returns at once: the pods stop in parallel while the controllers
         // already count them out, and `reap_terminated` forgets them once gone.
@@ -53,6 +60,7 @@ impl Executor<'_> {
                             created: false,
                             deletion_timestamp: None,
                             deletion_grace_period_seconds: None,
+                            orphaned: None,
                         },
                     );
                     uid

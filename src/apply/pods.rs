@@ -84,6 +84,10 @@ pub struct Deletion {
 /// The grace period of the pod of `rec` (`terminationGracePeriodSeconds` of its spec).
 pub fn grace_of(state: &State, rec: &PodRecord) -> i64 {
     let grace = match rec.owner.kind {
+        _ if rec.is_orphan() => rec
+            .orphaned
+            .as_ref()
+            .and_then(|t| t.spec.termination_grace_period_seconds),
         Kind::Pod => state
             .objects
             .get(&rec.owner)
@@ -346,6 +350,7 @@ mod tests {
             created: false,
             deletion_timestamp: None,
             deletion_grace_period_seconds: None,
+            orphaned: None,
         };
         let request = PodRequest {
             uid: "u1".into(),

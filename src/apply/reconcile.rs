@@ -478,6 +478,74 @@ mod tests {
             .collect()
     }
 
+    /// What `rekon delete deployment/web --cascade=orphan` and then `delete rs/… --cascade=orphan`
+    /// leave: the Deployment and its ReplicaSet forgotten, their pods running with no owner.
+    fn orphan_everything(f: &Fixture) -> String {
+        let mut state = f.store.load().unwrap();
+        let rs = state.replica_sets.values().next().expect("one ReplicaSet").clone();
+        for p in state.pods.values_mut() {
+            p.orphaned = Some(Box::new(rs.template.clone()));
+        }
+        let web = ObjectId::new(Kind::Deployment, Some("default"), "web");
+        crate::apply::gc::forget(&mut state, &web, crate::time::now());
+        assert!(state.replica_sets.is_empty());
+        f.store.save(&mut state).unwrap();
+        rs.name
+    }
+
+    #[test]
+    fn orphaned_pods_are_adopted_by_the_replica_set_applying_again_recreates() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        let desired = deployment(3, "busybox", "");
+        assert_eq!(f.run(&mut rt, &desired, &host(4), None).unwrap(), Outcome::Converged);
+        let rs_name = orphan_everything(&f);
+        let before: Vec<String> = f.store.load().unwrap().pods.keys().cloned().collect();
+
+        assert_eq!(f.run(&mut rt, &desired, &host(4), None).unwrap(), Outcome::Converged);
+        let state = f.store.load().unwrap();
+        // The same ReplicaSet name, the same three pods, no new one created, owned again.
+        assert_eq!(
+            state.replica_sets.keys().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+            [rs_name.as_str()]
+        );
+        assert_eq!(state.pods.keys().cloned().collect::<Vec<_>>(), before);
+        assert_eq!(creates(&rt).len(), 3);
+        for p in state.pods.values() {
+            assert_eq!(
+                (p.owner.to_string(), p.is_orphan()),
+                (format!("ReplicaSet default/{rs_name}"), false)
+            );
+        }
+        let status = &state.deployments[&NamespacedName::new("default", "web")];
+        assert_eq!((status.replicas, status.available_replicas), (3, 3));
+    }
+
+    #[test]
+    fn orphans_no_selector_matches_keep_running_and_are_not_counted() {
+        let mut f = Fixture::new();
+        let mut rt = FakeRuntime::new();
+        assert_eq!(
+            f.run(&mut rt, &deployment(2, "busybox", ""), &host(4), None).unwrap(),
+            Outcome::Converged
+        );
+        orphan_everything(&f);
+        // Another app under the same name: its selector does not match the orphans' labels.
+        let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: other}\n  template:\n    metadata:\n      labels: {app: other}\n    spec:\n      containers:\n      - name: app\n        image: busybox\n";
+        let m = load(&[SourceFile {
+            path: "web.yaml".into(),
+            text: yaml.into(),
+        }])
+        .unwrap();
+        let other = desired_objects(&m, &|b: &[u8]| format!("h:{}", b.len()));
+        assert_eq!(f.run(&mut rt, &other, &host(4), None).unwrap(), Outcome::Converged);
+        let state = f.store.load().unwrap();
+        assert_eq!(state.pods.len(), 4);
+        assert_eq!(state.pods.values().filter(|p| p.is_orphan()).count(), 2);
+        assert_eq!(rt.pods.len(), 4, "the orphans still run");
+        assert_eq!(creates(&rt).len(), 4);
+    }
+
     #[test]
     fn a_new_deployment_converges_without_real_sleeps() {
         let mut f = Fixture::new();

@@ -189,14 +189,6 @@ pub fn run(global: &Global, args: &DeleteArgs) -> Result<i32> {
         eprintln!("No resources found");
         return Ok(exit::OK);
     }
-    // Refused before anything is deleted, so nothing is half done.
-    if args.cascade == Cascade::Orphan && targets.iter().any(|t| t.kind == Kind::ReplicaSet) {
-        return Err(ExitError::new(
-            exit::ERROR,
-            "--cascade=orphan is supported for Deployments: a pod without its ReplicaSet would have no owner to come back to; use --cascade=background or foreground",
-        )
-        .into());
-    }
     if args.force && args.grace_period == 0 {
         eprintln!(
             "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely."
@@ -282,7 +274,14 @@ impl Deleter<'_> {
                 self.session.state.deployments.remove(&dkey);
                 self.session.state.rollouts.remove(&dkey);
             }
-            Kind::ReplicaSet => pods.extend(self.replica_set_pods(&NamespacedName::new(&ns, &target.name))),
+            Kind::ReplicaSet => {
+                let rs_key = NamespacedName::new(&ns, &target.name);
+                if self.args.cascade == Cascade::Orphan {
+                    self.orphan_pods(&rs_key);
+                } else {
+                    pods.extend(self.replica_set_pods(&rs_key));
+                }
+            }
             Kind::Pod => pods.extend(
                 self.session
                     .state
@@ -307,9 +306,30 @@ impl Deleter<'_> {
                         name: r.id.name.clone(),
                     })
                     .collect();
-                for t in &inside {
+                // And what runs there with no owner: orphaned ReplicaSets and pods.
+                let orphan_sets: Vec<Target> = self
+                    .session
+                    .state
+                    .replica_sets
+                    .values()
+                    .filter(|rs| rs.orphaned && rs.namespace == target.name)
+                    .map(|rs| Target {
+                        kind: Kind::ReplicaSet,
+                        namespace: Some(rs.namespace.clone()),
+                        name: rs.name.clone(),
+                    })
+                    .collect();
+                for t in inside.iter().chain(&orphan_sets) {
                     self.delete(t)?;
                 }
+                pods.extend(
+                    self.session
+                        .state
+                        .pods
+                        .values()
+                        .filter(|p| p.is_orphan() && p.namespace == target.name && !p.is_terminating())
+                        .map(|p| p.uid.clone()),
+                );
             }
             Kind::Node => pods.extend(
                 // The pod garbage collector deletes the pods bound to a node that is gone.
@@ -358,6 +378,26 @@ impl Deleter<'_> {
     /// [`gc::forget`]: crate::apply::gc::forget
     fn forget(&mut self, target: &Target) {
         crate::apply::gc::forget(&mut self.session.state, &target.id(), context::now());
+    }
+
+    /// Leaves the pods of the ReplicaSet `namespace/name` without their owner: each keeps
+    /// its ReplicaSet's template (labels and spec), goes on running, and waits for a
+    /// ReplicaSet whose selector matches to adopt it. Saved with the deletion.
+    fn orphan_pods(&mut self, rs_key: &NamespacedName) {
+        let Some(template) = self
+            .session
+            .state
+            .replica_sets
+            .get(rs_key)
+            .map(|rs| rs.template.clone())
+        else {
+            return;
+        };
+        for uid in self.replica_set_pods(rs_key) {
+            if let Some(rec) = self.session.state.pods.get_mut(&uid) {
+                rec.orphaned = Some(Box::new(template.clone()));
+            }
+        }
     }
 
     /// The live pods of the ReplicaSet `namespace/name`.

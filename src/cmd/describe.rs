@@ -142,6 +142,17 @@ fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, 
             let _ = writeln!(out, "QoS Class:    {q}");
         }
     }
+    // kubectl's line for the controller owner reference; none for a bare or orphaned pod.
+    let controller = rec
+        .spec
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|refs| refs.iter().find(|r| r["controller"] == true));
+    if let Some(c) = controller {
+        let kind = c["kind"].as_str().unwrap_or_default();
+        let name = c["name"].as_str().unwrap_or_default();
+        let _ = writeln!(out, "Controlled By:  {kind}/{name}");
+    }
     let _ = writeln!(out, "Containers:");
     for c in rec
         .spec

@@ -333,6 +333,19 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
             ));
         }
     }
+    // Pods orphaned by `delete rs/NAME --cascade=orphan`: no owner reference.
+    for pod in state.pods.values() {
+        let Some(t) = &pod.orphaned else { continue };
+        out.push(synthetic(
+            crate::manifest::ObjectId::new(Kind::Pod, Some(&pod.namespace), &pod.name),
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid,
+                    "labels": t.metadata.labels},
+                "spec": t.spec}),
+            pod.created_at,
+            1,
+        ));
+    }
     // A bare Pod removed from git (or by `rekon delete`) stays visible, Terminating, until its
     // supervisor is done, as a deleted pod does in the API until the kubelet confirms.
     for pod in state.pods.values() {

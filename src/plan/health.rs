@@ -257,6 +257,7 @@ mod tests {
             created: true,
             deletion_timestamp: None,
             deletion_grace_period_seconds: None,
+            orphaned: None,
         }
     }
 
@@ -586,7 +587,7 @@ pub fn gate(input: &GateInput<'_>) -> Verdict {
         .map(|rs| (rs.namespace.as_str(), rs.name.as_str()))
         .collect();
     let owned_by_rolling = |rec: &PodRecord| {
-        rec.owner.kind == Kind::ReplicaSet && rolling_sets.contains(&(rec.namespace.as_str(), rec.owner.name.as_str()))
+        rec.replica_set().is_some() && rolling_sets.contains(&(rec.namespace.as_str(), rec.owner.name.as_str()))
     };
     for rec in input.state.pods.values() {
         if rec.is_terminating() {

@@ -137,6 +137,12 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
             creates_of.entry(w).or_default().push(c);
         }
     }
+    let mut adopts_of: BTreeMap<ObjectId, usize> = BTreeMap::new();
+    for (_, rs) in &pass.adopt {
+        if let Some(w) = workload_of(rs) {
+            *adopts_of.entry(w).or_default() += 1;
+        }
+    }
     let mut deletes_of: BTreeMap<ObjectId, usize> = BTreeMap::new();
     for uid in &pass.deletes {
         if let Some(w) = pod_owner.get(uid.as_str()).and_then(&workload_of) {
@@ -184,6 +190,14 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
             ));
         }
         notes.extend(pending);
+        let adopts = adopts_of.get(id).copied().unwrap_or(0);
+        if adopts > 0 {
+            rolls = true;
+            notes.push(format!(
+                "first step: adopt {adopts} orphaned pod{}",
+                if adopts == 1 { "" } else { "s" }
+            ));
+        }
         let deletes = deletes_of.get(id).copied().unwrap_or(0);
         if deletes > 0 {
             notes.push(format!(

@@ -44,6 +44,10 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
     let mut drained: BTreeMap<&ObjectId, String> = BTreeMap::new();
 
     for rec in input.state.pods.values() {
+        if let (Some(node), Some(t)) = (&rec.node, &rec.orphaned) {
+            placed.push(PlacedPod::from_spec(node, None, &t.spec));
+            continue;
+        }
         if rec.owner.kind == Kind::ReplicaSet {
             // A ReplicaSet's pods are placed by the workload pass of apply; here they only
             // take their room on their node.
@@ -285,6 +289,7 @@ mod tests {
                 created: pl.node.is_some(),
                 deletion_timestamp: None,
                 deletion_grace_period_seconds: None,
+                orphaned: None,
             };
             state.pods.insert(uid, rec);
         }

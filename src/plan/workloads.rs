@@ -66,6 +66,9 @@ pub struct WorkloadStep {
     /// Uids of records whose pod vanished from the runtime: dropped, the controller replaces
     /// the pod.
     pub forget: Vec<String>,
+    /// Orphaned pods a ReplicaSet adopts (`ClaimPods`): uid and the ReplicaSet's key. The
+    /// pass already counts them as the ReplicaSet's.
+    pub adopt: Vec<(String, NamespacedName)>,
     /// ReplicaSet changes, for the output (`Deployment default/web`, action).
     pub actions: Vec<(ObjectId, ControllerAction)>,
     /// The controllers' events (ScalingReplicaSet, SuccessfulCreate, …).
@@ -79,7 +82,7 @@ pub struct WorkloadStep {
 impl WorkloadStep {
     /// Whether the pass changes anything on the host.
     pub fn acts(&self) -> bool {
-        !self.creates.is_empty() || !self.deletes.is_empty() || !self.forget.is_empty()
+        !self.creates.is_empty() || !self.deletes.is_empty() || !self.forget.is_empty() || !self.adopt.is_empty()
     }
 }
 
@@ -91,13 +94,22 @@ pub fn rs_owner(namespace: &str, name: &str) -> ObjectId {
 /// The pods of ReplicaSets as the controllers see them, by ReplicaSet key.
 fn observed_pods(
     input: &WorkloadInput<'_>,
+    adopted: &BTreeMap<&str, NamespacedName>,
     forget: &mut Vec<String>,
     lost: &mut Vec<String>,
 ) -> BTreeMap<NamespacedName, Vec<ObservedPod>> {
     let mut out: BTreeMap<NamespacedName, Vec<ObservedPod>> = BTreeMap::new();
     let mut labels_of: BTreeMap<&NamespacedName, std::sync::Arc<BTreeMap<String, String>>> = BTreeMap::new();
-    for rec in input.state.pods.values().filter(|p| p.owner.kind == Kind::ReplicaSet) {
-        let rs_key = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
+    for rec in input.state.pods.values() {
+        // An orphan counts only for the ReplicaSet that adopts it, with its own labels.
+        let (rs_key, orphan_labels) = match (rec.replica_set(), &rec.orphaned) {
+            (Some(k), _) => (k, None),
+            (None, Some(t)) => match adopted.get(rec.uid.as_str()) {
+                Some(k) => (k.clone(), Some(std::sync::Arc::new(t.metadata.labels.clone()))),
+                None => continue,
+            },
+            (None, None) => continue,
+        };
         let status = match input.observed.get(&rec.uid) {
             Some(None) => {
                 forget.push(rec.uid.clone());
@@ -115,17 +127,19 @@ fn observed_pods(
         let ready_cond = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
         let recorded = input.state.replica_sets.get_key_value(&rs_key);
         let template = recorded.map(|(_, rs)| &rs.template);
-        let labels = match recorded {
-            Some((k, rs)) => labels_of
+        let labels = match (orphan_labels, recorded) {
+            (Some(own), _) => own,
+            (None, Some((k, rs))) => labels_of
                 .entry(k)
                 .or_insert_with(|| std::sync::Arc::new(rs.template.metadata.labels.clone()))
                 .clone(),
-            None => Default::default(),
+            (None, None) => Default::default(),
         };
+        let owner = rs_key.name.clone();
         out.entry(rs_key).or_default().push(ObservedPod {
             name: rec.name.clone(),
             uid: rec.uid.clone(),
-            owner: rec.owner.name.clone(),
+            owner,
             labels,
             phase: status.map_or(PodPhase::Pending, |s| s.phase),
             ready: status.is_some_and(|s| s.is_ready()),
@@ -151,25 +165,72 @@ fn observed_pods(
 }
 
 /// Runs every Deployment and standalone ReplicaSet controller once.
+///
+/// Orphaned pods are adopted as upstream's `ClaimPods` does: by a ReplicaSet of the same
+/// namespace whose selector matches their labels. The ReplicaSet may be one the pass itself
+/// creates (a Deployment applied again after `delete --cascade=orphan` of it and of its
+/// ReplicaSet), so the pass runs once to learn the ReplicaSets, and again with the adopted
+/// pods counted as theirs, so that it creates no pods for replicas the orphans already are.
 pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
+    let first = pass(input, &BTreeMap::new(), &BTreeMap::new());
+    let adopted = adoptions(input, &first.replica_sets);
+    if adopted.is_empty() {
+        return first;
+    }
+    let adopters: BTreeMap<NamespacedName, Option<String>> = adopted
+        .values()
+        .map(|k| (k.clone(), first.replica_sets.get(k).and_then(|rs| rs.owner.clone())))
+        .collect();
+    let mut step = pass(input, &adopted, &adopters);
+    step.adopt = adopted.into_iter().map(|(uid, k)| (uid.to_string(), k)).collect();
+    step
+}
+
+/// Which ReplicaSet (of those after a pass) adopts each orphaned pod, by uid.
+fn adoptions<'a>(
+    input: &WorkloadInput<'a>,
+    replica_sets: &BTreeMap<NamespacedName, LiveReplicaSet>,
+) -> BTreeMap<&'a str, NamespacedName> {
+    let mut out = BTreeMap::new();
+    for rec in input.state.pods.values().filter(|p| !p.is_terminating()) {
+        let Some(template) = &rec.orphaned else { continue };
+        let adopter = replica_sets.iter().find(|(_, rs)| {
+            rs.namespace == rec.namespace && !rs.selector.is_empty() && rs.selector.matches(&template.metadata.labels)
+        });
+        if let Some((k, _)) = adopter {
+            out.insert(rec.uid.as_str(), k.clone());
+        }
+    }
+    out
+}
+
+/// One pass of the controllers and the scheduler, with `adopted` orphans counted as their
+/// adopters' pods; `adopters` names the Deployment (if any) of each adopting ReplicaSet.
+fn pass(
+    input: &WorkloadInput<'_>,
+    adopted: &BTreeMap<&str, NamespacedName>,
+    adopters: &BTreeMap<NamespacedName, Option<String>>,
+) -> WorkloadStep {
     let mut step = WorkloadStep {
         replica_sets: BTreeMap::new(),
         deployments: BTreeMap::new(),
         creates: Vec::new(),
         deletes: Vec::new(),
         forget: Vec::new(),
+        adopt: Vec::new(),
         actions: Vec::new(),
         events: Vec::new(),
         progress: Vec::new(),
         next_check: None,
     };
     let mut lost = Vec::new();
-    let pods = observed_pods(input, &mut step.forget, &mut lost);
+    let pods = observed_pods(input, adopted, &mut step.forget, &mut lost);
     step.deletes.extend(lost);
     let pass = PassInput {
         desired: input.desired,
         state: input.state,
         pods: &pods,
+        adopters,
         now: input.now,
         applied_only: input.applied_only,
     };
@@ -185,8 +246,8 @@ pub fn reconcile(input: &WorkloadInput<'_>) -> WorkloadStep {
     step.next_check = out.next_check;
     let pod_actions = out.pod_actions;
     // Pods whose ReplicaSet is gone (its Deployment or itself left git) are deleted.
-    for rec in input.state.pods.values().filter(|p| p.owner.kind == Kind::ReplicaSet) {
-        let rkey = key(rec.owner.namespace.as_deref().unwrap_or("default"), &rec.owner.name);
+    for rec in input.state.pods.values() {
+        let Some(rkey) = rec.replica_set() else { continue };
         if !step.replica_sets.contains_key(&rkey)
             && !rec.is_terminating()
             && !step.forget.contains(&rec.uid)
@@ -225,6 +286,8 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
         }
         let ns = rec.owner.namespace.as_deref().unwrap_or("default");
         let (spec, spread) = match rec.owner.kind {
+            // An orphan takes its room with the spec it was made from.
+            _ if rec.is_orphan() => (rec.orphaned.as_ref().map(|t| &t.spec), None),
             Kind::ReplicaSet => match step.replica_sets.get(&key(ns, &rec.owner.name)) {
                 Some(rs) => (Some(&rs.template.spec), Some(spread_key(rs))),
                 None => (None, None),
@@ -254,7 +317,7 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
         .state
         .pods
         .values()
-        .filter(|p| p.owner.kind == Kind::ReplicaSet && p.node.is_none() && !deleted.contains(&p.uid))
+        .filter(|p| p.replica_set().is_some() && p.node.is_none() && !deleted.contains(&p.uid))
         .collect();
     let mut queue: Vec<(String, String, String, Option<String>)> = pending
         .iter()

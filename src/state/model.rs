@@ -135,6 +135,12 @@ pub struct PodRecord {
     /// The grace period its deletion was given (`metadata.deletionGracePeriodSeconds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_grace_period_seconds: Option<i64>,
+    /// Set when `rekon delete rs/NAME --cascade=orphan` took its ReplicaSet away: the pod's
+    /// labels and spec (its ReplicaSet's template), kept so that it goes on running with no
+    /// owner, takes its room on its node, and is adopted by a ReplicaSet whose selector
+    /// matches the labels. `owner` then only says where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orphaned: Option<Box<crate::manifest::types::PodTemplateSpec>>,
 }
 
 /// The `PodScheduled=False` condition of a Pending pod, as the scheduler writes it.
@@ -155,6 +161,17 @@ impl PodRecord {
     /// Whether its deletion has begun.
     pub fn is_terminating(&self) -> bool {
         self.deletion_timestamp.is_some()
+    }
+
+    /// Whether it runs with no owner (see [`orphaned`](Self::orphaned)).
+    pub fn is_orphan(&self) -> bool {
+        self.orphaned.is_some()
+    }
+
+    /// The ReplicaSet that controls it, when one does (not for a bare Pod or an orphan).
+    pub fn replica_set(&self) -> Option<NamespacedName> {
+        (self.owner.kind == crate::manifest::types::Kind::ReplicaSet && !self.is_orphan())
+            .then(|| NamespacedName::new(self.owner.namespace.as_deref().unwrap_or("default"), &self.owner.name))
     }
 }
 
@@ -270,6 +287,6 @@ impl State {
 
     /// The pods owned by `owner`.
     pub fn pods_of<'a>(&'a self, owner: &'a ObjectId) -> impl Iterator<Item = &'a PodRecord> + 'a {
-        self.pods.values().filter(move |p| &p.owner == owner)
+        self.pods.values().filter(move |p| &p.owner == owner && !p.is_orphan())
     }
 }

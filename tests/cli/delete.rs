@@ -115,6 +115,109 @@ fn orphan_keeps_the_replica_set_and_pods_and_the_next_apply_adopts_them() {
 }
 
 #[test]
+fn orphaning_the_replica_set_too_leaves_the_pods_running_ownerless_until_a_replica_set_adopts_them() {
+    let host = applied();
+    let pods = uids(&host, "default/api-");
+    host.run(&["delete", "deployment/api", "--cascade=orphan"]).expect(0);
+    let rs_name = host.state()["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = host
+        .run(&["delete", &format!("rs/{rs_name}"), "--cascade=orphan"])
+        .expect(0);
+    assert_eq!(run.stdout, format!("replicaset.apps \"{rs_name}\" deleted\n"));
+    assert_eq!(uids(&host, "default/api-"), pods, "the pods keep running");
+    let run = host.run(&["get", "rs"]).expect(0);
+    assert_eq!(run.stderr, "No resources found in default namespace.\n");
+    let listed = host.run(&["get", "pods", "-l", "app=api", "-o", "json"]).expect(0);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{listed}");
+    for pod in items {
+        assert_eq!(pod["metadata"].get("ownerReferences"), None, "{pod}");
+        assert_eq!(
+            pod["metadata"]["labels"]["pod-template-hash"],
+            rs_name.rsplit('-').next().unwrap()
+        );
+        assert_eq!(pod["status"]["phase"], "Running", "{pod}");
+    }
+    let first = items[0]["metadata"]["name"].as_str().unwrap().to_string();
+    let describe = host.run(&["describe", &format!("pod/{first}")]).expect(0).stdout;
+    assert!(!describe.contains("Controlled By:"), "{describe}");
+
+    let plan = host.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("  # Deployment default/api was deleted outside git and will be created\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(&format!(
+            "      note: first step: create ReplicaSet {rs_name} with 2 replicas\n      note: first step: adopt 2 orphaned pods\n"
+        )),
+        "{}",
+        plan.stdout
+    );
+    host.run(&["apply"]).expect(0);
+    assert_eq!(uids(&host, "default/api-"), pods, "adopted: no new pods");
+    let listed = host.run(&["get", "pods", "-l", "app=api", "-o", "json"]).expect(0);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    for pod in listed["items"].as_array().unwrap() {
+        assert_eq!(pod["metadata"]["ownerReferences"][0]["name"], rs_name.as_str(), "{pod}");
+    }
+    let describe = host.run(&["describe", &format!("pod/{first}")]).expect(0).stdout;
+    assert!(
+        describe.contains(&format!("\nControlled By:  ReplicaSet/{rs_name}\nContainers:\n")),
+        "{describe}"
+    );
+    let state = host.state();
+    for pod in state["pods"].as_object().unwrap().values() {
+        assert_eq!(pod.get("orphaned"), None, "{pod}");
+    }
+    assert_eq!(headlines(&host), Vec::<String>::new());
+}
+
+#[test]
+fn deleting_the_namespace_takes_its_orphans_too() {
+    let host = Host::new();
+    let team = APP
+        .replace(
+            "kind: Deployment\nmetadata:\n",
+            "kind: Deployment\nmetadata:\n  namespace: team\n",
+        )
+        .replace("kind: Pod\nmetadata:\n", "kind: Pod\nmetadata:\n  namespace: team\n");
+    let dir = host.manifests(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n---\n{team}"
+    ));
+    host.run(&["apply", "-f", &dir]).expect(0);
+    host.run(&["delete", "deployment/api", "-n", "team", "--cascade=orphan"])
+        .expect(0);
+    let rs = host.state()["replica_sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    host.run(&["delete", "rs", &rs, "-n", "team", "--cascade=orphan"])
+        .expect(0);
+    assert_eq!(uids(&host, "team/api-").len(), 2);
+    let run = host.run(&["delete", "namespace/team"]).expect(0);
+    assert_eq!(run.stdout, "namespace \"team\" deleted\n");
+    assert_eq!(uids(&host, "team/"), Vec::<String>::new());
+    assert_eq!(host.state()["pods"], serde_json::json!({}));
+}
+
+#[test]
 fn foreground_without_waiting_leaves_the_owner_being_deleted_for_the_next_apply_to_finish() {
     let host = applied();
     let run = host
@@ -236,12 +339,6 @@ fn pods_selectors_all_and_other_kinds() {
         "Error from server (NotFound): pods \"nope\" not found\nError from server (NotFound): deployments.apps \"x\" not found\nError from server (NotFound): configmaps \"cfg\" not found\n"
     );
     host.run(&["delete", "pod/nope", "--ignore-not-found"]).expect(0);
-    let run = host.run(&["delete", "rs", "--all", "--cascade=orphan"]).expect(1);
-    assert_eq!(
-        run.stderr,
-        "Error: --cascade=orphan is supported for Deployments: a pod without its ReplicaSet would have no owner to come back to; use --cascade=background or foreground\n"
-    );
-    assert_eq!(uids(&host, "default/api-").len(), 1, "nothing was deleted");
     let run = host.run(&["delete", "widget/x"]).expect(1);
     assert_eq!(
         run.stderr,

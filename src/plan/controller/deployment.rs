@@ -431,7 +431,13 @@ impl super::pass::Controller for DeploymentController {
                 }
             }
             rses.sort_by(by_creation);
-            let owned: Vec<ObservedPod> = rses.iter().flat_map(|rs| input.pods_of(&ns, &rs.name)).collect();
+            let mut owned: Vec<ObservedPod> = rses.iter().flat_map(|rs| input.pods_of(&ns, &rs.name)).collect();
+            for (k, owner) in input.adopters {
+                let mine = k.namespace == ns && owner.as_deref() == Some(dep.metadata.name.as_str());
+                if mine && !rses.iter().any(|rs| rs.name == k.name) {
+                    owned.extend(input.pods_of(&ns, &k.name));
+                }
+            }
             let foreign: Vec<String> = standalone
                 .iter()
                 .filter(|(n, _)| *n == ns)

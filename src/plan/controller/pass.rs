@@ -19,6 +19,9 @@ pub struct PassInput<'a> {
     pub state: &'a State,
     /// The pods of every ReplicaSet as the controllers see them, keyed `namespace/name`.
     pub pods: &'a BTreeMap<NamespacedName, Vec<ObservedPod>>,
+    /// ReplicaSets that adopt orphaned pods this pass, with the Deployment that owns each (if
+    /// any): a Deployment counts those pods even for a ReplicaSet it creates in this pass.
+    pub adopters: &'a BTreeMap<NamespacedName, Option<String>>,
     /// The controllers' clock (the plan's time).
     pub now: Time,
     /// Sync only the objects of git the state records (see `WorkloadInput::applied_only`).
