@@ -63,6 +63,8 @@ pub struct Executor<'a> {
     /// 2,000 × 19 MB; an intent saved early costs nothing if the run stops, as the next apply
     /// creates an unconfirmed pod idempotently by its uid.
     pub pod_batch: usize,
+    /// The ConfigMaps and Secrets of git, for the pods that read them.
+    pub config: super::config::ConfigSource,
     /// Pods whose intent is saved, by object: their creation is the next runtime step.
     reserved: std::collections::HashMap<ObjectId, String>,
 }
@@ -84,6 +86,7 @@ impl<'a> Executor<'a> {
             on_step,
             stop: None,
             pod_batch: 64,
+            config: Default::default(),
             reserved: Default::default(),
         }
     }
@@ -151,6 +154,13 @@ impl<'a> Executor<'a> {
         refresh_pending(plan, state);
         state.revision = Some(plan.source.revision.clone());
         self.saver.save(state)?;
+        // ConfigMaps, Secrets, labels or annotations that changed reach the running pods.
+        super::config::sync_pod_data(self.runtime, &self.config, state, desired).map_err(|source| {
+            ApplyError::Runtime {
+                id: "the config data of running pods".into(),
+                source,
+            }
+        })?;
         Ok(plan.summary)
     }
 
@@ -377,7 +387,7 @@ impl<'a> Executor<'a> {
             .get(&uid)
             .and_then(|rec| pods::bare_request(d, rec))
             .ok_or_else(|| ApplyError::MissingDesired(d.id.to_string()))?;
-        pods::create(&mut self.saver, self.runtime, state, &request)?;
+        pods::create(&mut self.saver, self.runtime, &self.config, state, &request)?;
         // Confirmed together with the object's record, in the next save (the next intents,
         // or the plan's last): a crash before it leaves an unconfirmed record that the next
         // apply creates again, idempotently by uid.

@@ -1,6 +1,7 @@
 //! Applying a plan: runs its steps against a [`Runtime`](crate::runtime::Runtime), saving the
 //! state after every step so a crash anywhere leaves a state the next apply finishes from.
 
+pub mod config;
 pub mod executor;
 pub mod gc;
 pub mod pass;

@@ -78,7 +78,7 @@ impl Executor<'_> {
         for uid in &to_start {
             let Some(rec) = state.pods.get(uid) else { continue };
             let created = match pods::request_for(state, rec, &[]) {
-                Some(request) => pods::create(&mut self.saver, self.runtime, state, &request),
+                Some(request) => pods::create(&mut self.saver, self.runtime, &self.config, state, &request),
                 None => Err(ApplyError::MissingDesired(format!(
                     "Pod {}/{}",
                     rec.namespace, rec.name
@@ -126,7 +126,7 @@ mod tests {
         let now = || crate::time::parse("2026-01-01T00:00:00Z").unwrap();
         let mut on_step = |_: &crate::plan::Step| {};
         let mut ex = Executor::new(store, rt, &mut uid, &now, &mut on_step);
-        pods::retry_unconfirmed(&mut ex.saver, ex.runtime, &mut state, d)?;
+        pods::retry_unconfirmed(&mut ex.saver, ex.runtime, &ex.config, &mut state, d)?;
         pods::reap_terminated(&mut ex.saver, ex.runtime, &mut state)?;
         let observed: Observed = state
             .pods

@@ -247,6 +247,7 @@ pub fn bare_request(d: &DesiredObject, rec: &PodRecord) -> Option<PodRequest> {
         labels: meta.labels.clone(),
         annotations: meta.annotations.clone(),
         spec: resource.pod_spec()?.clone(),
+        data: None,
     })
 }
 
@@ -269,6 +270,7 @@ fn controller_request(state: &State, rec: &PodRecord) -> Option<PodRequest> {
         labels: pod.metadata.labels,
         annotations: pod.metadata.annotations,
         spec: pod.spec,
+        data: None,
     })
 }
 
@@ -277,9 +279,13 @@ fn controller_request(state: &State, rec: &PodRecord) -> Option<PodRequest> {
 pub fn create(
     saver: &mut Saver<'_>,
     runtime: &mut dyn Runtime,
+    config: &super::config::ConfigSource,
     state: &mut State,
     request: &PodRequest,
 ) -> Result<(), ApplyError> {
+    let mut request = request.clone();
+    config.fill(&mut request);
+    let request = &request;
     runtime
         .create_pod(request)
         .map_err(|source| runtime_error(state, &request.uid, source))?;
@@ -296,6 +302,7 @@ pub fn create(
 pub fn retry_unconfirmed(
     saver: &mut Saver<'_>,
     runtime: &mut dyn Runtime,
+    config: &super::config::ConfigSource,
     state: &mut State,
     desired: &[DesiredObject],
 ) -> Result<(), ApplyError> {
@@ -306,7 +313,7 @@ pub fn retry_unconfirmed(
         .filter_map(|p| request_for(state, p, desired))
         .collect();
     for request in &requests {
-        create(saver, runtime, state, request)?;
+        create(saver, runtime, config, state, request)?;
     }
     saver.flush(state)
 }
@@ -360,10 +367,11 @@ mod tests {
             labels: Default::default(),
             annotations: Default::default(),
             spec: Default::default(),
+            data: None,
         };
         let mut state = State::new("l".into());
         state.pods.insert("u1".into(), rec);
-        create(&mut saver, &mut rt, &mut state, &request).unwrap();
+        create(&mut saver, &mut rt, &Default::default(), &mut state, &request).unwrap();
         let delete = |grace| Deletion {
             uid: "u1".into(),
             grace,

@@ -150,7 +150,7 @@ impl Reconciler<'_, '_> {
         let mut converged_since: Option<Time> = None;
         loop {
             let ex = &mut *self.executor;
-            retry_unconfirmed(&mut ex.saver, ex.runtime, state, config.desired)?;
+            retry_unconfirmed(&mut ex.saver, ex.runtime, &ex.config, state, config.desired)?;
             reap_terminated(&mut ex.saver, ex.runtime, state)?;
             if super::gc::finish_foreground_deletions(state, crate::time::whole_seconds(self.clock.now())) {
                 ex.saver.save(state)?;

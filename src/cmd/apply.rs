@@ -108,6 +108,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
         let mut on_step = |_: &Step| {};
         let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
         executor.saver.crash_after = crash_after;
+        executor.config = crate::apply::config::ConfigSource::new(&desired, &context::host_facts());
         let code = code.max(converge(
             &mut executor,
             &mut session.state,
@@ -163,6 +164,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     let now = context::now;
     let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
     executor.saver.crash_after = crash_after;
+    executor.config = crate::apply::config::ConfigSource::new(&desired, &context::host_facts());
     // A test hook, as the crash point: how many new pods' intents one save holds.
     if let Some(batch) = std::env::var("REKON_TEST_POD_BATCH").ok().and_then(|v| v.parse().ok()) {
         executor.pod_batch = batch;

@@ -145,6 +145,12 @@ fn degraded_container(c: &ContainerStatus) -> Option<String> {
     let ContainerState::Waiting { reason, message } = &c.state else {
         return None;
     };
+    // ContainerCreating with a message: a volume of the pod cannot be set up (FailedMount).
+    if reason == "ContainerCreating"
+        && let Some(m) = message.as_deref().filter(|m| m.starts_with("MountVolume.SetUp failed"))
+    {
+        return Some(format!("container {}: FailedMount: {m}", c.name));
+    }
     if !DEGRADED_WAITING.contains(&reason.as_str()) {
         return None;
     }

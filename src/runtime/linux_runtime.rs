@@ -14,7 +14,7 @@ use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -269,6 +269,41 @@ impl LinuxRuntime {
     }
 }
 
+/// Writes `config/data.json` (mode 0600) on the pod's config tmpfs, mounting the tmpfs first
+/// when `create`; returns whether the file changed. Secret values live only there, in the
+/// supervisor's memory and in the tmpfs volumes it writes: never on disk.
+fn write_pod_data(
+    dir: &PodDir,
+    pod: &PodRequest,
+    data: &super::podspec::data::PodData,
+    create: bool,
+) -> Result<bool, RuntimeError> {
+    let json = serde_json::to_vec(data).map_err(|e| io("cannot encode the pod's config data")(e.into()))?;
+    if create {
+        let volumes = pod.spec.volumes.len() as u64 + 1;
+        let size = (16 << 20) + 4 * json.len() as u64 * volumes;
+        super::linux::mounts::mount_host_tmpfs(&dir.config_dir(), Some(size))
+            .map_err(io("cannot mount the pod's config tmpfs"))?;
+        fs::set_permissions(dir.config_dir(), fs::Permissions::from_mode(0o700))
+            .map_err(io("cannot set up the pod's config tmpfs"))?;
+    } else if fs::read(dir.data_file()).is_ok_and(|old| old == json) {
+        return Ok(false);
+    }
+    let tmp = dir.config_dir().join(".data.json.tmp");
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .map_err(io("cannot write the pod's config data"))?;
+    std::io::Write::write_all(&mut file, &json).map_err(io("cannot write the pod's config data"))?;
+    drop(file);
+    fs::rename(&tmp, dir.data_file()).map_err(io("cannot write the pod's config data"))?;
+    Ok(true)
+}
+
 fn cgroup_err(e: super::linux::CgroupError) -> RuntimeError {
     RuntimeError::Io {
         context: "cannot set up the node's cgroup".into(),
@@ -345,6 +380,9 @@ impl Runtime for LinuxRuntime {
         };
         let json = serde_json::to_vec_pretty(&file).map_err(|e| io("cannot encode pod.json")(e.into()))?;
         super::supervisor::replace_volatile(&dir.pod_file(), &json).map_err(io("cannot write pod.json"))?;
+        if let Some(data) = &pod.data {
+            write_pod_data(&dir, pod, data, true)?;
+        }
         self.start_supervisor(&dir, &pod.uid)
     }
 
@@ -368,6 +406,23 @@ impl Runtime for LinuxRuntime {
         cgroups.node(name).map_err(cgroup_err)?.remove_if_unused();
         cgroups.top().remove_if_unused();
         Ok(())
+    }
+
+    fn update_pod_data(&mut self, pod: &PodRequest) -> Result<bool, RuntimeError> {
+        let Some(data) = &pod.data else { return Ok(false) };
+        let dir = self.pod_dir(&pod.uid);
+        if !dir.data_file().exists() || dir.root().join(DELETE_GRACE_FILE).exists() {
+            return Ok(false);
+        }
+        if !write_pod_data(&dir, pod, data, false)? {
+            return Ok(false);
+        }
+        // SIGHUP: the supervisor reads the data again (the pid file names it with its start
+        // time, so a reused pid is never signalled).
+        if let Some(id) = dir.supervisor().filter(|p| p.is_alive()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(id.pid), nix::sys::signal::Signal::SIGHUP);
+        }
+        Ok(true)
     }
 
     fn pod_events(&mut self, uid: &str) -> Vec<String> {

@@ -40,6 +40,10 @@ pub struct PodRequest {
     pub annotations: BTreeMap<String, String>,
     /// The pod's spec, defaulted and validated.
     pub spec: PodSpec,
+    /// The ConfigMaps, Secrets and metadata its env and config volumes read, when it has any
+    /// (`podspec::data::needs_data`). Never serialized: Secret values stay off the disk.
+    #[serde(skip)]
+    pub data: Option<podspec::data::PodData>,
 }
 
 /// Errors of a runtime operation.
@@ -115,6 +119,15 @@ pub trait Runtime {
     fn configure_node(&mut self, node: &NodeConfig) -> Result<(), RuntimeError>;
     /// Removes the node's cgroup; its pods must have been deleted first.
     fn remove_node(&mut self, name: &str) -> Result<(), RuntimeError>;
+    /// Hands a running pod new config data (`pod.data`: its ConfigMaps, Secrets, labels and
+    /// annotations as git has them now); its config volumes change through one `..data`
+    /// swap each, and a container waiting for a missing object retries at once. Returns
+    /// whether anything changed. A pod without config data, or one that is gone or
+    /// terminating, is left alone.
+    fn update_pod_data(&mut self, pod: &PodRequest) -> Result<bool, RuntimeError> {
+        let _ = pod;
+        Ok(false)
+    }
 }
 
 /// How often [`delete_pods`] looks whether terminating pods are gone.

@@ -15,6 +15,7 @@ pub use super::support::eventually;
 use super::support::{Run, SHARED};
 
 mod acceptance;
+mod config;
 mod delete;
 mod nodes;
 mod probes;

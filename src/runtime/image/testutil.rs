@@ -15,6 +15,17 @@ const APPLETS: [&str; 24] = [
     "nc", "test", "kill", "pwd", "grep", "head", "tail", "mount", "date",
 ];
 
+/// `printenv [NAME...]` as coreutils': every variable, or the value of each set NAME (exit 1
+/// when one is unset).
+const PRINTENV: &str = r#"#!/bin/sh
+[ $# -eq 0 ] && exec env
+rc=0
+for n in "$@"; do
+  if env | grep -q "^$n="; then eval "printf '%s\n' \"\$$n\""; else rc=1; fi
+done
+exit $rc
+"#;
+
 /// Fills `dir` (created when missing) with a busybox root filesystem: `bin/busybox`
 /// copied from [`HOST_BUSYBOX`], `bin/<applet>` symlinks to it, `/etc/passwd` and
 /// `/etc/group` with root and nobody, and empty `dev proc sys tmp root var`. Import it with
@@ -42,6 +53,9 @@ pub fn busybox_rootfs(dir: &Path) -> io::Result<()> {
         symlink("busybox", dir.join("bin").join(applet))?;
     }
     symlink("../bin", dir.join("usr/bin"))?;
+    // Debian's static busybox has no printenv applet; the upstream examples call it.
+    fs::write(dir.join("bin/printenv"), PRINTENV)?;
+    fs::set_permissions(dir.join("bin/printenv"), fs::Permissions::from_mode(0o755))?;
     fs::write(
         dir.join("etc/passwd"),
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",

@@ -35,6 +35,12 @@ pub enum CreateFailure {
         /// The waiting message: what could not be resolved.
         message: String,
     },
+    /// A volume of the pod could not be set up (a missing ConfigMap or Secret, or a key):
+    /// the containers wait in `ContainerCreating`, retried at the next resync.
+    VolumeNotReady {
+        /// The kubelet's `MountVolume.SetUp failed for volume "v" : …`.
+        message: String,
+    },
     /// The container was created but its process could not start, e.g. runc's
     /// `exec: "foo": executable file not found in $PATH`: terminated `StartError`, exit 128.
     ExecutableNotFound {
@@ -59,6 +65,8 @@ pub enum ProbeKind {
 pub enum Event {
     /// The sandbox asked for by [`Action::CreateSandbox`] exists, with its network.
     SandboxReady,
+    /// The pod's config data changed: containers waiting on a config or volume error retry now.
+    ConfigChanged,
     /// The container's process runs.
     ContainerStarted {
         /// The container's name.

@@ -5,7 +5,7 @@
 use super::backoff::Backoff;
 use super::event::{Action, CreateFailure, Event, ProbeKind};
 use super::kill::Kill;
-use super::slot::{Cached, Kind, Run, START_ERROR_EXIT_CODE, Slot, Terminated};
+use super::slot::{Cached, Kind, RESYNC_AFTER_ERROR, Run, START_ERROR_EXIT_CODE, Slot, Terminated};
 use super::spec::{PodInput, RestartPolicy};
 use super::{LifecycleError, Time};
 use crate::runtime::status::{PodPhase, PodStatus};
@@ -111,6 +111,13 @@ impl PodMachine {
             Event::SandboxReady => {
                 if self.sandbox == Sandbox::Requested {
                     self.sandbox = Sandbox::Ready;
+                }
+            }
+            Event::ConfigChanged => {
+                for slot in &mut self.slots {
+                    if let Some(Cached::ConfigError { at, .. } | Cached::VolumeNotReady { at, .. }) = &mut slot.cached {
+                        *at = now - RESYNC_AFTER_ERROR;
+                    }
                 }
             }
             Event::DeleteRequested { grace_period_seconds } => {
@@ -312,6 +319,10 @@ impl PodMachine {
             CreateFailure::ConfigError { message } => {
                 self.image_backoff.reset(&slot.spec.image);
                 slot.cached = Some(Cached::ConfigError { at: now, message });
+                slot.back_to_rest();
+            }
+            CreateFailure::VolumeNotReady { message } => {
+                slot.cached = Some(Cached::VolumeNotReady { at: now, message });
                 slot.back_to_rest();
             }
             CreateFailure::ExecutableNotFound { message } => {

@@ -68,6 +68,7 @@ pub(crate) enum Cached {
     ErrImagePull { at: Time, message: String },
     ImagePullBackOff,
     ConfigError { at: Time, message: String },
+    VolumeNotReady { at: Time, message: String },
     RunContainerError { message: String },
     PostStartHookError { message: String },
     CrashLoopBackOff { message: String },
@@ -204,6 +205,9 @@ impl Slot {
             Some(Cached::ConfigError { message, .. }) => {
                 ("CreateContainerConfigError".to_string(), Some(message.clone()))
             }
+            // The kubelet shows no message with ContainerCreating; rekon keeps the FailedMount
+            // event's text, so that `apply` and `status` can say why the pod cannot start.
+            Some(Cached::VolumeNotReady { message, .. }) => ("ContainerCreating".to_string(), Some(message.clone())),
             Some(Cached::RunContainerError { message }) => ("RunContainerError".to_string(), Some(message.clone())),
             Some(Cached::PostStartHookError { message }) => ("PostStartHookError".to_string(), Some(message.clone())),
             Some(Cached::CrashLoopBackOff { message }) => ("CrashLoopBackOff".to_string(), Some(message.clone())),

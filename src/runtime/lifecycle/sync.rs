@@ -99,7 +99,7 @@ impl PodMachine {
             wake_at(wake, finished + delay);
             return;
         }
-        if let Some(Cached::ConfigError { at, .. }) = s.cached
+        if let Some(Cached::ConfigError { at, .. } | Cached::VolumeNotReady { at, .. }) = s.cached
             && now < at + RESYNC_AFTER_ERROR
         {
             wake_at(wake, at + RESYNC_AFTER_ERROR);

@@ -12,6 +12,7 @@
 //! 4. on deletion: signal and wait the containers, [`Sandbox::stop`],
 //!    [`Cgroup::remove`], [`RootfsDirs::cleanup`] and [`mounts::unmount_host`].
 
+pub mod atomic_writer;
 pub mod cgroup;
 pub mod container;
 pub mod error;

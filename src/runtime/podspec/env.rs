@@ -1,6 +1,8 @@
 //! A container's environment (`makeEnvironmentVariables`, `spec/k8s-semantics.md` §9.6) and
 //! Kubernetes' `$(VAR)` expansion (third_party/forked/golang/expansion).
 
+use super::data::{PodData, RefKind};
+use super::payload;
 use crate::manifest::types::container::Container;
 use crate::runtime::PodRequest;
 use crate::runtime::linux::DEFAULT_PATH;
@@ -40,10 +42,152 @@ impl Env {
     }
 }
 
-/// The environment of `container`: the image's (with a default `PATH`), `HOSTNAME`, then the
-/// container's `env` with `$(VAR)` expanded against what is already defined. Errors are
-/// `CreateContainerConfigError` messages.
-pub fn build(req: &PodRequest, container: &Container, image_env: &[String], facts: &PodFacts) -> Result<Env, String> {
+/// A container's environment as [`build`] makes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Built {
+    /// What the process gets: the image's variables (with a default `PATH`), `HOSTNAME`, then
+    /// the container's own.
+    pub env: Env,
+    /// Only the container's own (`envFrom`, then `env`): what `$(VAR)` in `command` and
+    /// `args` expands against (`ExpandContainerCommandAndArgs`).
+    pub declared: Env,
+    /// The kubelet's `InvalidEnvironmentVariableNames` warnings for `envFrom` keys skipped.
+    pub warnings: Vec<String>,
+}
+
+/// The environment of `container` (`makeEnvironmentVariables`): `envFrom` first, in order,
+/// then `env`, whose `value`s expand `$(VAR)` against what the container declared before
+/// them. Errors are `CreateContainerConfigError` messages, in the kubelet's words.
+pub fn build(
+    req: &PodRequest,
+    container: &Container,
+    image_env: &[String],
+    facts: &PodFacts,
+    data: Option<&PodData>,
+) -> Result<Built, String> {
+    let empty = PodData {
+        labels: req.labels.clone(),
+        annotations: req.annotations.clone(),
+        ..PodData::default()
+    };
+    let data = data.unwrap_or(&empty);
+    let mut declared = Env::default();
+    let mut warnings = Vec::new();
+    for from in &container.env_from {
+        let (kind, reference) = match (&from.config_map_ref, &from.secret_ref) {
+            (Some(r), _) => (RefKind::ConfigMap, r),
+            (None, Some(r)) => (RefKind::Secret, r),
+            (None, None) => continue,
+        };
+        let object = match data.object(kind, &reference.name) {
+            Ok(o) => o,
+            Err(_) if reference.optional.unwrap_or(false) => continue,
+            Err(e) => return Err(e),
+        };
+        let prefix = from.prefix.as_deref().unwrap_or("");
+        let values: Vec<(String, String)> = match kind {
+            RefKind::ConfigMap => object.strings.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            RefKind::Secret => object
+                .all()
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+                .collect(),
+        };
+        let mut invalid = Vec::new();
+        for (key, value) in values {
+            let name = format!("{prefix}{key}");
+            if !crate::manifest::names::env_var_name(&name).is_empty() {
+                invalid.push(name);
+                continue;
+            }
+            declared.set(&name, value);
+        }
+        if !invalid.is_empty() {
+            invalid.sort();
+            let what = match kind {
+                RefKind::ConfigMap => "configMap",
+                RefKind::Secret => "secret",
+            };
+            warnings.push(format!(
+                "Keys [{}] from the EnvFrom {what} {}/{} were skipped since they are considered invalid environment variable names.",
+                invalid.join(", "),
+                req.namespace,
+                reference.name
+            ));
+        }
+    }
+    for var in &container.env {
+        let value = match &var.value_from {
+            None => {
+                let defined = declared.clone();
+                expand(var.value.as_deref().unwrap_or(""), &|n| {
+                    defined.get(n).map(String::from)
+                })
+            }
+            Some(source) => {
+                if let Some(field) = &source.field_ref {
+                    payload::pod_field(
+                        req,
+                        data,
+                        &field.field_path,
+                        facts.pod_ip.as_deref(),
+                        facts.host_ip.as_deref(),
+                    )
+                    .ok_or_else(|| format!("env {}: unsupported fieldPath: {}", var.name, field.field_path))?
+                } else if let Some(resource) = &source.resource_field_ref {
+                    // In env, containerName defaults to the container itself.
+                    let target = match resource.container_name.as_deref().filter(|n| !n.is_empty()) {
+                        Some(name) => req
+                            .spec
+                            .init_containers
+                            .iter()
+                            .chain(&req.spec.containers)
+                            .find(|c| c.name == name)
+                            .ok_or_else(|| format!("container {name} not found"))?,
+                        None => container,
+                    };
+                    payload::resource_value(resource, target, &data.allocatable)?
+                } else if let Some(key_ref) = &source.config_map_key_ref {
+                    let optional = key_ref.optional.unwrap_or(false);
+                    let object = match data.object(RefKind::ConfigMap, &key_ref.name) {
+                        Ok(o) => o,
+                        Err(_) if optional => continue,
+                        Err(e) => return Err(e),
+                    };
+                    match object.strings.get(&key_ref.key) {
+                        Some(v) => v.clone(),
+                        None if optional => continue,
+                        None => {
+                            return Err(format!(
+                                "couldn't find key {} in ConfigMap {}/{}",
+                                key_ref.key, req.namespace, key_ref.name
+                            ));
+                        }
+                    }
+                } else if let Some(key_ref) = &source.secret_key_ref {
+                    let optional = key_ref.optional.unwrap_or(false);
+                    let object = match data.object(RefKind::Secret, &key_ref.name) {
+                        Ok(o) => o,
+                        Err(_) if optional => continue,
+                        Err(e) => return Err(e),
+                    };
+                    match object.get(&key_ref.key) {
+                        Some(v) => String::from_utf8_lossy(&v).into_owned(),
+                        None if optional => continue,
+                        None => {
+                            return Err(format!(
+                                "couldn't find key {} in Secret {}/{}",
+                                key_ref.key, req.namespace, key_ref.name
+                            ));
+                        }
+                    }
+                } else {
+                    return Err(format!("env {}: this valueFrom source is not supported", var.name));
+                }
+            }
+        };
+        declared.set(&var.name, value);
+    }
     let mut env = Env::default();
     for entry in image_env {
         let (k, v) = entry.split_once('=').unwrap_or((entry, ""));
@@ -53,68 +197,13 @@ pub fn build(req: &PodRequest, container: &Container, image_env: &[String], fact
         env.set("PATH", DEFAULT_PATH.to_string());
     }
     env.set("HOSTNAME", facts.hostname.clone());
-    if let Some(from) = container.env_from.first() {
-        let kind = if from.config_map_ref.is_some() {
-            "ConfigMap"
-        } else {
-            "Secret"
-        };
-        return Err(format!(
-            "container {}: envFrom a {kind} is not supported: rekon's runtime does not pass ConfigMap or Secret data to containers yet",
-            container.name
-        ));
+    for (k, v) in &declared.0 {
+        env.set(k, v.clone());
     }
-    for var in &container.env {
-        let value = match &var.value_from {
-            None => expand(var.value.as_deref().unwrap_or(""), &|n| env.get(n).map(String::from)),
-            Some(source) => {
-                if let Some(field) = &source.field_ref {
-                    field_value(req, facts, &field.field_path).ok_or_else(|| {
-                        format!(
-                            "env {}: fieldRef {} is not supported by rekon's runtime yet",
-                            var.name, field.field_path
-                        )
-                    })?
-                } else if source.config_map_key_ref.is_some() || source.secret_key_ref.is_some() {
-                    return Err(format!(
-                        "env {}: rekon's runtime does not pass ConfigMap or Secret data to containers yet",
-                        var.name
-                    ));
-                } else {
-                    return Err(format!(
-                        "env {}: this valueFrom source is not supported by rekon's runtime yet",
-                        var.name
-                    ));
-                }
-            }
-        };
-        env.set(&var.name, value);
-    }
-    Ok(env)
-}
-
-/// A downward-API field (`podFieldSelectorRuntimeValue`).
-fn field_value(req: &PodRequest, facts: &PodFacts, path: &str) -> Option<String> {
-    let quoted_key = |prefix: &str| path.strip_prefix(prefix)?.strip_suffix("']").map(str::to_string);
-    Some(match path {
-        "metadata.name" => req.name.clone(),
-        "metadata.namespace" => req.namespace.clone(),
-        "metadata.uid" => req.uid.clone(),
-        "spec.nodeName" => req.node.clone(),
-        "spec.serviceAccountName" => req
-            .spec
-            .service_account_name
-            .clone()
-            .unwrap_or_else(|| "default".into()),
-        "status.podIP" | "status.podIPs" => facts.pod_ip.clone().unwrap_or_default(),
-        "status.hostIP" | "status.hostIPs" => facts.host_ip.clone().unwrap_or_default(),
-        _ => {
-            if let Some(key) = quoted_key("metadata.labels['") {
-                return Some(req.labels.get(&key).cloned().unwrap_or_default());
-            }
-            let key = quoted_key("metadata.annotations['")?;
-            req.annotations.get(&key).cloned().unwrap_or_default()
-        }
+    Ok(Built {
+        env,
+        declared,
+        warnings,
     })
 }
 
@@ -154,7 +243,10 @@ pub fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::types::container::{EnvVar, EnvVarSource, KeySelector, ObjectFieldSelector};
+    use crate::manifest::types::container::{
+        EnvFromSource, EnvVar, EnvVarSource, KeySelector, LocalObjectReference, ObjectFieldSelector,
+    };
+    use crate::runtime::podspec::data::ObjectData;
 
     fn req() -> PodRequest {
         PodRequest {
@@ -165,6 +257,7 @@ mod tests {
             labels: [("app".to_string(), "x".to_string())].into(),
             annotations: Default::default(),
             spec: Default::default(),
+            data: None,
         }
     }
 
@@ -205,7 +298,7 @@ mod tests {
             env: vec![
                 var("GREETING", "hi $(USER)"),
                 var("USER", "bob"),
-                var("MSG", "$(GREETING) from $(POD)"),
+                var("MSG", "$(GREETING) from $(POD) on $(HOSTNAME)"),
                 field("POD", "metadata.name"),
                 field("APP", "metadata.labels['app']"),
                 field("NODE", "spec.nodeName"),
@@ -216,41 +309,129 @@ mod tests {
             hostname: "web".into(),
             ..Default::default()
         };
-        let env = build(&req(), &c, &["USER=root".into()], &facts).unwrap();
+        let built = build(&req(), &c, &["USER=root".into()], &facts, None).unwrap();
+        // $(VAR) sees only what the container declared before: not the image's USER, not
+        // HOSTNAME, not a later POD.
         assert_eq!(
-            env.to_strings(),
+            built.env.to_strings(),
             [
                 "USER=bob",
                 &format!("PATH={DEFAULT_PATH}"),
                 "HOSTNAME=web",
-                "GREETING=hi root",
-                "MSG=hi root from $(POD)",
+                "GREETING=hi $(USER)",
+                "MSG=hi $(USER) from $(POD) on $(HOSTNAME)",
                 "POD=web",
                 "APP=x",
                 "NODE=node1"
             ]
         );
+        assert_eq!(built.declared.get("PATH"), None);
+    }
+
+    fn key_ref(name: &str, key: &str, optional: Option<bool>) -> Option<KeySelector> {
+        Some(KeySelector {
+            name: name.into(),
+            key: key.into(),
+            optional,
+        })
+    }
+
+    fn data() -> PodData {
+        let mut d = PodData::default();
+        d.config_maps.insert(
+            "cfg".into(),
+            ObjectData {
+                strings: [
+                    ("a".to_string(), "1".to_string()),
+                    ("bad key".to_string(), "x".to_string()),
+                ]
+                .into(),
+                binary: Default::default(),
+            },
+        );
+        d.secrets.insert(
+            "s".into(),
+            ObjectData {
+                strings: Default::default(),
+                binary: [("pw".to_string(), "czNjcjN0".to_string())].into(),
+            },
+        );
+        d
+    }
+
+    fn from_ref(cm: &str, key: &str, optional: Option<bool>, secret: bool) -> EnvVar {
+        EnvVar {
+            name: "X".into(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                config_map_key_ref: (!secret).then(|| key_ref(cm, key, optional)).flatten(),
+                secret_key_ref: secret.then(|| key_ref(cm, key, optional)).flatten(),
+                ..Default::default()
+            }),
+        }
     }
 
     #[test]
-    fn config_map_references_are_config_errors() {
-        let mut v = var("X", "");
-        v.value_from = Some(EnvVarSource {
-            config_map_key_ref: Some(KeySelector {
-                name: "cm".into(),
-                key: "k".into(),
+    fn config_map_and_secret_references_resolve_or_give_the_kubelets_errors() {
+        let run = |env: Vec<EnvVar>, env_from: Vec<EnvFromSource>| {
+            let c = Container {
+                name: "c".into(),
+                env,
+                env_from,
+                ..Container::default()
+            };
+            build(&req(), &c, &[], &PodFacts::default(), Some(&data())).map(|b| (b.declared.to_strings(), b.warnings))
+        };
+        assert_eq!(run(vec![from_ref("cfg", "a", None, false)], vec![]).unwrap().0, ["X=1"]);
+        assert_eq!(
+            run(vec![from_ref("s", "pw", None, true)], vec![]).unwrap().0,
+            ["X=s3cr3t"]
+        );
+        assert_eq!(
+            run(vec![from_ref("nope", "a", None, false)], vec![]).unwrap_err(),
+            "configmap \"nope\" not found"
+        );
+        assert_eq!(
+            run(vec![from_ref("cfg", "zz", None, false)], vec![]).unwrap_err(),
+            "couldn't find key zz in ConfigMap ns/cfg"
+        );
+        assert_eq!(
+            run(vec![from_ref("s", "zz", None, true)], vec![]).unwrap_err(),
+            "couldn't find key zz in Secret ns/s"
+        );
+        assert!(
+            run(vec![from_ref("nope", "a", Some(true), true)], vec![])
+                .unwrap()
+                .0
+                .is_empty()
+        );
+        let from = |cm: Option<&str>, secret: Option<&str>, prefix: Option<&str>| EnvFromSource {
+            prefix: prefix.map(String::from),
+            config_map_ref: cm.map(|n| LocalObjectReference {
+                name: n.into(),
                 optional: None,
             }),
-            ..Default::default()
-        });
-        let c = Container {
-            name: "c".into(),
-            env: vec![v],
-            ..Container::default()
+            secret_ref: secret.map(|n| LocalObjectReference {
+                name: n.into(),
+                optional: None,
+            }),
         };
+        // envFrom first, env over it; invalid names skipped with the kubelet's warning.
+        let (env, warnings) = run(
+            vec![var("a", "mine $(P_pw)")],
+            vec![from(Some("cfg"), None, None), from(None, Some("s"), Some("P_"))],
+        )
+        .unwrap();
+        assert_eq!(env, ["a=mine s3cr3t", "P_pw=s3cr3t"]);
         assert_eq!(
-            build(&req(), &c, &[], &PodFacts::default()).unwrap_err(),
-            "env X: rekon's runtime does not pass ConfigMap or Secret data to containers yet"
+            warnings,
+            [
+                "Keys [bad key] from the EnvFrom configMap ns/cfg were skipped since they are considered invalid environment variable names."
+            ]
+        );
+        assert_eq!(
+            run(vec![], vec![from(None, Some("gone"), None)]).unwrap_err(),
+            "secret \"gone\" not found"
         );
     }
 }

@@ -3,7 +3,9 @@
 //! argv, environment and volume mounts of each container.
 
 pub mod command;
+pub mod data;
 pub mod env;
+pub mod payload;
 pub mod user;
 pub mod volumes;
 
@@ -281,6 +283,7 @@ mod tests {
             labels: Default::default(),
             annotations: Default::default(),
             spec: s,
+            data: None,
         };
         let input = lifecycle_input(&req);
         assert_eq!(input.name, "p_default(u1)");

@@ -39,8 +39,15 @@ fn empty_dir(volume: &Volume) -> Option<crate::manifest::types::volume::EmptyDir
     }
 }
 
-/// The mounts of `container`, or a `CreateContainerConfigError` message.
-pub fn container_mounts(spec: &PodSpec, container: &Container, volumes_dir: &Path) -> Result<Vec<Mount>, String> {
+/// The mounts of `container`, or a `CreateContainerConfigError` message. Config volumes
+/// (configMap, secret, downwardAPI, projected) are the directories below `config_dir` that
+/// the supervisor writes, always read-only, as the kubelet mounts them.
+pub fn container_mounts(
+    spec: &PodSpec,
+    container: &Container,
+    volumes_dir: &Path,
+    config_dir: &Path,
+) -> Result<Vec<Mount>, String> {
     let mut mounts = Vec::new();
     for vm in &container.volume_mounts {
         let Some(volume) = spec.volumes.iter().find(|v| v.name == vm.name) else {
@@ -55,7 +62,11 @@ pub fn container_mounts(spec: &PodSpec, container: &Container, volumes_dir: &Pat
                 vm.mount_path
             ));
         }
-        let source = if empty_dir(volume).is_some() {
+        let mut read_only = vm.read_only.unwrap_or(false);
+        let source = if super::data::is_config_volume(volume) {
+            read_only = true;
+            config_dir.join(&volume.name)
+        } else if empty_dir(volume).is_some() {
             volumes_dir.join(&volume.name)
         } else if let Some(host) = &volume.host_path {
             check_host_path(&volume.name, Path::new(&host.path), host.type_.as_deref().unwrap_or(""))?;
@@ -73,7 +84,7 @@ pub fn container_mounts(spec: &PodSpec, container: &Container, volumes_dir: &Pat
                 source,
                 sub_path: vm.sub_path.as_deref().filter(|s| !s.is_empty()).map(PathBuf::from),
             },
-            read_only: vm.read_only.unwrap_or(false),
+            read_only,
         });
     }
     Ok(mounts)
@@ -162,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn mounts_of_empty_dirs_host_paths_and_unsupported_kinds() {
+    fn mounts_of_empty_dirs_host_paths_and_config_volumes() {
         let spec = PodSpec {
             volumes: vec![
                 Volume {
@@ -201,7 +212,7 @@ mod tests {
         };
         c.volume_mounts[1].read_only = Some(true);
         c.volume_mounts[0].sub_path = Some("sub".into());
-        let mounts = container_mounts(&spec, &c, Path::new("/pod/volumes")).unwrap();
+        let mounts = container_mounts(&spec, &c, Path::new("/pod/volumes"), Path::new("/pod/config/volumes")).unwrap();
         assert_eq!(
             mounts[0].kind,
             MountKind::Bind {
@@ -211,9 +222,14 @@ mod tests {
         );
         assert!(mounts[1].read_only && !mounts[0].read_only);
         c.volume_mounts = vec![mount("cm", "/cm")];
+        let cm = container_mounts(&spec, &c, Path::new("/v"), Path::new("/c")).unwrap();
         assert_eq!(
-            container_mounts(&spec, &c, Path::new("/v")).unwrap_err(),
-            "volume cm: configMap volumes are not supported by rekon's runtime yet"
+            cm[0].kind,
+            MountKind::Bind {
+                source: "/c/cm".into(),
+                sub_path: None
+            }
         );
+        assert!(cm[0].read_only, "config volumes are mounted read-only");
     }
 }

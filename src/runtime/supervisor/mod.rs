@@ -178,6 +178,10 @@ impl Supervisor {
                 match self.pod.perform(action.clone(), now) {
                     Ok(events) => {
                         self.record_kubelet_events(&action, &events, now);
+                        for warning in std::mem::take(&mut self.pod.env_warnings) {
+                            self.pod_events
+                                .record(now, "Warning", "InvalidEnvironmentVariableNames", &warning);
+                        }
                         self.events.extend(events);
                     }
                     Err(e) => {
@@ -224,6 +228,10 @@ impl Supervisor {
                     continue;
                 }
             };
+            if woken.reload {
+                self.pod.reload_data();
+                self.events.push_back(Event::ConfigChanged);
+            }
             if woken.terminate {
                 let grace = std::fs::read_to_string(self.dir.root().join(DELETE_GRACE_FILE))
                     .ok()
@@ -329,10 +337,17 @@ impl Supervisor {
                             log.record(now, "Normal", "Created", &format!("Created container: {name}"));
                             log.record(now, "Normal", "Started", &format!("Started container {name}"));
                         }
+                        Event::ContainerCreateFailed {
+                            name: n,
+                            failure: crate::runtime::lifecycle::CreateFailure::VolumeNotReady { message },
+                        } if n == name => {
+                            self.pod_events.record(now, "Warning", "FailedMount", message);
+                        }
                         Event::ContainerCreateFailed { name: n, failure } if n == name => {
                             let message = match failure {
                                 crate::runtime::lifecycle::CreateFailure::ImageMissing { message }
                                 | crate::runtime::lifecycle::CreateFailure::ConfigError { message }
+                                | crate::runtime::lifecycle::CreateFailure::VolumeNotReady { message }
                                 | crate::runtime::lifecycle::CreateFailure::ExecutableNotFound { message } => message,
                             };
                             self.pod_events

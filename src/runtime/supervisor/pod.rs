@@ -15,7 +15,7 @@ use crate::runtime::linux::{
     Restrictions, RootfsDirs, Sandbox, SandboxConfig, sandbox,
 };
 use crate::runtime::logs::{LogWriter, Stream};
-use crate::runtime::podspec::{self, Resources, env::PodFacts};
+use crate::runtime::podspec::{self, Resources, data::PodData, env::PodFacts};
 use crate::runtime::probe::NetCheck;
 use crate::runtime::status::PodStatus;
 use nix::sys::signal::Signal;
@@ -72,6 +72,12 @@ pub struct Pod {
     qos: &'static str,
     node_memory: u64,
     volumes: Result<(), String>,
+    /// `InvalidEnvironmentVariableNames` warnings not yet recorded as events.
+    pub env_warnings: Vec<String>,
+    /// The config data of `config/data.json`, when the pod has any.
+    data: Option<PodData>,
+    /// Why the config volumes could not all be written: the kubelet's FailedMount message.
+    config_volumes: Result<(), String>,
     slots: BTreeMap<String, Slot>,
     pub pipes: Vec<LogPipe>,
     logs: BTreeMap<String, LogWriter>,
@@ -121,6 +127,9 @@ impl Pod {
             qos: podspec::qos_class(&req.spec),
             node_memory: node_memory(),
             volumes: Ok(()),
+            data: None,
+            env_warnings: Vec::new(),
+            config_volumes: Ok(()),
             dir,
             file,
             cgroups,
@@ -222,6 +231,8 @@ impl Pod {
         let host_network = spec.host_network.unwrap_or(false);
         self.write_etc_files(host_network)
             .map_err(|e| Fatal(format!("cannot write the pod's /etc files: {e}")))?;
+        self.reload_data();
+        let spec = &self.file.request.spec;
         self.volumes = podspec::volumes::prepare(spec, &self.dir.root().join("volumes"));
         let host_pid = spec.host_pid.unwrap_or(false);
         let config = SandboxConfig {
@@ -288,6 +299,56 @@ impl Pod {
         std::fs::write(self.dir.etc("resolv.conf"), resolv)
     }
 
+    /// Reads `config/data.json` again and rewrites the config volumes from it, each through
+    /// one `..data` swap (nothing changes for a volume whose files are the same). Returns
+    /// whether the data changed.
+    pub fn reload_data(&mut self) -> bool {
+        if !podspec::data::needs_data(&self.file.request.spec) {
+            return false;
+        }
+        let data = match std::fs::read(self.dir.data_file()) {
+            Ok(bytes) => match serde_json::from_slice::<PodData>(&bytes) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    eprintln!("cannot read {}: {e}", self.dir.data_file().display());
+                    None
+                }
+            },
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", self.dir.data_file().display());
+                None
+            }
+        };
+        let changed = data != self.data;
+        if data.is_some() {
+            self.data = data;
+        }
+        self.config_volumes = self.write_config_volumes();
+        changed
+    }
+
+    fn write_config_volumes(&self) -> Result<(), String> {
+        let req = &self.file.request;
+        let Some(data) = &self.data else {
+            return Err("the pod's config data is missing".to_string());
+        };
+        let base = self.dir.config_volumes();
+        std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+        let mut first_error = None;
+        for volume in &req.spec.volumes {
+            let Some(payload) = podspec::payload::volume_payload(req, data, volume) else {
+                continue;
+            };
+            let written = payload.and_then(|p| {
+                crate::runtime::linux::atomic_writer::write(&base.join(&volume.name), &p).map_err(|e| e.to_string())
+            });
+            if let Err(e) = written {
+                first_error.get_or_insert(format!("MountVolume.SetUp failed for volume {:?} : {e}", volume.name));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Creates and starts one container; the event says how it went.
     fn start(&mut self, name: &str) -> Event {
         match self.try_start(name) {
@@ -316,11 +377,23 @@ impl Pod {
             host_ip: None,
             hostname: self.hostname.clone(),
         };
-        let env = podspec::env::build(req, &spec, &image.config.env, &facts).map_err(config_err)?;
-        let argv = podspec::command::argv(&spec, &image.config, &env).map_err(config_err)?;
+        // The kubelet mounts every volume of the pod before it starts any container.
         self.volumes.clone().map_err(config_err)?;
-        let mounts = podspec::volumes::container_mounts(&req.spec, &spec, &self.dir.root().join("volumes"))
-            .map_err(config_err)?;
+        self.config_volumes
+            .clone()
+            .map_err(|message| CreateFailure::VolumeNotReady { message })?;
+        let built =
+            podspec::env::build(req, &spec, &image.config.env, &facts, self.data.as_ref()).map_err(config_err)?;
+        let env = built.env;
+        let argv = podspec::command::argv(&spec, &image.config, &built.declared).map_err(config_err)?;
+        let mounts = podspec::volumes::container_mounts(
+            &req.spec,
+            &spec,
+            &self.dir.root().join("volumes"),
+            &self.dir.config_volumes(),
+        )
+        .map_err(config_err)?;
+        let env_warnings = built.warnings;
         let store = self.store.as_ref().expect("image() checked the store");
         let lower_dirs = store.lowerdirs(&image);
         let user = podspec::user::resolve(&req.spec, &spec, &image.config, &lower_dirs).map_err(config_err)?;
@@ -417,6 +490,7 @@ impl Pod {
         slot.stop_signal = podspec::stop_signal(&image.config);
         self.pipes.push(out_pipe);
         self.pipes.push(err_pipe);
+        self.env_warnings.extend(env_warnings);
         Ok(())
     }
 

@@ -97,6 +97,22 @@ impl PodDir {
         self.root.join("volumes").join(name)
     }
 
+    /// `config/`: the pod's tmpfs for its config data and config volumes, mounted by the
+    /// CLI when the pod has any (`podspec::data::needs_data`).
+    pub fn config_dir(&self) -> PathBuf {
+        self.root.join("config")
+    }
+
+    /// `config/data.json`: the [`crate::runtime::podspec::data::PodData`] apply wrote.
+    pub fn data_file(&self) -> PathBuf {
+        self.root.join("config").join("data.json")
+    }
+
+    /// `config/volumes/`: the configMap, secret, downwardAPI and projected volumes.
+    pub fn config_volumes(&self) -> PathBuf {
+        self.root.join("config").join("volumes")
+    }
+
     /// `etc/<file>`: the pod's hosts, hostname and resolv.conf files.
     pub fn etc(&self, file: &str) -> PathBuf {
         self.root.join("etc").join(file)
@@ -212,6 +228,7 @@ mod tests {
                 labels: [("app".to_string(), "web".to_string())].into(),
                 annotations: Default::default(),
                 spec,
+                data: None,
             },
             image_store: "/state/images".into(),
             cgroup_root: "/sys/fs/cgroup".into(),

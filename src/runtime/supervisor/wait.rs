@@ -1,4 +1,4 @@
-//! Sleeping without spinning: SIGCHLD, SIGTERM and SIGINT arrive through a signalfd, polled
+//! Sleeping without spinning: SIGCHLD, SIGTERM, SIGINT and SIGHUP arrive through a signalfd, polled
 //! together with the containers' output pipes and a timeout (the next machine wakeup).
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -14,6 +14,8 @@ pub struct Woken {
     pub child: bool,
     /// SIGTERM or SIGINT arrived.
     pub terminate: bool,
+    /// SIGHUP arrived: apply wrote new config data for the pod.
+    pub reload: bool,
     /// Indexes of the polled descriptors that are readable or hung up.
     pub readable: Vec<usize>,
 }
@@ -29,6 +31,7 @@ fn handled() -> SigSet {
     set.add(Signal::SIGCHLD);
     set.add(Signal::SIGTERM);
     set.add(Signal::SIGINT);
+    set.add(Signal::SIGHUP);
     set
 }
 
@@ -65,6 +68,7 @@ impl Waiter {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGCHLD) => woken.child = true,
                 Ok(Signal::SIGTERM | Signal::SIGINT) => woken.terminate = true,
+                Ok(Signal::SIGHUP) => woken.reload = true,
                 _ => {}
             }
         }
