@@ -14,7 +14,7 @@ use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -289,18 +289,9 @@ fn write_pod_data(
     } else if fs::read(dir.data_file()).is_ok_and(|old| old == json) {
         return Ok(false);
     }
-    let tmp = dir.config_dir().join(".data.json.tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)
+    // On tmpfs, where an fsync has nothing to make durable.
+    crate::fsutil::replace_volatile_mode(&dir.data_file(), &json, 0o600)
         .map_err(io("cannot write the pod's config data"))?;
-    std::io::Write::write_all(&mut file, &json).map_err(io("cannot write the pod's config data"))?;
-    drop(file);
-    fs::rename(&tmp, dir.data_file()).map_err(io("cannot write the pod's config data"))?;
     Ok(true)
 }
 

@@ -14,7 +14,7 @@ use nix::sys::stat::{Mode, fchmod, fstatat, mkdirat};
 use nix::unistd::{UnlinkatFlags, symlinkat, unlinkat};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
@@ -171,19 +171,9 @@ fn new_timestamped_dir(root: &OwnedFd) -> Result<String, WriteError> {
 fn write_file(ts: &OwnedFd, path: &str, data: &[u8], mode: u32) -> Result<(), WriteError> {
     let parts = check_path(path)?;
     let (name, parents) = parts.split_last().expect("check_path gives at least one element");
-    let mut dir: Option<OwnedFd> = None;
-    for p in parents {
-        let at = dir.as_ref().map_or(ts.as_fd(), |d| d.as_fd());
-        match mkdirat(at, *p, Mode::from_bits_truncate(0o755)) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(WriteError::Sys(format!("create {p} of {path}"), e)),
-        }
-        let next = openat(at, *p, dir_flags(), Mode::empty()).map_err(sys(format!("open {p} of {path}")))?;
-        dir = Some(next);
-    }
-    let at = dir.as_ref().map_or(ts.as_fd(), |d| d.as_fd());
+    let dir = open_dirs(ts, parents, true).map_err(sys(format!("create the directories of {path}")))?;
     let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let fd = openat(at, *name, flags, Mode::from_bits_truncate(0o600)).map_err(sys(format!("create {path}")))?;
+    let fd = openat(&dir, *name, flags, Mode::from_bits_truncate(0o600)).map_err(sys(format!("create {path}")))?;
     fchmod(&fd, Mode::from_bits_truncate(mode & 0o777)).map_err(sys(format!("chmod {path}")))?;
     let mut file = std::fs::File::from(fd);
     file.write_all(data).map_err(|e| {
@@ -194,6 +184,36 @@ fn write_file(ts: &OwnedFd, path: &str, data: &[u8], mode: u32) -> Result<(), Wr
     })
 }
 
+/// The directory `parents` below `base`, each element opened with O_NOFOLLOW from the one
+/// before (and created 0755 first when `create`); `base` itself when `parents` is empty.
+fn open_dirs(base: &OwnedFd, parents: &[&str], create: bool) -> nix::Result<OwnedFd> {
+    let mut dir = base.try_clone().map_err(|_| Errno::EMFILE)?;
+    for p in parents {
+        if create {
+            match mkdirat(&dir, *p, Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        dir = openat(&dir, *p, dir_flags(), Mode::empty())?;
+    }
+    Ok(dir)
+}
+
+/// The entries of the directory `fd` but `.` and `..`, with their types.
+fn entries(fd: &OwnedFd) -> Result<Vec<(String, Option<nix::dir::Type>)>, WriteError> {
+    let dup = fd
+        .try_clone()
+        .map_err(|_| WriteError::Sys("dup".into(), Errno::EMFILE))?;
+    let mut dir = nix::dir::Dir::from_fd(dup).map_err(sys("read a directory"))?;
+    Ok(dir
+        .iter()
+        .filter_map(Result::ok)
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.file_type()))
+        .filter(|(n, _)| n != "." && n != "..")
+        .collect())
+}
+
 /// Whether the directory `fd` holds exactly the payload's files, bytes and modes.
 fn same_content(fd: &OwnedFd, payload: &Payload) -> Result<bool, WriteError> {
     let present = list_files(fd, "")?;
@@ -202,18 +222,12 @@ fn same_content(fd: &OwnedFd, payload: &Payload) -> Result<bool, WriteError> {
     }
     for (path, want) in payload {
         let Ok(parts) = check_path(path) else { return Ok(false) };
-        let mut dir: Option<OwnedFd> = None;
         let (name, parents) = parts.split_last().expect("at least one element");
-        for p in parents {
-            let at = dir.as_ref().map_or(fd.as_fd(), |d| d.as_fd());
-            match openat(at, *p, dir_flags(), Mode::empty()) {
-                Ok(next) => dir = Some(next),
-                Err(_) => return Ok(false),
-            }
-        }
-        let at = dir.as_ref().map_or(fd.as_fd(), |d| d.as_fd());
+        let Ok(dir) = open_dirs(fd, parents, false) else {
+            return Ok(false);
+        };
         let Ok(file) = openat(
-            at,
+            &dir,
             *name,
             OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
@@ -231,23 +245,15 @@ fn same_content(fd: &OwnedFd, payload: &Payload) -> Result<bool, WriteError> {
 
 /// The relative paths of the regular files below `fd` (symlinks are not followed).
 fn list_files(fd: &OwnedFd, prefix: &str) -> Result<Vec<String>, WriteError> {
-    let dup = fd
-        .try_clone()
-        .map_err(|_| WriteError::Sys("dup".into(), Errno::EMFILE))?;
-    let mut dir = nix::dir::Dir::from_fd(dup).map_err(sys("read a directory"))?;
     let mut out = Vec::new();
     let mut subdirs = Vec::new();
-    for entry in dir.iter().filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "." || name == ".." {
-            continue;
-        }
+    for (name, kind) in entries(fd)? {
         let path = if prefix.is_empty() {
             name.clone()
         } else {
             format!("{prefix}/{name}")
         };
-        match entry.file_type() {
+        match kind {
             Some(nix::dir::Type::Directory) => subdirs.push((name, path)),
             Some(nix::dir::Type::File) => out.push(path),
             _ => {}
@@ -271,17 +277,7 @@ fn remove_tree(parent: &OwnedFd, name: &str) -> Result<(), WriteError> {
         return unlinkat(parent, name, UnlinkatFlags::NoRemoveDir).map_err(sys(format!("remove {name}")));
     }
     let fd = openat(parent, name, dir_flags(), Mode::empty()).map_err(sys(format!("open {name}")))?;
-    let dup = fd
-        .try_clone()
-        .map_err(|_| WriteError::Sys("dup".into(), Errno::EMFILE))?;
-    let mut dir = nix::dir::Dir::from_fd(dup).map_err(sys(format!("read {name}")))?;
-    let names: Vec<String> = dir
-        .iter()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "." && n != "..")
-        .collect();
-    for child in names {
+    for (child, _) in entries(&fd)? {
         remove_tree(&fd, &child)?;
     }
     unlinkat(parent, name, UnlinkatFlags::RemoveDir).map_err(sys(format!("remove {name}")))

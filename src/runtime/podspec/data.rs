@@ -61,6 +61,27 @@ impl ObjectData {
         out
     }
 
+    /// What an environment variable reads from `key`: a ConfigMap's `data` only (not
+    /// `binaryData`), a Secret's bytes as text.
+    pub fn env_value(&self, kind: RefKind, key: &str) -> Option<String> {
+        match kind {
+            RefKind::ConfigMap => self.strings.get(key).cloned(),
+            RefKind::Secret => self.get(key).map(|v| String::from_utf8_lossy(&v).into_owned()),
+        }
+    }
+
+    /// Every key `envFrom` reads, with its value as [`ObjectData::env_value`] gives it.
+    pub fn env_values(&self, kind: RefKind) -> Vec<(String, String)> {
+        match kind {
+            RefKind::ConfigMap => self.strings.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            RefKind::Secret => self
+                .all()
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+                .collect(),
+        }
+    }
+
     /// The bytes of `key`.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         if let Some(s) = self.strings.get(key) {

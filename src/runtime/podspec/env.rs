@@ -3,7 +3,7 @@
 
 use super::data::{PodData, RefKind};
 use super::payload;
-use crate::manifest::types::container::Container;
+use crate::manifest::types::container::{Container, EnvVarSource, KeySelector};
 use crate::runtime::PodRequest;
 use crate::runtime::linux::DEFAULT_PATH;
 
@@ -65,12 +65,19 @@ pub fn build(
     facts: &PodFacts,
     data: Option<&PodData>,
 ) -> Result<Built, String> {
-    let empty = PodData {
-        labels: req.labels.clone(),
-        annotations: req.annotations.clone(),
-        ..PodData::default()
+    // A pod without config data reads only its own metadata.
+    let own;
+    let data = match data {
+        Some(d) => d,
+        None => {
+            own = PodData {
+                labels: req.labels.clone(),
+                annotations: req.annotations.clone(),
+                ..PodData::default()
+            };
+            &own
+        }
     };
-    let data = data.unwrap_or(&empty);
     let mut declared = Env::default();
     let mut warnings = Vec::new();
     for from in &container.env_from {
@@ -85,16 +92,8 @@ pub fn build(
             Err(e) => return Err(e),
         };
         let prefix = from.prefix.as_deref().unwrap_or("");
-        let values: Vec<(String, String)> = match kind {
-            RefKind::ConfigMap => object.strings.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            RefKind::Secret => object
-                .all()
-                .into_iter()
-                .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
-                .collect(),
-        };
         let mut invalid = Vec::new();
-        for (key, value) in values {
+        for (key, value) in object.env_values(kind) {
             let name = format!("{prefix}{key}");
             if !crate::manifest::names::env_var_name(&name).is_empty() {
                 invalid.push(name);
@@ -137,47 +136,27 @@ pub fn build(
                 } else if let Some(resource) = &source.resource_field_ref {
                     // In env, containerName defaults to the container itself.
                     let target = match resource.container_name.as_deref().filter(|n| !n.is_empty()) {
-                        Some(name) => req
-                            .spec
-                            .init_containers
-                            .iter()
-                            .chain(&req.spec.containers)
-                            .find(|c| c.name == name)
-                            .ok_or_else(|| format!("container {name} not found"))?,
+                        Some(name) => payload::container_named(&req.spec, name)?,
                         None => container,
                     };
                     payload::resource_value(resource, target, &data.allocatable)?
-                } else if let Some(key_ref) = &source.config_map_key_ref {
+                } else if let Some((kind, key_ref)) = key_selector(source) {
                     let optional = key_ref.optional.unwrap_or(false);
-                    let object = match data.object(RefKind::ConfigMap, &key_ref.name) {
-                        Ok(o) => o,
+                    let value = match data.object(kind, &key_ref.name) {
+                        Ok(o) => o.env_value(kind, &key_ref.key),
                         Err(_) if optional => continue,
                         Err(e) => return Err(e),
                     };
-                    match object.strings.get(&key_ref.key) {
-                        Some(v) => v.clone(),
+                    match value {
+                        Some(v) => v,
                         None if optional => continue,
                         None => {
                             return Err(format!(
-                                "couldn't find key {} in ConfigMap {}/{}",
-                                key_ref.key, req.namespace, key_ref.name
-                            ));
-                        }
-                    }
-                } else if let Some(key_ref) = &source.secret_key_ref {
-                    let optional = key_ref.optional.unwrap_or(false);
-                    let object = match data.object(RefKind::Secret, &key_ref.name) {
-                        Ok(o) => o,
-                        Err(_) if optional => continue,
-                        Err(e) => return Err(e),
-                    };
-                    match object.get(&key_ref.key) {
-                        Some(v) => String::from_utf8_lossy(&v).into_owned(),
-                        None if optional => continue,
-                        None => {
-                            return Err(format!(
-                                "couldn't find key {} in Secret {}/{}",
-                                key_ref.key, req.namespace, key_ref.name
+                                "couldn't find key {} in {} {}/{}",
+                                key_ref.key,
+                                kind.title(),
+                                req.namespace,
+                                key_ref.name
                             ));
                         }
                     }
@@ -205,6 +184,15 @@ pub fn build(
         declared,
         warnings,
     })
+}
+
+/// The ConfigMap or Secret key an env var reads, with the kind.
+fn key_selector(source: &EnvVarSource) -> Option<(RefKind, &KeySelector)> {
+    match (&source.config_map_key_ref, &source.secret_key_ref) {
+        (Some(r), _) => Some((RefKind::ConfigMap, r)),
+        (None, Some(r)) => Some((RefKind::Secret, r)),
+        (None, None) => None,
+    }
 }
 
 /// Expands `$(NAME)` with `lookup`; `$$` is a literal `$`; unknown or unterminated references

@@ -5,6 +5,7 @@
 use super::data::{PodData, RefKind};
 use crate::manifest::Quantity;
 use crate::manifest::types::container::{Container, ResourceFieldSelector};
+use crate::manifest::types::pod::PodSpec;
 use crate::manifest::types::volume::{DownwardApiVolumeFile, KeyToPath, Volume};
 use crate::runtime::PodRequest;
 use std::collections::BTreeMap;
@@ -31,32 +32,13 @@ fn mode_of(mode: Option<i32>, default: u32) -> u32 {
 /// The files of a configMap, secret, downwardAPI or projected volume; the error is the
 /// kubelet's `MountVolume.SetUp` message. None for other volume kinds.
 pub fn volume_payload(req: &PodRequest, data: &PodData, volume: &Volume) -> Option<Result<Payload, String>> {
-    let ns = &req.namespace;
     if let Some(cm) = &volume.config_map {
-        let mode = mode_of(cm.default_mode, DEFAULT_MODE);
-        return Some(keys(
-            data,
-            RefKind::ConfigMap,
-            &cm.name,
-            ns,
-            &cm.items,
-            cm.optional,
-            mode,
-            false,
-        ));
+        let source = Keys::new(RefKind::ConfigMap, &cm.name, &cm.items, cm.optional);
+        return Some(source.payload(req, data, mode_of(cm.default_mode, DEFAULT_MODE), false));
     }
     if let Some(s) = &volume.secret {
-        let mode = mode_of(s.default_mode, DEFAULT_MODE);
-        return Some(keys(
-            data,
-            RefKind::Secret,
-            &s.secret_name,
-            ns,
-            &s.items,
-            s.optional,
-            mode,
-            false,
-        ));
+        let source = Keys::new(RefKind::Secret, &s.secret_name, &s.items, s.optional);
+        return Some(source.payload(req, data, mode_of(s.default_mode, DEFAULT_MODE), false));
     }
     if let Some(d) = &volume.downward_api {
         return Some(downward(req, data, &d.items, mode_of(d.default_mode, DEFAULT_MODE)));
@@ -66,24 +48,16 @@ pub fn volume_payload(req: &PodRequest, data: &PodData, volume: &Volume) -> Opti
     let collect = || {
         let mut out = Payload::new();
         for source in &projected.sources {
-            let part = if let Some(cm) = &source.config_map {
-                keys(
-                    data,
-                    RefKind::ConfigMap,
-                    &cm.name,
-                    ns,
-                    &cm.items,
-                    cm.optional,
-                    mode,
-                    true,
-                )?
-            } else if let Some(s) = &source.secret {
-                keys(data, RefKind::Secret, &s.name, ns, &s.items, s.optional, mode, true)?
-            } else if let Some(d) = &source.downward_api {
-                downward(req, data, &d.items, mode)?
-            } else {
+            let keys = match (&source.config_map, &source.secret) {
+                (Some(cm), _) => Some(Keys::new(RefKind::ConfigMap, &cm.name, &cm.items, cm.optional)),
+                (None, Some(s)) => Some(Keys::new(RefKind::Secret, &s.name, &s.items, s.optional)),
+                (None, None) => None,
+            };
+            let part = match (keys, &source.downward_api) {
+                (Some(keys), _) => keys.payload(req, data, mode, true)?,
+                (None, Some(d)) => downward(req, data, &d.items, mode)?,
                 // Validation refuses the sources rekon cannot project.
-                Payload::new()
+                (None, None) => Payload::new(),
             };
             out.extend(part);
         }
@@ -92,54 +66,71 @@ pub fn volume_payload(req: &PodRequest, data: &PodData, volume: &Volume) -> Opti
     Some(collect())
 }
 
-/// The keys of a ConfigMap or Secret: all of them, or the listed `items`.
-#[allow(clippy::too_many_arguments)]
-fn keys(
-    data: &PodData,
+/// The keys a configMap or secret volume (or projection) takes from its object.
+struct Keys<'a> {
     kind: RefKind,
-    name: &str,
-    namespace: &str,
-    items: &[KeyToPath],
-    optional: Option<bool>,
-    mode: u32,
-    projected: bool,
-) -> Result<Payload, String> {
-    let optional = optional.unwrap_or(false);
-    let object = match data.object(kind, name) {
-        Ok(o) => o,
-        Err(_) if optional => return Ok(Payload::new()),
-        Err(e) if projected => return Err(format!("couldn't get {} {namespace}/{name}: {e}", kind.lower())),
-        Err(e) => return Err(e),
-    };
-    let all = object.all();
-    if items.is_empty() {
-        return Ok(all
-            .into_iter()
-            .map(|(k, data)| (k, FileContent { data, mode }))
-            .collect());
-    }
-    let mut out = Payload::new();
-    for item in items {
-        match all.get(&item.key) {
-            Some(bytes) => {
-                out.insert(
-                    item.path.clone(),
-                    FileContent {
-                        data: bytes.clone(),
-                        mode: mode_of(item.mode, mode),
-                    },
-                );
-            }
-            None if optional => {}
-            None => {
-                return Err(match kind {
-                    RefKind::ConfigMap => format!("configmap references non-existent config key: {}", item.key),
-                    RefKind::Secret => format!("references non-existent secret key: {}", item.key),
-                });
-            }
+    name: &'a str,
+    items: &'a [KeyToPath],
+    optional: bool,
+}
+
+impl<'a> Keys<'a> {
+    fn new(kind: RefKind, name: &'a str, items: &'a [KeyToPath], optional: Option<bool>) -> Self {
+        Keys {
+            kind,
+            name,
+            items,
+            optional: optional.unwrap_or(false),
         }
     }
-    Ok(out)
+
+    /// All the object's keys, or the listed `items`, as files of `mode` unless an item says
+    /// otherwise. A projection names the object in its error, as the projected plugin does.
+    fn payload(&self, req: &PodRequest, data: &PodData, mode: u32, projected: bool) -> Result<Payload, String> {
+        let (kind, name) = (self.kind, self.name);
+        let object = match data.object(kind, name) {
+            Ok(o) => o,
+            Err(_) if self.optional => return Ok(Payload::new()),
+            Err(e) if projected => return Err(format!("couldn't get {} {}/{name}: {e}", kind.lower(), req.namespace)),
+            Err(e) => return Err(e),
+        };
+        let all = object.all();
+        if self.items.is_empty() {
+            return Ok(all
+                .into_iter()
+                .map(|(k, data)| (k, FileContent { data, mode }))
+                .collect());
+        }
+        let mut out = Payload::new();
+        for item in self.items {
+            match all.get(&item.key) {
+                Some(bytes) => {
+                    let file = FileContent {
+                        data: bytes.clone(),
+                        mode: mode_of(item.mode, mode),
+                    };
+                    out.insert(item.path.clone(), file);
+                }
+                None if self.optional => {}
+                None => {
+                    return Err(match kind {
+                        RefKind::ConfigMap => format!("configmap references non-existent config key: {}", item.key),
+                        RefKind::Secret => format!("references non-existent secret key: {}", item.key),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The container of the pod named `name`, init containers included.
+pub fn container_named<'a>(spec: &'a PodSpec, name: &str) -> Result<&'a Container, String> {
+    spec.init_containers
+        .iter()
+        .chain(&spec.containers)
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("container {name} not found"))
 }
 
 fn downward(req: &PodRequest, data: &PodData, items: &[DownwardApiVolumeFile], mode: u32) -> Result<Payload, String> {
@@ -150,13 +141,7 @@ fn downward(req: &PodRequest, data: &PodData, items: &[DownwardApiVolumeFile], m
                 .ok_or_else(|| format!("unsupported fieldPath: {}", field.field_path))?
         } else if let Some(resource) = &item.resource_field_ref {
             let name = resource.container_name.as_deref().unwrap_or_default();
-            let container = req
-                .spec
-                .init_containers
-                .iter()
-                .chain(&req.spec.containers)
-                .find(|c| c.name == name)
-                .ok_or_else(|| format!("container {name} not found"))?;
+            let container = container_named(&req.spec, name)?;
             resource_value(resource, container, &data.allocatable)?
         } else {
             continue;

@@ -300,11 +300,11 @@ impl Pod {
     }
 
     /// Reads `config/data.json` again and rewrites the config volumes from it, each through
-    /// one `..data` swap (nothing changes for a volume whose files are the same). Returns
-    /// whether the data changed.
-    pub fn reload_data(&mut self) -> bool {
+    /// one `..data` swap (nothing changes for a volume whose files are the same). A file that
+    /// cannot be read keeps the data read before.
+    pub fn reload_data(&mut self) {
         if !podspec::data::needs_data(&self.file.request.spec) {
-            return false;
+            return;
         }
         let data = match std::fs::read(self.dir.data_file()) {
             Ok(bytes) => match serde_json::from_slice::<PodData>(&bytes) {
@@ -319,12 +319,10 @@ impl Pod {
                 None
             }
         };
-        let changed = data != self.data;
         if data.is_some() {
             self.data = data;
         }
         self.config_volumes = self.write_config_volumes();
-        changed
     }
 
     fn write_config_volumes(&self) -> Result<(), String> {
