@@ -35,6 +35,14 @@ pub enum ApplyError {
     /// A saved plan of an older format has no capacity for a Node it configures.
     #[error("Node {0}: the plan gives no size for this node (a plan older than format 1.1); run rekon plan again")]
     NodeNotInPlan(String),
+    /// A provisioned volume's directory could not be made or removed.
+    #[error("{id}: {message}")]
+    Volume {
+        /// The volume (`PersistentVolume pvc-…`).
+        id: String,
+        /// What failed.
+        message: String,
+    },
     /// A test hook: stop as if killed right after a state save.
     #[error("injected crash after {0} state saves")]
     InjectedCrash(u32),
@@ -113,9 +121,20 @@ impl<'a> Executor<'a> {
             })
             .map(|s| s.id.clone())
             .collect();
+        // Claims bind once the storage objects are recorded, before any pod that mounts them
+        // is created.
+        let mut storage_synced = false;
         for (i, step) in plan.steps.iter().enumerate() {
             if self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Err(ApplyError::Interrupted);
+            }
+            if !storage_synced
+                && step.action != Action::Delete
+                && crate::plan::compute::kind_rank(step.id.kind)
+                    > crate::plan::compute::kind_rank(Kind::PersistentVolumeClaim)
+            {
+                self.sync_storage(desired, state)?;
+                storage_synced = true;
             }
             if fresh.contains(&step.id) && !self.reserved.contains_key(&step.id) {
                 let batch = plan.steps[i..].iter().take_while(|s| fresh.contains(&s.id));
@@ -154,6 +173,7 @@ impl<'a> Executor<'a> {
         refresh_pending(plan, state);
         state.revision = Some(plan.source.revision.clone());
         self.saver.save(state)?;
+        self.sync_storage(desired, state)?;
         // ConfigMaps, Secrets, labels or annotations that changed reach the running pods.
         super::config::sync_pod_data(self.runtime, &self.config, state, desired).map_err(|source| {
             ApplyError::Runtime {
@@ -452,6 +472,7 @@ mod tests {
                 arch: "x86_64".into(),
             },
             now: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
+            prune_volumes: false,
         })
     }
 

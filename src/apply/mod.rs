@@ -7,5 +7,6 @@ pub mod gc;
 pub mod pass;
 pub mod pods;
 pub mod reconcile;
+pub mod storage;
 
 pub use executor::{ApplyError, Executor, refresh_pending};

@@ -145,6 +145,7 @@ mod tests {
             state: &state,
             observed: &observed,
             host: &host,
+            claims: &Default::default(),
             now: crate::time::now(),
             applied_only: false,
         });

@@ -248,6 +248,7 @@ pub fn bare_request(d: &DesiredObject, rec: &PodRecord) -> Option<PodRequest> {
         annotations: meta.annotations.clone(),
         spec: resource.pod_spec()?.clone(),
         data: None,
+        claims: Default::default(),
     })
 }
 
@@ -271,6 +272,7 @@ fn controller_request(state: &State, rec: &PodRecord) -> Option<PodRequest> {
         annotations: pod.metadata.annotations,
         spec: pod.spec,
         data: None,
+        claims: Default::default(),
     })
 }
 
@@ -285,6 +287,7 @@ pub fn create(
 ) -> Result<(), ApplyError> {
     let mut request = request.clone();
     config.fill(&mut request);
+    request.claims = super::storage::claim_mounts(state, saver.store.dir(), &request.namespace, &request.spec);
     let request = &request;
     runtime
         .create_pod(request)
@@ -368,6 +371,7 @@ mod tests {
             annotations: Default::default(),
             spec: Default::default(),
             data: None,
+            claims: Default::default(),
         };
         let mut state = State::new("l".into());
         state.pods.insert("u1".into(), rec);

@@ -159,12 +159,14 @@ impl Reconciler<'_, '_> {
                 id: "pods".into(),
                 source,
             })?;
+            let claims = self.executor.sync_storage(config.desired, state)?;
             let now = self.clock.now();
             let step = reconcile(&WorkloadInput {
                 desired: config.desired,
                 state,
                 observed: &observed,
                 host: config.host,
+                claims: &claims,
                 now,
                 applied_only: true,
             });

@@ -37,6 +37,10 @@ pub struct ApplyArgs {
     /// Return after the first step of every rollout instead of waiting for it to converge.
     #[arg(long)]
     pub no_wait: bool,
+    /// Delete the PersistentVolumeClaims removed from git, and their data (kept otherwise);
+    /// with a saved plan, give it to `rekon plan` instead.
+    #[arg(long, conflicts_with = "plan_file")]
+    pub prune_volumes: bool,
     /// Time between two rounds of --watch.
     #[arg(long, default_value = "30s", value_parser = parse_duration, requires = "watch")]
     pub interval: Duration,
@@ -81,7 +85,7 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
         .ok()
         .and_then(|v| v.parse().ok());
     let observed = context::observe(runtime.as_mut(), &session.state)?;
-    let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
+    let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed, args.prune_volumes);
     if let Some(saved) = &saved {
         check_not_stale(saved, &plan)?;
     }

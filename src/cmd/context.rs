@@ -252,6 +252,7 @@ pub fn make_plan(
     snapshot: &Snapshot,
     manifests: &Manifests,
     observed: &Observed,
+    prune_volumes: bool,
 ) -> (Plan, Vec<DesiredObject>) {
     let hasher = session.hasher();
     let desired = plan::desired_objects(manifests, &hasher);
@@ -266,6 +267,7 @@ pub fn make_plan(
         },
         host: host_facts(),
         now: now(),
+        prune_volumes,
     };
     (plan::plan(&input), desired)
 }

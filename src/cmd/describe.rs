@@ -89,6 +89,9 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         crate::time::rfc3339(rec.created_at),
         age(rec.created_at)
     );
+    if kind == Kind::PersistentVolumeClaim {
+        describe_claim(&mut out, &state, rec, &spec);
+    }
     if kind == Kind::Pod {
         describe_pod(&mut out, global, &state, rec);
     } else if kind == Kind::Deployment {
@@ -120,6 +123,62 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
     out.push_str(&describe_section(&aggregate(&events), crate::time::now()));
     super::output::print(&out);
     Ok(exit::OK)
+}
+
+/// A claim's status lines, after kubectl's `describe pvc`.
+fn describe_claim(out: &mut String, state: &crate::state::State, rec: &crate::state::ObjectRecord, spec: &Value) {
+    let key =
+        crate::manifest::types::NamespacedName::new(rec.id.namespace.as_deref().unwrap_or("default"), &rec.id.name);
+    let status = state.claims.get(&key);
+    let bound = status.filter(|c| c.phase != crate::state::storage::ClaimPhase::Pending);
+    let class = status
+        .and_then(|c| c.class.clone())
+        .or_else(|| {
+            spec.pointer("/spec/storageClassName")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    let phase = status.map_or("Pending".to_string(), |c| c.phase.to_string());
+    let used_by = crate::plan::storage::pods_using(state, &key);
+    let _ = writeln!(out, "StorageClass: {class}");
+    let _ = writeln!(out, "Status:       {phase}");
+    let _ = writeln!(
+        out,
+        "Volume:       {}",
+        bound.and_then(|c| c.volume.clone()).unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "Capacity:     {}",
+        bound
+            .and_then(|c| c.capacity.as_ref())
+            .map(|q| q.to_string())
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "Access Modes: {}",
+        bound
+            .map(|c| super::get::mode_letters(&c.access_modes))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "VolumeMode:   {}",
+        spec.pointer("/spec/volumeMode")
+            .and_then(Value::as_str)
+            .unwrap_or("Filesystem")
+    );
+    let _ = writeln!(
+        out,
+        "Used By:      {}",
+        if used_by.is_empty() {
+            "<none>".to_string()
+        } else {
+            used_by.join("\n              ")
+        }
+    );
 }
 
 fn describe_pod(out: &mut String, global: &Global, state: &crate::state::State, rec: &crate::state::ObjectRecord) {

@@ -98,8 +98,35 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
     }
     session.state.objects.clear();
     session.state.revision = None;
+    // Claims go with everything else; their provisioned volumes are reclaimed by policy.
+    let volumes = std::mem::take(&mut session.state.volumes);
+    session.state.claims.clear();
+    let mut retained = Vec::new();
+    let mut removed = Vec::new();
+    for (name, v) in volumes {
+        let Some(p) = v.provisioned else { continue };
+        let dir = crate::plan::storage::provisioned_dir(&global.state_dir, &name);
+        if p.reclaim_policy == "Delete" {
+            removed.push(dir);
+        } else {
+            retained.push(format!(
+                "PersistentVolume {name} is retained (reclaim policy {}): its data stays in {}\n",
+                p.reclaim_policy,
+                dir.display()
+            ));
+        }
+    }
     let Session { store, state, .. } = &mut session;
     store.save(state).context("failed to save the state")?;
+    for dir in removed {
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("failed to remove {}", dir.display()));
+            }
+            _ => {}
+        }
+    }
+    super::output::print(&retained.concat());
     session.events.append(&Event {
         destroy: Some(count as u32),
         exit_code: Some(exit::OK),

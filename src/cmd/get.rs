@@ -60,6 +60,7 @@ pub fn canonical_kind(word: &str) -> Option<Kind> {
         "secret" | "secrets" => Kind::Secret,
         "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => Kind::PersistentVolumeClaim,
         "pv" | "persistentvolume" | "persistentvolumes" => Kind::PersistentVolume,
+        "sc" | "storageclass" | "storageclasses" => Kind::StorageClass,
         "no" | "node" | "nodes" => Kind::Node,
         "ns" | "namespace" | "namespaces" => Kind::Namespace,
         _ => return None,
@@ -359,6 +360,48 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
             ));
         }
     }
+    // The volumes rekon's provisioner made, and its StorageClass unless git has one of the name.
+    for (name, vs) in &state.volumes {
+        let Some(p) = &vs.provisioned else { continue };
+        out.push(synthetic(
+            crate::manifest::ObjectId::new(Kind::PersistentVolume, None, name),
+            serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolume",
+                "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": crate::plan::storage::PROVISIONER}},
+                "spec": {"capacity": {"storage": p.capacity}, "accessModes": p.access_modes,
+                    "persistentVolumeReclaimPolicy": p.reclaim_policy, "storageClassName": p.class,
+                    "volumeMode": "Filesystem"}}),
+            p.created_at,
+            1,
+        ));
+    }
+    let builtin = crate::manifest::ObjectId::new(Kind::StorageClass, None, crate::plan::storage::BUILTIN_CLASS);
+    if !state.objects.contains_key(&builtin) {
+        let git: Vec<crate::manifest::types::StorageClass> = state
+            .objects
+            .values()
+            .filter(|r| r.id.kind == Kind::StorageClass)
+            .filter_map(|r| serde_json::from_value((*r.spec).clone()).ok())
+            .collect();
+        let classes = crate::plan::storage::classes(git);
+        if let Some(class) = classes
+            .iter()
+            .find(|c| c.metadata.name == crate::plan::storage::BUILTIN_CLASS)
+        {
+            // It exists since the state does.
+            let since = state
+                .objects
+                .values()
+                .map(|r| r.created_at)
+                .min()
+                .unwrap_or_else(crate::time::now);
+            out.push(synthetic(
+                builtin,
+                serde_json::to_value(class).unwrap_or(Value::Null),
+                since,
+                1,
+            ));
+        }
+    }
     out
 }
 
@@ -409,6 +452,38 @@ fn with_status(
         Kind::ReplicaSet => {
             if let Some(rs) = state.replica_sets.get(&key) {
                 v["status"] = replica_set_status(rs);
+            }
+            return v;
+        }
+        Kind::PersistentVolumeClaim => {
+            let Some(c) = state.claims.get(&key) else {
+                v["status"] = serde_json::json!({"phase": "Pending"});
+                return v;
+            };
+            if let Some(class) = &c.class {
+                v["spec"]["storageClassName"] = class.clone().into();
+            }
+            if let Some(volume) = &c.volume {
+                v["spec"]["volumeName"] = volume.clone().into();
+            }
+            v["status"] = serde_json::json!({"phase": c.phase.to_string()});
+            if c.phase != crate::state::storage::ClaimPhase::Pending {
+                v["status"]["accessModes"] = serde_json::json!(c.access_modes);
+                v["status"]["capacity"] = serde_json::json!({"storage": c.capacity});
+            }
+            return v;
+        }
+        Kind::PersistentVolume => {
+            let Some(vs) = state.volumes.get(&r.id.name) else {
+                return v;
+            };
+            if let Some(c) = &vs.claim {
+                v["spec"]["claimRef"] = serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "namespace": c.namespace, "name": c.name, "uid": c.uid});
+            }
+            v["status"] = serde_json::json!({"phase": vs.phase.to_string()});
+            if let Some(m) = &vs.message {
+                v["status"]["message"] = m.clone().into();
             }
             return v;
         }
@@ -623,6 +698,7 @@ fn table(
             "CAPACITY",
             "ACCESS MODES",
             "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
             "AGE",
         ],
         Kind::PersistentVolume => vec![
@@ -633,6 +709,16 @@ fn table(
             "STATUS",
             "CLAIM",
             "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "REASON",
+            "AGE",
+        ],
+        Kind::StorageClass => vec![
+            "NAME",
+            "PROVISIONER",
+            "RECLAIMPOLICY",
+            "VOLUMEBINDINGMODE",
+            "ALLOWVOLUMEEXPANSION",
             "AGE",
         ],
         Kind::Node => vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
@@ -753,23 +839,73 @@ fn table(
                 count(spec.get("data")).to_string(),
                 age(r.created_at),
             ],
-            Kind::PersistentVolumeClaim => vec![
-                "Pending".into(),
-                "".into(),
-                "".into(),
-                access_modes(spec),
-                s(spec.pointer("/spec/storageClassName")),
-                age(r.created_at),
-            ],
-            Kind::PersistentVolume => vec![
-                s(spec.pointer("/spec/capacity/storage")),
-                access_modes(spec),
-                s(spec.pointer("/spec/persistentVolumeReclaimPolicy")),
-                "Available".into(),
-                "".into(),
-                s(spec.pointer("/spec/storageClassName")),
-                age(r.created_at),
-            ],
+            Kind::PersistentVolumeClaim => {
+                let key = NamespacedName::new(r.id.namespace.as_deref().unwrap_or("default"), &r.id.name);
+                let st = state.claims.get(&key);
+                let bound = st.filter(|c| c.phase != crate::state::storage::ClaimPhase::Pending);
+                vec![
+                    st.map_or("Pending".to_string(), |c| c.phase.to_string()),
+                    bound.and_then(|c| c.volume.clone()).unwrap_or_default(),
+                    bound
+                        .and_then(|c| c.capacity.as_ref())
+                        .map(|q| q.to_string())
+                        .unwrap_or_default(),
+                    bound.map(|c| mode_letters(&c.access_modes)).unwrap_or_default(),
+                    st.and_then(|c| c.class.clone())
+                        .or_else(|| {
+                            spec.pointer("/spec/storageClassName")
+                                .and_then(Value::as_str)
+                                .map(String::from)
+                        })
+                        .unwrap_or_else(|| "<unset>".into()),
+                    "<unset>".into(),
+                    age(r.created_at),
+                ]
+            }
+            Kind::PersistentVolume => {
+                let st = state.volumes.get(&r.id.name);
+                let claim = st
+                    .and_then(|v| v.claim.as_ref())
+                    .map(|c| format!("{}/{}", c.namespace, c.name))
+                    .unwrap_or_default();
+                let class = spec
+                    .pointer("/spec/storageClassName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                vec![
+                    s(spec.pointer("/spec/capacity/storage")),
+                    access_modes(spec),
+                    s(spec.pointer("/spec/persistentVolumeReclaimPolicy")),
+                    st.map_or("Available".to_string(), |v| v.phase.to_string()),
+                    claim,
+                    if class.is_empty() {
+                        "<unset>".into()
+                    } else {
+                        class.to_string()
+                    },
+                    "<unset>".into(),
+                    "".into(),
+                    age(r.created_at),
+                ]
+            }
+            Kind::StorageClass => {
+                let default = spec
+                    .pointer("/metadata/annotations")
+                    .and_then(|a| a.get(crate::plan::storage::IS_DEFAULT_CLASS))
+                    .and_then(Value::as_str)
+                    == Some("true");
+                vec![
+                    if default { "(default)".into() } else { String::new() },
+                    s(spec.get("provisioner")),
+                    s(spec.get("reclaimPolicy")),
+                    s(spec.get("volumeBindingMode")),
+                    spec.get("allowVolumeExpansion")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+                        .to_string(),
+                    age(r.created_at),
+                ]
+            }
             Kind::Node => vec![
                 if spec.pointer("/spec/unschedulable") == Some(&Value::Bool(true)) {
                     "Ready,SchedulingDisabled".into()
@@ -782,6 +918,13 @@ fn table(
             ],
             Kind::Namespace => vec!["Active".into(), age(r.created_at)],
         });
+        if kind == Kind::StorageClass {
+            // kubectl marks the default class after its name.
+            let mark = row.remove(1);
+            if !mark.is_empty() {
+                row[0] = format!("{} {mark}", row[0]);
+            }
+        }
         if all_ns && r.id.namespace.is_some() {
             row.insert(0, r.id.namespace.clone().unwrap_or_default());
         }
@@ -814,19 +957,25 @@ pub fn key_values(map: Option<&Value>) -> Option<String> {
 }
 
 fn access_modes(spec: &Value) -> String {
-    let modes = spec.pointer("/spec/accessModes").and_then(Value::as_array);
+    let modes: Vec<String> = spec
+        .pointer("/spec/accessModes")
+        .and_then(Value::as_array)
+        .map(|m| m.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    mode_letters(&modes)
+}
+
+/// Access modes as kubectl abbreviates them: `RWO,ROX`.
+pub fn mode_letters(modes: &[String]) -> String {
     modes
-        .map(|m| {
-            m.iter()
-                .map(|v| match v.as_str() {
-                    Some("ReadWriteOnce") => "RWO",
-                    Some("ReadOnlyMany") => "ROX",
-                    Some("ReadWriteMany") => "RWX",
-                    Some("ReadWriteOncePod") => "RWOP",
-                    _ => "?",
-                })
-                .collect::<Vec<_>>()
-                .join(",")
+        .iter()
+        .map(|m| match m.as_str() {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            _ => "?",
         })
-        .unwrap_or_default()
+        .collect::<Vec<_>>()
+        .join(",")
 }

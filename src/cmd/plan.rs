@@ -25,6 +25,9 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Delete the PersistentVolumeClaims removed from git, and their data (kept otherwise).
+    #[arg(long)]
+    pub prune_volumes: bool,
 }
 
 /// Runs `rekon plan`: prints the plan (and with `--out` saves it) and records the audit
@@ -42,7 +45,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> Result<i32> {
     ) = context::open_and_load(global, LockMode::Shared, "plan", &args.source, |session| {
         context::observe_state(global, &session.state)
     })?;
-    let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed);
+    let (plan, desired) = context::make_plan(&session, &spec, &snapshot, &manifests, &observed, args.prune_volumes);
 
     match args.output {
         PlanFormat::Text => {

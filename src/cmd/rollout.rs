@@ -157,6 +157,7 @@ fn change(
         return Ok(exit::OK);
     }
     let apply = super::apply::ApplyArgs {
+        prune_volumes: false,
         plan_file: None,
         source: Default::default(),
         yes: true,

@@ -197,7 +197,7 @@ fn compare(
 ) -> Result<(crate::plan::Plan, String)> {
     let snapshot = context::read_source(spec, &global.state_dir)?;
     let manifests = context::load_manifests(&snapshot)?;
-    let (plan, _) = context::make_plan(session, spec, &snapshot, &manifests, observed);
+    let (plan, _) = context::make_plan(session, spec, &snapshot, &manifests, observed, false);
     Ok((plan, snapshot.revision))
 }
 

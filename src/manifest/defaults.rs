@@ -36,6 +36,10 @@ pub fn apply_defaults(res: &mut Resource) {
                 set(&mut h.type_, "");
             }
         }
+        Resource::StorageClass(c) => {
+            set(&mut c.reclaim_policy, "Delete");
+            set(&mut c.volume_binding_mode, "Immediate");
+        }
         Resource::Node(n) => {
             round_up(&mut n.status.capacity);
             round_up(&mut n.status.allocatable);

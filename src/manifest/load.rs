@@ -119,6 +119,7 @@ impl Loader {
             ("v1", "Service") => self.typed(file, doc, prefix, Resource::Service),
             ("v1", "PersistentVolumeClaim") => self.typed(file, doc, prefix, Resource::PersistentVolumeClaim),
             ("v1", "PersistentVolume") => self.typed(file, doc, prefix, Resource::PersistentVolume),
+            ("storage.k8s.io/v1", "StorageClass") => self.typed(file, doc, prefix, Resource::StorageClass),
             ("v1", "Node") => self.typed(file, doc, prefix, Resource::Node),
             ("v1", "Namespace") => self.typed(file, doc, prefix, Resource::Namespace),
             ("v1", "ReplicationController") => self.typed(file, doc, prefix, Resource::ReplicationController),
@@ -494,6 +495,22 @@ spec:
             (
                 "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x, volumeMounts: [{name: v, mountPath: /a, subPath: ../x}]}]\n  volumes: [{name: v}]\n",
                 "web.yaml:5:85: spec.containers[0].volumeMounts[0].subPath: invalid value \"../x\": must not contain '..'",
+            ),
+            (
+                "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nreclaimPolicy: Recycle\nprovisioner: x.example/p\n",
+                "web.yaml:4:16: reclaimPolicy: unsupported value \"Recycle\": supported values: \"Delete\", \"Retain\"",
+            ),
+            (
+                "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n",
+                "web.yaml:1:1: provisioner: required",
+            ),
+            (
+                "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local}\nprovisioner: rekon.dev/local-path\nparameters: {size: 10Gi}\n",
+                "web.yaml:5:20: parameters.size: not supported by rekon: rekon's provisioner takes no parameters: it makes a directory per claim",
+            ),
+            (
+                "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: late}\nprovisioner: x.example/p\nvolumeBindingMode: Later\n",
+                "web.yaml:5:20: volumeBindingMode: unsupported value \"Later\": supported values: \"Immediate\", \"WaitForFirstConsumer\"",
             ),
             (
                 "apiVersion: v1\nkind: Frob\nmetadata: {name: p}\n",

@@ -28,6 +28,9 @@ pub struct PlanInput<'a> {
     pub host: HostFacts,
     /// The time stamped into the plan; the controllers' clock.
     pub now: Time,
+    /// Delete the PersistentVolumeClaims removed from git, and their data (DESIGN §3: kept
+    /// otherwise).
+    pub prune_volumes: bool,
 }
 
 /// Apply order of kinds: what others depend on comes first; deletes go in reverse.
@@ -35,18 +38,19 @@ pub fn kind_rank(kind: Kind) -> usize {
     match kind {
         Kind::Namespace => 0,
         Kind::Node => 1,
-        Kind::PersistentVolume => 2,
-        Kind::PersistentVolumeClaim => 3,
-        Kind::ConfigMap => 4,
-        Kind::Secret => 5,
-        Kind::Service => 6,
-        Kind::Pod => 7,
-        Kind::ReplicaSet => 8,
-        Kind::ReplicationController => 9,
-        Kind::Deployment => 10,
-        Kind::StatefulSet => 11,
-        Kind::DaemonSet => 12,
-        Kind::Job => 13,
+        Kind::StorageClass => 2,
+        Kind::PersistentVolume => 3,
+        Kind::PersistentVolumeClaim => 4,
+        Kind::ConfigMap => 5,
+        Kind::Secret => 6,
+        Kind::Service => 7,
+        Kind::Pod => 8,
+        Kind::ReplicaSet => 9,
+        Kind::ReplicationController => 10,
+        Kind::Deployment => 11,
+        Kind::StatefulSet => 12,
+        Kind::DaemonSet => 13,
+        Kind::Job => 14,
     }
 }
 
@@ -114,8 +118,11 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         };
         steps.extend(step);
     }
+    let mut kept = Vec::new();
     for (key, rec) in &input.state.objects {
-        if !wanted.contains(&key) {
+        if !wanted.contains(&key) && key.kind == Kind::PersistentVolumeClaim && !input.prune_volumes {
+            kept.push(key.clone());
+        } else if !wanted.contains(&key) {
             steps.push(Step::explained(
                 rec.id.clone(),
                 Action::Delete,
@@ -124,9 +131,23 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             ));
         }
     }
-    super::notes::note_first_steps(input, &mut steps);
+    // The binder's prediction: pods whose claims will not bind stay Pending.
+    let storage_input = super::storage::StorageInput::new(input.desired, input.state, input.now);
+    let bound = super::storage::bind(&storage_input);
+    let claims = super::storage::claim_views(&bound, &storage_input.classes);
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.id.kind == Kind::PersistentVolumeClaim && s.action != Action::Delete)
+    {
+        let key = crate::manifest::types::NamespacedName::new(
+            step.id.namespace.as_deref().unwrap_or("default"),
+            &step.id.name,
+        );
+        step.notes.extend(super::storage::claim_note(&bound, &key, input.state));
+    }
+    super::notes::note_first_steps(input, &mut steps, &claims);
     let (node_infos, plan_nodes) = nodes::plan_nodes(input.desired, &input.host);
-    let placements = placement::place(input, &mut steps, node_infos);
+    let placements = placement::place(input, &mut steps, node_infos, &claims);
     // Deletes first (dependents before what they depend on), then the rest in kind order;
     // a Node goes last, once the pods it drains run elsewhere.
     steps.sort_by_key(|s| match s.action {
@@ -154,6 +175,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         nodes: plan_nodes,
         placements,
         notes,
+        kept,
     }
 }
 
@@ -189,10 +211,15 @@ mod tests {
     use crate::plan::testkit::desired;
 
     fn plan_of(d: &[DesiredObject], state: &State) -> Plan {
-        plan(&PlanInput {
+        plan(&input_of(d, state))
+    }
+
+    fn input_of<'a>(d: &'a [DesiredObject], state: &'a State) -> PlanInput<'a> {
+        static OBSERVED: std::sync::LazyLock<Observed> = std::sync::LazyLock::new(Observed::new);
+        PlanInput {
             desired: d,
             state,
-            observed: &Observed::new(),
+            observed: &OBSERVED,
             source: PlanSource {
                 spec: SourceSpec::default(),
                 revision: "r".into(),
@@ -205,7 +232,8 @@ mod tests {
                 arch: "x86_64".into(),
             },
             now: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
-        })
+            prune_volumes: false,
+        }
     }
 
     fn applied(d: &[DesiredObject]) -> State {
@@ -332,6 +360,57 @@ mod tests {
                 .iter()
                 .all(|s| s.reason.as_deref() == Some("because it is not in git any more"))
         );
+    }
+
+    #[test]
+    fn claims_say_how_they_bind_and_removed_ones_are_kept_without_prune_volumes() {
+        let yaml = "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: disk\nspec:\n  capacity: {storage: 5Gi}\n  accessModes: [ReadWriteOnce]\n  storageClassName: manual\n  hostPath: {path: /mnt/disk}\n---\n\
+apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: a\nspec:\n  storageClassName: manual\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n---\n\
+apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: b\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 2Gi}}\n---\n\
+apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: c\nspec:\n  storageClassName: \"\"\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 2Gi}}\n";
+        let d = desired(yaml);
+        let p = plan_of(&d, &State::new("l".into()));
+        let notes: Vec<(String, Vec<String>)> = p
+            .steps
+            .iter()
+            .filter(|s| s.id.kind == Kind::PersistentVolumeClaim)
+            .map(|s| (s.id.name.clone(), s.notes.clone()))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                ("a".to_string(), vec!["binds to PersistentVolume disk".to_string()]),
+                (
+                    "b".to_string(),
+                    vec!["rekon's provisioner makes a 2Gi volume of class standard for it".to_string()]
+                ),
+                (
+                    "c".to_string(),
+                    vec![
+                        "stays Pending: no persistent volumes available for this claim and no storage class is set"
+                            .to_string()
+                    ]
+                ),
+            ]
+        );
+        let state = applied(&d);
+        let p = plan_of(&d[..1], &state);
+        assert!(!p.has_changes(), "{:?}", p.steps);
+        let kept: Vec<String> = p.kept.iter().map(|id| id.to_string()).collect();
+        assert_eq!(
+            kept,
+            [
+                "PersistentVolumeClaim default/a",
+                "PersistentVolumeClaim default/b",
+                "PersistentVolumeClaim default/c"
+            ]
+        );
+        let pruned = plan(&PlanInput {
+            prune_volumes: true,
+            ..input_of(&d[..1], &state)
+        });
+        assert_eq!(pruned.summary.destroy, 3);
+        assert!(pruned.kept.is_empty());
     }
 
     #[test]

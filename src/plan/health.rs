@@ -500,7 +500,31 @@ pub fn object(
             Health::Unknown,
             format!("no {} controller yet: recorded, runs no pods", id.kind),
         ),
+        Kind::PersistentVolumeClaim => claim(state.claims.get(&key)),
+        Kind::PersistentVolume => match state.volumes.get(&id.name) {
+            Some(v) if v.phase == crate::state::storage::VolumePhase::Failed => {
+                Assessment::new(Health::Degraded, v.message.clone().unwrap_or_default())
+            }
+            _ => Assessment::healthy(),
+        },
         _ => Assessment::healthy(),
+    }
+}
+
+/// The health of a claim, as Argo CD judges one: Healthy when Bound, Degraded when Lost,
+/// Progressing while Pending (with the reason of its last event).
+pub fn claim(status: Option<&crate::state::storage::ClaimStatus>) -> Assessment {
+    use crate::state::storage::ClaimPhase;
+    match status {
+        Some(c) if c.phase == ClaimPhase::Bound => Assessment::healthy(),
+        Some(c) if c.phase == ClaimPhase::Lost => {
+            Assessment::new(Health::Degraded, "the claim has lost its PersistentVolume")
+        }
+        Some(c) => Assessment::new(
+            Health::Progressing,
+            format!("Pending: {}", c.waiting.as_deref().unwrap_or("waiting for a volume")),
+        ),
+        None => Assessment::new(Health::Progressing, "Pending: waiting for a volume"),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod overrides;
 pub mod placement;
 pub mod render;
 pub mod scheduler;
+pub mod storage;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod workloads;
@@ -251,6 +252,10 @@ pub struct Plan {
     /// Warnings about the configuration as a whole.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// PersistentVolumeClaims removed from git that the plan keeps, with their data, because
+    /// it was made without `--prune-volumes` (DESIGN §3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<ObjectId>,
 }
 
 impl Plan {

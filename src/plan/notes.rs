@@ -96,7 +96,11 @@ pub(super) fn workload_notes(d: &DesiredObject, state: &State) -> Vec<String> {
 ///
 /// A workload unchanged in git whose pass still acts (a pod deleted outside rekon, a rollout
 /// left unfinished by `--no-wait`) gets an update step saying why.
-pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
+pub(super) fn note_first_steps(
+    input: &PlanInput<'_>,
+    steps: &mut Vec<Step>,
+    claims: &BTreeMap<NamespacedName, super::storage::ClaimView>,
+) {
     use super::controller::ControllerAction;
     use super::workloads::{WorkloadInput, reconcile};
     let is_workload = |kind: Kind| matches!(kind, Kind::Deployment | Kind::ReplicaSet);
@@ -109,6 +113,7 @@ pub(super) fn note_first_steps(input: &PlanInput<'_>, steps: &mut Vec<Step>) {
         state: input.state,
         observed: input.observed,
         host: &input.host,
+        claims,
         now,
         applied_only: false,
     });

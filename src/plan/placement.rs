@@ -6,6 +6,7 @@
 //! (oldest first, like the scheduling queue's FIFO), then the pods of the plan's steps by id.
 
 use super::scheduler::{NodeInfo, PendingPod, PlacedPod, Placement, Scheduler};
+use super::storage::ClaimView;
 use super::{Action, DesiredObject, PlanInput, PodPlacement, Step};
 use crate::manifest::types::Kind;
 use crate::manifest::types::NamespacedName;
@@ -35,7 +36,12 @@ struct Queued<'a> {
 /// Places the pods of `steps` (and the state's Pending pods) on `nodes`: fills in each pod
 /// step's node or unschedulable message, turns pods of drained nodes into replacements, adds a
 /// create step for each Pending pod that now fits, and returns every placement made.
-pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<NodeInfo>) -> Vec<PodPlacement> {
+pub(crate) fn place(
+    input: &PlanInput<'_>,
+    steps: &mut Vec<Step>,
+    nodes: Vec<NodeInfo>,
+    claims: &BTreeMap<NamespacedName, ClaimView>,
+) -> Vec<PodPlacement> {
     let desired: HashMap<&ObjectId, &DesiredObject> = input.desired.iter().map(|d| (&d.id, d)).collect();
     let node_names: HashSet<String> = nodes.iter().map(|n| n.name.clone()).collect();
     let mut step_of: HashMap<ObjectId, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
@@ -121,6 +127,7 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
         retry: false,
     }));
 
+    let node_count = nodes.len();
     let mut scheduler = Scheduler::new(nodes, &placed);
     let mut placements = Vec::new();
     let mut new_steps = Vec::new();
@@ -134,7 +141,12 @@ pub(crate) fn place(input: &PlanInput<'_>, steps: &mut Vec<Step>, nodes: Vec<Nod
             owner: key.as_deref(),
             spec,
         };
-        let (node, message, reason) = match scheduler.place(&pending) {
+        let ns = q.owner.namespace.as_deref().unwrap_or("default");
+        let placement = match super::storage::unschedulable(ns, spec, claims, node_count) {
+            Some(message) => Placement::Unschedulable { message },
+            None => scheduler.place(&pending),
+        };
+        let (node, message, reason) = match placement {
             Placement::Node(node) => (Some(node), None, None),
             Placement::Unschedulable { message } => (None, Some(message), Some(REASON_UNSCHEDULABLE.to_string())),
             Placement::MissingNode { node } => (
@@ -241,6 +253,7 @@ mod tests {
                 arch: "x86_64".into(),
             },
             now: crate::time::parse("2026-01-01T00:00:00Z").unwrap(),
+            prune_volumes: false,
         })
     }
 

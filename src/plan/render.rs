@@ -101,6 +101,12 @@ pub fn text(plan: &Plan, style: Style) -> String {
         let _ = writeln!(out, "Note: {note}");
     }
     out.push('\n');
+    for id in &plan.kept {
+        let _ = writeln!(
+            out,
+            "  # {id} will be kept (apply with --prune-volumes to delete it and its data)\n"
+        );
+    }
     if !plan.has_changes() {
         let dry = dry_run(plan);
         if !dry.is_empty() {
@@ -214,5 +220,6 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "change_summary": {"add": plan.summary.add, "change": plan.summary.change, "remove": plan.summary.destroy},
         "notes": plan.notes,
+        "kept": plan.kept.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
     })
 }

@@ -27,6 +27,8 @@ pub struct WorkloadInput<'a> {
     pub observed: &'a Observed,
     /// The host the scheduler places pods on.
     pub host: &'a HostFacts,
+    /// The claims as the binder left them: a pod whose claims are not bound stays Pending.
+    pub claims: &'a BTreeMap<NamespacedName, super::storage::ClaimView>,
     /// The controllers' clock.
     pub now: Time,
     /// Sync only the objects of git the state records (apply's loop, after the plan's steps
@@ -304,6 +306,7 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
             placed.push(PlacedPod::from_spec(node, spread.as_deref(), spec));
         }
     }
+    let node_count = node_infos.len();
     let mut scheduler = Scheduler::new(node_infos, &placed);
     let deleted: Vec<String> = actions
         .iter()
@@ -338,11 +341,14 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
         };
         let spread = spread_key(rs);
         let spec = rs.template.spec.clone();
-        let placement = scheduler.place(&PendingPod {
-            name: &name,
-            owner: Some(&spread),
-            spec: &spec,
-        });
+        let placement = match super::storage::unschedulable(&ns, &spec, input.claims, node_count) {
+            Some(message) => Placement::Unschedulable { message },
+            None => scheduler.place(&PendingPod {
+                name: &name,
+                owner: Some(&spread),
+                spec: &spec,
+            }),
+        };
         let (node, scheduling) = match placement {
             Placement::Node(n) => (Some(n), None),
             Placement::Unschedulable { message } => (

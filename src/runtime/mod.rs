@@ -44,6 +44,24 @@ pub struct PodRequest {
     /// (`podspec::data::needs_data`). Never serialized: Secret values stay off the disk.
     #[serde(skip)]
     pub data: Option<podspec::data::PodData>,
+    /// Where each persistentVolumeClaim volume is on the host, by volume name (the
+    /// directory of the claim's bound volume), filled in by apply.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub claims: BTreeMap<String, ClaimMount>,
+}
+
+/// The host directory of a pod's claim volume.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClaimMount {
+    /// The bound volume's directory.
+    pub path: std::path::PathBuf,
+    /// Make the directory when it is missing (a hostPath volume of type "" or
+    /// DirectoryOrCreate).
+    #[serde(default)]
+    pub create: bool,
+    /// `persistentVolumeClaim.readOnly`.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// Errors of a runtime operation.

@@ -5,6 +5,7 @@ pub mod events;
 pub mod lock;
 pub mod model;
 pub mod secret;
+pub mod storage;
 pub mod store;
 pub mod workloads;
 

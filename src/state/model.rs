@@ -215,6 +215,12 @@ pub struct State {
     /// next plan says why it creates them again. Cleared when they are.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "string_keys")]
     pub deleted: BTreeMap<ObjectId, Time>,
+    /// The status of every PersistentVolumeClaim, keyed by `namespace/name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "string_keys")]
+    pub claims: BTreeMap<NamespacedName, super::storage::ClaimStatus>,
+    /// The status of every PersistentVolume, of git or provisioned, keyed by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, super::storage::VolumeStatus>,
 }
 
 /// A Deployment's changes made outside git by the rollout commands.
@@ -259,6 +265,8 @@ impl State {
             deployments: BTreeMap::new(),
             rollouts: BTreeMap::new(),
             deleted: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            volumes: BTreeMap::new(),
         }
     }
 

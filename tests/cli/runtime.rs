@@ -20,6 +20,7 @@ mod delete;
 mod nodes;
 mod probes;
 mod rollout;
+mod storage;
 
 /// True when the test can run; panics under `CI=true` without root.
 fn require_root() -> bool {

@@ -24,6 +24,8 @@ pub enum Kind {
     PersistentVolumeClaim,
     /// `v1` PersistentVolume (cluster-scoped).
     PersistentVolume,
+    /// `storage.k8s.io/v1` StorageClass (cluster-scoped).
+    StorageClass,
     /// `v1` Node (cluster-scoped).
     Node,
     /// `v1` Namespace (cluster-scoped).
@@ -44,13 +46,14 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order manifests' kinds are listed in messages.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Pod,
         Kind::ConfigMap,
         Kind::Secret,
         Kind::Service,
         Kind::PersistentVolumeClaim,
         Kind::PersistentVolume,
+        Kind::StorageClass,
         Kind::Node,
         Kind::Namespace,
         Kind::ReplicationController,
@@ -70,6 +73,7 @@ impl Kind {
             Kind::Service => "Service",
             Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
             Kind::PersistentVolume => "PersistentVolume",
+            Kind::StorageClass => "StorageClass",
             Kind::Node => "Node",
             Kind::Namespace => "Namespace",
             Kind::ReplicationController => "ReplicationController",
@@ -86,18 +90,22 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// The apiVersion the kind is served at (`v1`, `apps/v1`, `batch/v1`).
+    /// The apiVersion the kind is served at (`v1`, `apps/v1`, `batch/v1`, `storage.k8s.io/v1`).
     pub fn api_version(self) -> &'static str {
         match self {
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::Job => "batch/v1",
+            Kind::StorageClass => "storage.k8s.io/v1",
             _ => "v1",
         }
     }
 
     /// Whether objects of the kind live in a namespace.
     pub fn is_namespaced(self) -> bool {
-        !matches!(self, Kind::PersistentVolume | Kind::Node | Kind::Namespace)
+        !matches!(
+            self,
+            Kind::PersistentVolume | Kind::StorageClass | Kind::Node | Kind::Namespace
+        )
     }
 }
 
@@ -326,7 +334,7 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);
-        assert_eq!(Kind::ALL.iter().filter(|k| !k.is_namespaced()).count(), 3);
+        assert_eq!(Kind::ALL.iter().filter(|k| !k.is_namespaced()).count(), 4);
     }
 
     #[test]

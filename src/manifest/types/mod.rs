@@ -24,7 +24,7 @@ pub use meta::{LabelSelector, ObjectMeta};
 pub use node::{Namespace, Node};
 pub use pod::{Pod, PodSpec, PodTemplateSpec};
 pub use service::Service;
-pub use storage::{PersistentVolume, PersistentVolumeClaim};
+pub use storage::{PersistentVolume, PersistentVolumeClaim, StorageClass};
 
 /// Reads `null` as the type's default: Kubernetes treats an explicit null like an absent field.
 pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -50,6 +50,8 @@ pub enum Resource {
     PersistentVolumeClaim(PersistentVolumeClaim),
     /// A `v1` PersistentVolume: a piece of storage on the host (cluster-scoped).
     PersistentVolume(PersistentVolume),
+    /// A `storage.k8s.io/v1` StorageClass: who provisions the volumes of claims that name it.
+    StorageClass(StorageClass),
     /// A `v1` Node pods are scheduled onto (cluster-scoped).
     Node(Node),
     /// A `v1` Namespace (cluster-scoped).
@@ -78,6 +80,7 @@ macro_rules! each_kind {
             Resource::Service($o) => $body,
             Resource::PersistentVolumeClaim($o) => $body,
             Resource::PersistentVolume($o) => $body,
+            Resource::StorageClass($o) => $body,
             Resource::Node($o) => $body,
             Resource::Namespace($o) => $body,
             Resource::ReplicationController($o) => $body,
@@ -100,6 +103,7 @@ impl Resource {
             Resource::Service(_) => Kind::Service,
             Resource::PersistentVolumeClaim(_) => Kind::PersistentVolumeClaim,
             Resource::PersistentVolume(_) => Kind::PersistentVolume,
+            Resource::StorageClass(_) => Kind::StorageClass,
             Resource::Node(_) => Kind::Node,
             Resource::Namespace(_) => Kind::Namespace,
             Resource::ReplicationController(_) => Kind::ReplicationController,

@@ -1,4 +1,4 @@
-//! v1 PersistentVolume and PersistentVolumeClaim.
+//! v1 PersistentVolume and PersistentVolumeClaim, storage.k8s.io/v1 StorageClass.
 
 use super::container::ResourceList;
 use super::meta::{LabelSelector, ObjectMeta};
@@ -166,4 +166,43 @@ pub struct VolumeResourceRequirements {
     /// The maximum resources the volume may have.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub limits: ResourceList,
+}
+
+/// A kind of storage claims ask for by name, and who provisions it (storage.k8s.io/v1).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageClass {
+    /// API group and version, `storage.k8s.io/v1`.
+    #[serde(default)]
+    pub api_version: String,
+    /// The kind, `StorageClass`.
+    #[serde(default)]
+    pub kind: String,
+    /// Name, labels and annotations (StorageClasses have no namespace); the annotation
+    /// `storageclass.kubernetes.io/is-default-class: "true"` makes it the default.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// Who creates the volumes of its claims (required); rekon's own is
+    /// [`crate::plan::storage::PROVISIONER`].
+    #[serde(default)]
+    pub provisioner: String,
+    /// What happens to a provisioned volume when its claim goes: `Delete` (the default) or
+    /// `Retain`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim_policy: Option<String>,
+    /// `Immediate` (the default) or `WaitForFirstConsumer`: bind when a pod uses the claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_binding_mode: Option<String>,
+    /// Whether claims may grow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_volume_expansion: Option<bool>,
+    /// Options for the provisioner.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    /// Options for mounting its volumes (rejected by rekon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount_options: Option<Value>,
+    /// Topologies its volumes may be provisioned in (rejected by rekon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_topologies: Option<Value>,
 }

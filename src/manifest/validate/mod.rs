@@ -39,6 +39,7 @@ pub fn validate(res: &Resource) -> Vec<FieldError> {
         Resource::Service(s) => service::service(&mut errs, s),
         Resource::PersistentVolumeClaim(c) => storage::claim_spec(&mut errs, "spec", &c.spec),
         Resource::PersistentVolume(v) => storage::volume(&mut errs, v),
+        Resource::StorageClass(c) => storage::class(&mut errs, c),
         Resource::Node(n) => storage::node(&mut errs, n),
         Resource::Namespace(n) => storage::namespace(&mut errs, n),
         Resource::ReplicationController(rc) => apps::replication_controller(&mut errs, rc),

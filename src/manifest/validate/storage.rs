@@ -1,4 +1,4 @@
-//! PersistentVolumes, PersistentVolumeClaims, Nodes and Namespaces.
+//! PersistentVolumes, PersistentVolumeClaims, StorageClasses, Nodes and Namespaces.
 
 use super::container::quantity_str;
 use super::volume::absolute;
@@ -6,7 +6,8 @@ use super::{Errors, at, child, key};
 use crate::manifest::names;
 use crate::manifest::types::container::ResourceList;
 use crate::manifest::types::node::{Namespace, Node};
-use crate::manifest::types::storage::{PersistentVolume, PersistentVolumeClaimSpec};
+use crate::manifest::types::storage::{PersistentVolume, PersistentVolumeClaimSpec, StorageClass};
+use key as key_path;
 
 const ACCESS_MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
 
@@ -89,6 +90,38 @@ pub fn volume(errs: &mut Errors, pv: &PersistentVolume) {
     errs.reject("spec.iscsi", &s.iscsi, why);
     errs.reject("spec.mountOptions", &s.mount_options, "volumes are bind mounts");
     errs.reject("spec.volumeAttributesClassName", &s.volume_attributes_class_name, why);
+}
+
+/// Validates a StorageClass (`ValidateStorageClass`): a provisioner named like a qualified
+/// name, a reclaim policy and a binding mode upstream knows.
+pub fn class(errs: &mut Errors, c: &StorageClass) {
+    if c.provisioner.is_empty() {
+        errs.required("provisioner");
+    } else {
+        errs.name("provisioner", &c.provisioner, names::qualified_name);
+    }
+    errs.one_of("reclaimPolicy", c.reclaim_policy.as_deref(), &["Delete", "Retain"]);
+    errs.one_of(
+        "volumeBindingMode",
+        c.volume_binding_mode.as_deref(),
+        &["Immediate", "WaitForFirstConsumer"],
+    );
+    if c.provisioner == crate::plan::storage::PROVISIONER {
+        for key in c.parameters.keys() {
+            errs.not_supported(
+                key_path("parameters", key),
+                "rekon's provisioner takes no parameters: it makes a directory per claim",
+            );
+        }
+        if c.allow_volume_expansion == Some(true) {
+            errs.not_supported(
+                "allowVolumeExpansion",
+                "rekon's volumes are directories with no size to expand",
+            );
+        }
+    }
+    errs.reject("mountOptions", &c.mount_options, "volumes are bind mounts");
+    errs.reject("allowedTopologies", &c.allowed_topologies, "rekon has one host");
 }
 
 /// Validates a Node: capacity and allocatable quantities.

@@ -246,6 +246,7 @@ mod tests {
             annotations: Default::default(),
             spec: Default::default(),
             data: None,
+            claims: Default::default(),
         }
     }
 

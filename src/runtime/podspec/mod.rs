@@ -284,6 +284,7 @@ mod tests {
             annotations: Default::default(),
             spec: s,
             data: None,
+            claims: Default::default(),
         };
         let input = lifecycle_input(&req);
         assert_eq!(input.name, "p_default(u1)");

@@ -286,6 +286,7 @@ mod tests {
             annotations: Default::default(),
             spec: serde_json::from_value(spec).unwrap(),
             data: None,
+            claims: Default::default(),
         }
     }
 

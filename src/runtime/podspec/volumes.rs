@@ -4,15 +4,25 @@
 use crate::manifest::types::container::Container;
 use crate::manifest::types::pod::PodSpec;
 use crate::manifest::types::volume::Volume;
+use crate::runtime::ClaimMount;
 use crate::runtime::linux::mounts::mount_host_tmpfs;
 use crate::runtime::linux::{Mount, MountKind};
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Creates the pod's emptyDir volumes under `volumes_dir` (tmpfs for `medium: Memory`).
-/// Only emptyDir volumes need host-side setup; errors name the volume.
-pub fn prepare(spec: &PodSpec, volumes_dir: &Path) -> Result<(), String> {
+/// Creates the pod's emptyDir volumes under `volumes_dir` (tmpfs for `medium: Memory`), and
+/// the missing directories of hostPath volumes its claims are bound to. Errors name the
+/// volume.
+pub fn prepare(spec: &PodSpec, claims: &BTreeMap<String, ClaimMount>, volumes_dir: &Path) -> Result<(), String> {
+    for (name, claim) in claims.iter().filter(|(_, c)| c.create) {
+        if fs::symlink_metadata(&claim.path).is_err() {
+            fs::create_dir_all(&claim.path)
+                .and_then(|()| fs::set_permissions(&claim.path, fs::Permissions::from_mode(0o755)))
+                .map_err(|e| format!("volume {name}: cannot create {}: {e}", claim.path.display()))?;
+        }
+    }
     for volume in &spec.volumes {
         let Some(empty_dir) = empty_dir(volume) else {
             continue;
@@ -44,6 +54,7 @@ fn empty_dir(volume: &Volume) -> Option<crate::manifest::types::volume::EmptyDir
 /// the supervisor writes, always read-only, as the kubelet mounts them.
 pub fn container_mounts(
     spec: &PodSpec,
+    claims: &BTreeMap<String, ClaimMount>,
     container: &Container,
     volumes_dir: &Path,
     config_dir: &Path,
@@ -68,6 +79,22 @@ pub fn container_mounts(
             config_dir.join(&volume.name)
         } else if empty_dir(volume).is_some() {
             volumes_dir.join(&volume.name)
+        } else if let Some(pvc) = &volume.persistent_volume_claim {
+            let Some(claim) = claims.get(&volume.name) else {
+                return Err(format!(
+                    "volume {}: persistentvolumeclaim \"{}\" is not bound",
+                    volume.name, pvc.claim_name
+                ));
+            };
+            read_only |= claim.read_only;
+            if !claim.path.is_dir() {
+                return Err(format!(
+                    "volume {}: {} is not a directory",
+                    volume.name,
+                    claim.path.display()
+                ));
+            }
+            claim.path.clone()
         } else if let Some(host) = &volume.host_path {
             check_host_path(&volume.name, Path::new(&host.path), host.type_.as_deref().unwrap_or(""))?;
             PathBuf::from(&host.path)
@@ -212,7 +239,14 @@ mod tests {
         };
         c.volume_mounts[1].read_only = Some(true);
         c.volume_mounts[0].sub_path = Some("sub".into());
-        let mounts = container_mounts(&spec, &c, Path::new("/pod/volumes"), Path::new("/pod/config/volumes")).unwrap();
+        let mounts = container_mounts(
+            &spec,
+            &Default::default(),
+            &c,
+            Path::new("/pod/volumes"),
+            Path::new("/pod/config/volumes"),
+        )
+        .unwrap();
         assert_eq!(
             mounts[0].kind,
             MountKind::Bind {
@@ -222,7 +256,7 @@ mod tests {
         );
         assert!(mounts[1].read_only && !mounts[0].read_only);
         c.volume_mounts = vec![mount("cm", "/cm")];
-        let cm = container_mounts(&spec, &c, Path::new("/v"), Path::new("/c")).unwrap();
+        let cm = container_mounts(&spec, &Default::default(), &c, Path::new("/v"), Path::new("/c")).unwrap();
         assert_eq!(
             cm[0].kind,
             MountKind::Bind {

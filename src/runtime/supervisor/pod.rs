@@ -233,7 +233,8 @@ impl Pod {
             .map_err(|e| Fatal(format!("cannot write the pod's /etc files: {e}")))?;
         self.reload_data();
         let spec = &self.file.request.spec;
-        self.volumes = podspec::volumes::prepare(spec, &self.dir.root().join("volumes"));
+        let claims = &self.file.request.claims;
+        self.volumes = podspec::volumes::prepare(spec, claims, &self.dir.root().join("volumes"));
         let host_pid = spec.host_pid.unwrap_or(false);
         let config = SandboxConfig {
             hostname: (!host_network).then(|| self.hostname.clone()),
@@ -386,6 +387,7 @@ impl Pod {
         let argv = podspec::command::argv(&spec, &image.config, &built.declared).map_err(config_err)?;
         let mounts = podspec::volumes::container_mounts(
             &req.spec,
+            &req.claims,
             &spec,
             &self.dir.root().join("volumes"),
             &self.dir.config_volumes(),

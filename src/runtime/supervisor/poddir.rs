@@ -229,6 +229,7 @@ mod tests {
                 annotations: Default::default(),
                 spec,
                 data: None,
+                claims: Default::default(),
             },
             image_store: "/state/images".into(),
             cgroup_root: "/sys/fs/cgroup".into(),
