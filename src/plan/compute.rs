@@ -68,6 +68,7 @@ fn no_controller_note(kind: Kind) -> Option<String> {
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut steps = Vec::new();
     let mut wanted = BTreeSet::new();
+    let mut held = Vec::new();
     // Indexed once: looking pods up per object would make planning quadratic.
     let mut pods_by_owner: BTreeMap<&ObjectId, Vec<&PodRecord>> = BTreeMap::new();
     for pod in input.state.pods.values() {
@@ -97,6 +98,15 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             }),
             Some(rec) if rec.hash != d.hash => {
                 let reason = replace_reason(d.id.kind, &rec.spec, &d.value);
+                if reason.is_some() && d.id.kind == Kind::PersistentVolumeClaim && !input.prune_volumes {
+                    // Replacing a claim loses its data: only with --prune-volumes.
+                    held.push(format!(
+                        "{}: {}; the claim and its data are kept as they are (plan with --prune-volumes to replace it and lose its data)",
+                        d.id,
+                        reason.as_deref().unwrap_or_default().trim_start_matches("because ")
+                    ));
+                    continue;
+                }
                 Some(Step {
                     id: d.id.clone(),
                     action: if reason.is_some() {
@@ -161,6 +171,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .filter(|d| d.resource.is_none() && !input.state.objects.contains_key(&d.id))
         .map(|d| format!("{} is used by objects but not defined in git: rekon creates it", d.id))
         .chain(super::overrides::notes(input.desired, input.state))
+        .chain(held)
         .collect();
     Plan {
         format_version: PLAN_FORMAT_VERSION.to_string(),
@@ -411,6 +422,28 @@ apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: c\nspec:\n  stor
         });
         assert_eq!(pruned.summary.destroy, 3);
         assert!(pruned.kept.is_empty());
+        // A change that needs a replacement loses the data: only with --prune-volumes.
+        let changed = desired(&yaml.replace(
+            "[ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}",
+            "[ReadWriteMany]\n  resources: {requests: {storage: 1Gi}}",
+        ));
+        let p = plan_of(&changed, &state);
+        assert!(!p.has_changes(), "{:?}", p.steps);
+        assert_eq!(
+            p.notes,
+            [
+                "PersistentVolumeClaim default/a: spec.accessModes cannot be changed in place; the claim and its data are kept as they are (plan with --prune-volumes to replace it and lose its data)"
+            ]
+        );
+        let p = plan(&PlanInput {
+            prune_volumes: true,
+            ..input_of(&changed, &state)
+        });
+        let steps: Vec<(String, Action)> = p.steps.iter().map(|s| (s.id.to_string(), s.action)).collect();
+        assert_eq!(
+            steps,
+            [("PersistentVolumeClaim default/a".to_string(), Action::Replace)]
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ fn immutable_paths(kind: Kind) -> &'static [&'static str] {
             "/spec/selector",
         ],
         Kind::PersistentVolume => &["/spec/hostPath", "/spec/local", "/spec/volumeMode"],
+        Kind::StorageClass => &["/provisioner", "/parameters", "/reclaimPolicy", "/volumeBindingMode"],
         Kind::Secret => &["/type"],
         _ => &[],
     }
