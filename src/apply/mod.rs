@@ -8,5 +8,6 @@ pub mod pass;
 pub mod pods;
 pub mod reconcile;
 pub mod storage;
+pub mod tokens;
 
 pub use executor::{ApplyError, Executor, refresh_pending};

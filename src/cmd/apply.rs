@@ -112,7 +112,8 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
         let mut on_step = |_: &Step| {};
         let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
         executor.saver.crash_after = crash_after;
-        executor.config = crate::apply::config::ConfigSource::new(&desired, &context::host_facts());
+        executor.config =
+            crate::apply::config::ConfigSource::new(&desired, &context::host_facts()).with_state_dir(&global.state_dir);
         let code = code.max(converge(
             &mut executor,
             &mut session.state,
@@ -168,7 +169,8 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
     let now = context::now;
     let mut executor = Executor::new(&session.store, runtime.as_mut(), &mut new_uid, &now, &mut on_step);
     executor.saver.crash_after = crash_after;
-    executor.config = crate::apply::config::ConfigSource::new(&desired, &context::host_facts());
+    executor.config =
+        crate::apply::config::ConfigSource::new(&desired, &context::host_facts()).with_state_dir(&global.state_dir);
     // A test hook, as the crash point: how many new pods' intents one save holds.
     if let Some(batch) = std::env::var("REKON_TEST_POD_BATCH").ok().and_then(|v| v.parse().ok()) {
         executor.pod_batch = batch;

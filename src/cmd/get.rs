@@ -58,6 +58,7 @@ pub fn canonical_kind(word: &str) -> Option<Kind> {
         "svc" | "service" | "services" => Kind::Service,
         "cm" | "configmap" | "configmaps" => Kind::ConfigMap,
         "secret" | "secrets" => Kind::Secret,
+        "sa" | "serviceaccount" | "serviceaccounts" => Kind::ServiceAccount,
         "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => Kind::PersistentVolumeClaim,
         "pv" | "persistentvolume" | "persistentvolumes" => Kind::PersistentVolume,
         "sc" | "storageclass" | "storageclasses" => Kind::StorageClass,
@@ -178,7 +179,7 @@ fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
     let mut out = String::new();
     let mut found = false;
     for kind in kinds {
-        let records: Vec<&ObjectRecord> = state
+        let mut records: Vec<&ObjectRecord> = state
             .objects
             .values()
             .chain(&owned)
@@ -187,6 +188,8 @@ fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
             .filter(|r| args.name.as_ref().is_none_or(|n| &r.id.name == n))
             .filter(|r| selector.as_ref().is_none_or(|s| s.matches(&labels_of(r))))
             .collect();
+        // As the API server lists them: by namespace and name.
+        records.sort_by(|a, b| (&a.id.namespace, &a.id.name).cmp(&(&b.id.namespace, &b.id.name)));
         if records.is_empty() && !(kind == Kind::Node && args.name.is_none() && selector.is_none()) {
             continue;
         }
@@ -374,6 +377,35 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
             1,
         ));
     }
+    // The `default` ServiceAccount of every namespace, unless git has its own.
+    let since = state
+        .objects
+        .values()
+        .map(|r| r.created_at)
+        .min()
+        .unwrap_or_else(crate::time::now);
+    let mut namespaces: std::collections::BTreeSet<String> = state
+        .objects
+        .values()
+        .filter_map(|r| match r.id.kind {
+            Kind::Namespace => Some(r.id.name.clone()),
+            _ => r.id.namespace.clone(),
+        })
+        .collect();
+    namespaces.insert("default".into());
+    for ns in namespaces {
+        let id = crate::manifest::ObjectId::new(Kind::ServiceAccount, Some(&ns), "default");
+        if !state.objects.contains_key(&id) {
+            let uid = crate::apply::config::account_uid(&ns, "default");
+            out.push(synthetic(
+                id,
+                serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "default", "namespace": ns, "uid": uid}}),
+                since,
+                1,
+            ));
+        }
+    }
     let builtin = crate::manifest::ObjectId::new(Kind::StorageClass, None, crate::plan::storage::BUILTIN_CLASS);
     if !state.objects.contains_key(&builtin) {
         let git: Vec<crate::manifest::types::StorageClass> = state
@@ -517,7 +549,13 @@ fn git_uid(r: &ObjectRecord) -> String {
 fn api_metadata(v: &mut Value, r: &ObjectRecord, state: &State) {
     let meta = &mut v["metadata"];
     if meta.get("uid").is_none_or(Value::is_null) {
-        meta["uid"] = Value::String(git_uid(r));
+        meta["uid"] = Value::String(match r.id.kind {
+            // The uid the tokens of its pods name.
+            Kind::ServiceAccount => {
+                crate::apply::config::account_uid(r.id.namespace.as_deref().unwrap_or("default"), &r.id.name)
+            }
+            _ => git_uid(r),
+        });
     }
     meta["creationTimestamp"] = Value::String(crate::time::rfc3339(r.created_at));
     meta["generation"] = r.generation.into();
@@ -691,6 +729,7 @@ fn table(
         Kind::Service => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
         Kind::ConfigMap => vec!["NAME", "DATA", "AGE"],
         Kind::Secret => vec!["NAME", "TYPE", "DATA", "AGE"],
+        Kind::ServiceAccount => vec!["NAME", "SECRETS", "AGE"],
         Kind::PersistentVolumeClaim => vec![
             "NAME",
             "STATUS",
@@ -832,6 +871,13 @@ fn table(
             }
             Kind::ConfigMap => vec![
                 (count(spec.get("data")) + count(spec.get("binaryData"))).to_string(),
+                age(r.created_at),
+            ],
+            Kind::ServiceAccount => vec![
+                spec.get("secrets")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len)
+                    .to_string(),
                 age(r.created_at),
             ],
             Kind::Secret => vec![

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod context;
+pub mod create;
 pub mod delete;
 pub mod describe;
 pub mod describe_node;
@@ -152,6 +153,8 @@ pub enum Command {
     Image(image::ImageArgs),
     /// Follow and inspect Deployment rollouts (status, history).
     Rollout(rollout::RolloutArgs),
+    /// Make something that is not in git: a ServiceAccount token.
+    Create(create::CreateArgs),
 }
 
 /// Parses `30s`, `5m`, `1h`, `250ms` or plain seconds.
@@ -196,6 +199,7 @@ pub fn main() -> i32 {
         Command::Down(args) => down::run(&cli.global, args),
         Command::Image(args) => image::run(&cli.global, args),
         Command::Rollout(args) => rollout::run(&cli.global, args),
+        Command::Create(args) => create::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

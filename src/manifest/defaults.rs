@@ -44,7 +44,7 @@ pub fn apply_defaults(res: &mut Resource) {
             round_up(&mut n.status.capacity);
             round_up(&mut n.status.allocatable);
         }
-        Resource::ConfigMap(_) | Resource::Namespace(_) => {}
+        Resource::ConfigMap(_) | Resource::Namespace(_) | Resource::ServiceAccount(_) => {}
         Resource::ReplicationController(rc) => {
             set_num(&mut rc.spec.replicas, 1);
             let labels = &rc.spec.template.metadata.labels;
@@ -177,6 +177,12 @@ fn default_volume(v: &mut Volume) {
     ];
     for mode in modes.into_iter().flatten() {
         set_num(mode, DEFAULT_VOLUME_MODE);
+    }
+    // SetDefaults_ServiceAccountTokenProjection: an hour.
+    for source in v.projected.iter_mut().flat_map(|p| p.sources.iter_mut()) {
+        if let Some(t) = &mut source.service_account_token {
+            set_num(&mut t.expiration_seconds, 3600);
+        }
     }
 }
 

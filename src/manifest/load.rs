@@ -56,6 +56,9 @@ struct Found {
     /// `items[i]` for an object of a List.
     prefix: String,
     name_mark: Mark,
+    /// The ServiceAccount its pods run as, other than `default`: the field's path and mark,
+    /// and the account's name.
+    account: Option<(String, Mark, String)>,
 }
 
 #[derive(Default)]
@@ -116,6 +119,7 @@ impl Loader {
             ("v1", "Pod") => self.typed(file, doc, prefix, Resource::Pod),
             ("v1", "ConfigMap") => self.typed(file, doc, prefix, Resource::ConfigMap),
             ("v1", "Secret") => self.typed(file, doc, prefix, Resource::Secret),
+            ("v1", "ServiceAccount") => self.typed(file, doc, prefix, Resource::ServiceAccount),
             ("v1", "Service") => self.typed(file, doc, prefix, Resource::Service),
             ("v1", "PersistentVolumeClaim") => self.typed(file, doc, prefix, Resource::PersistentVolumeClaim),
             ("v1", "PersistentVolume") => self.typed(file, doc, prefix, Resource::PersistentVolume),
@@ -141,6 +145,21 @@ impl Loader {
             return;
         };
         apply_defaults(&mut resource);
+        let account = crate::plan::pod_spec_of(&resource).and_then(|spec| {
+            let (field, name) = [
+                ("serviceAccountName", &spec.service_account_name),
+                ("serviceAccount", &spec.service_account),
+            ]
+            .into_iter()
+            .find_map(|(f, n)| n.as_deref().filter(|n| !n.is_empty()).map(|n| (f, n.to_string())))?;
+            let base = if resource.kind() == Kind::Pod {
+                "spec"
+            } else {
+                "spec.template.spec"
+            };
+            let path = format!("{base}.{field}");
+            (name != "default").then(|| (join(prefix, &path), doc.locate(&path).mark, name))
+        });
         for e in validate(&resource) {
             // A field that failed to deserialize was skipped; do not also call it missing.
             if issue_paths.iter().any(|p| within(&e.path, p)) {
@@ -156,6 +175,7 @@ impl Loader {
             file: file.to_string(),
             prefix: prefix.to_string(),
             name_mark: doc.locate("metadata.name").mark,
+            account,
         });
     }
 
@@ -258,6 +278,31 @@ impl Loader {
             }
         }
         for (file, path, mark, msg) in duplicates {
+            self.error(&file, mark, &path, msg);
+        }
+        // The ServiceAccount admission plugin refuses a pod whose account does not exist.
+        let accounts: BTreeSet<ObjectId> = self
+            .found
+            .iter()
+            .map(|f| f.loaded.resource.id())
+            .filter(|id| id.kind == Kind::ServiceAccount)
+            .collect();
+        let mut missing = Vec::new();
+        for f in &self.found {
+            let Some((path, mark, name)) = &f.account else { continue };
+            let resource = &f.loaded.resource;
+            let ns = resource.metadata().namespace_or_default();
+            if accounts.contains(&ObjectId::new(Kind::ServiceAccount, Some(ns), name)) {
+                continue;
+            }
+            let lookup = format!("error looking up service account {ns}/{name}: serviceaccount \"{name}\" not found");
+            let msg = match resource.kind() {
+                Kind::Pod => format!("pods \"{}\" is forbidden: {lookup}", resource.metadata().name),
+                _ => lookup,
+            };
+            missing.push((f.file.clone(), path.clone(), *mark, msg));
+        }
+        for (file, path, mark, msg) in missing {
             self.error(&file, mark, &path, msg);
         }
         if !self.errors.is_empty() {
@@ -511,6 +556,18 @@ spec:
             (
                 "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: late}\nprovisioner: x.example/p\nvolumeBindingMode: Later\n",
                 "web.yaml:5:20: volumeBindingMode: unsupported value \"Later\": supported values: \"Immediate\", \"WaitForFirstConsumer\"",
+            ),
+            (
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  serviceAccountName: robot\n  containers: [{name: c, image: x}]\n",
+                "web.yaml:5:23: spec.serviceAccountName: pods \"p\" is forbidden: error looking up service account default/robot: serviceaccount \"robot\" not found",
+            ),
+            (
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      serviceAccount: robot\n      containers: [{name: c, image: x}]\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: robot, namespace: other}\n",
+                "web.yaml:9:23: spec.template.spec.serviceAccount: error looking up service account default/robot: serviceaccount \"robot\" not found",
+            ),
+            (
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: t, expirationSeconds: 60}}]}}]\n  containers: [{name: c, image: x}]\n",
+                "web.yaml:5:96: spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds: invalid value \"60\": may not specify a duration less than 10 minutes",
             ),
             (
                 "apiVersion: v1\nkind: Frob\nmetadata: {name: p}\n",

@@ -43,6 +43,7 @@ pub fn kind_rank(kind: Kind) -> usize {
         Kind::PersistentVolumeClaim => 4,
         Kind::ConfigMap => 5,
         Kind::Secret => 6,
+        Kind::ServiceAccount => 6,
         Kind::Service => 7,
         Kind::Pod => 8,
         Kind::ReplicaSet => 9,

@@ -15,6 +15,7 @@ pub use super::support::eventually;
 use super::support::{Run, SHARED};
 
 mod acceptance;
+mod accounts;
 mod config;
 mod delete;
 mod nodes;

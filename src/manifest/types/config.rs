@@ -111,3 +111,28 @@ mod tests {
         assert_eq!(encode_base64(b"admin"), "YWRtaW4=");
     }
 }
+
+/// An identity for the processes of pods (`v1` ServiceAccount).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccount {
+    /// API version of the object, `v1`.
+    #[serde(default)]
+    pub api_version: String,
+    /// Object kind, `ServiceAccount`.
+    #[serde(default)]
+    pub kind: String,
+    /// Object metadata: name, namespace, labels and annotations.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// Whether pods that run as it get its API token mounted unless they say otherwise
+    /// (true when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automount_service_account_token: Option<bool>,
+    /// Pull secrets copied into pods that name none.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<super::container::LocalObjectReference>,
+    /// Secrets pods of the account may use (legacy token Secrets; rekon makes none).
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<serde_json::Value>,
+}

@@ -18,6 +18,8 @@ pub enum Kind {
     ConfigMap,
     /// `v1` Secret.
     Secret,
+    /// `v1` ServiceAccount.
+    ServiceAccount,
     /// `v1` Service.
     Service,
     /// `v1` PersistentVolumeClaim.
@@ -46,10 +48,11 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order manifests' kinds are listed in messages.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Pod,
         Kind::ConfigMap,
         Kind::Secret,
+        Kind::ServiceAccount,
         Kind::Service,
         Kind::PersistentVolumeClaim,
         Kind::PersistentVolume,
@@ -70,6 +73,7 @@ impl Kind {
             Kind::Pod => "Pod",
             Kind::ConfigMap => "ConfigMap",
             Kind::Secret => "Secret",
+            Kind::ServiceAccount => "ServiceAccount",
             Kind::Service => "Service",
             Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
             Kind::PersistentVolume => "PersistentVolume",

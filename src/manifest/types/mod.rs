@@ -17,7 +17,7 @@ pub mod volume;
 
 pub use apps::{DaemonSet, Deployment, ReplicaSet, ReplicationController, StatefulSet};
 pub use batch::Job;
-pub use config::{ConfigMap, Secret};
+pub use config::{ConfigMap, Secret, ServiceAccount};
 pub use container::Container;
 pub use kind::{Kind, NamespacedName, ObjectId, string_keys};
 pub use meta::{LabelSelector, ObjectMeta};
@@ -44,6 +44,8 @@ pub enum Resource {
     ConfigMap(ConfigMap),
     /// A `v1` Secret: like a ConfigMap, but its values are kept in the state only as keyed hashes.
     Secret(Secret),
+    /// A `v1` ServiceAccount: the identity pods run as, and their API token.
+    ServiceAccount(ServiceAccount),
     /// A `v1` Service: a stable name and virtual IP in front of a set of pods.
     Service(Service),
     /// A `v1` PersistentVolumeClaim: a pod's claim on storage.
@@ -77,6 +79,7 @@ macro_rules! each_kind {
             Resource::Pod($o) => $body,
             Resource::ConfigMap($o) => $body,
             Resource::Secret($o) => $body,
+            Resource::ServiceAccount($o) => $body,
             Resource::Service($o) => $body,
             Resource::PersistentVolumeClaim($o) => $body,
             Resource::PersistentVolume($o) => $body,
@@ -100,6 +103,7 @@ impl Resource {
             Resource::Pod(_) => Kind::Pod,
             Resource::ConfigMap(_) => Kind::ConfigMap,
             Resource::Secret(_) => Kind::Secret,
+            Resource::ServiceAccount(_) => Kind::ServiceAccount,
             Resource::Service(_) => Kind::Service,
             Resource::PersistentVolumeClaim(_) => Kind::PersistentVolumeClaim,
             Resource::PersistentVolume(_) => Kind::PersistentVolume,

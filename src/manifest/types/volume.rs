@@ -290,9 +290,9 @@ pub struct VolumeProjection {
     /// Fields of the pod and resources of its containers.
     #[serde(default, rename = "downwardAPI", skip_serializing_if = "Option::is_none")]
     pub downward_api: Option<DownwardApiProjection>,
-    /// A token for the pod's service account (rejected by rekon: no API server issues tokens).
+    /// A token for the pod's service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_account_token: Option<Value>,
+    pub service_account_token: Option<ServiceAccountTokenProjection>,
     /// Certificates from ClusterTrustBundle objects (rejected by rekon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_trust_bundle: Option<Value>,
@@ -323,6 +323,21 @@ pub struct DownwardApiProjection {
     /// The files, one per pod field or container resource.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<DownwardApiVolumeFile>,
+}
+
+/// A token of the pod's service account, as a file of a projected volume.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountTokenProjection {
+    /// The audience the token is for (`aud`); the issuer when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// How long the token is valid (default 3600, at least 600); it is renewed after 80 %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_seconds: Option<i64>,
+    /// The file's path inside the volume.
+    #[serde(default)]
+    pub path: String,
 }
 
 /// A PersistentVolumeClaim in the pod's namespace.

@@ -36,6 +36,7 @@ pub fn validate(res: &Resource) -> Vec<FieldError> {
         Resource::Pod(p) => pod::pod_spec(&mut errs, "spec", &p.spec, &[]),
         Resource::ConfigMap(c) => config::config_map(&mut errs, c),
         Resource::Secret(s) => config::secret(&mut errs, s),
+        Resource::ServiceAccount(_) => {}
         Resource::Service(s) => service::service(&mut errs, s),
         Resource::PersistentVolumeClaim(c) => storage::claim_spec(&mut errs, "spec", &c.spec),
         Resource::PersistentVolume(v) => storage::volume(&mut errs, v),

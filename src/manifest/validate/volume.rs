@@ -115,8 +115,22 @@ fn volume(errs: &mut Errors, path: &str, v: &Volume) {
             if let Some(d) = &src.downward_api {
                 downward_files(errs, &child(&sp, "downwardAPI.items"), &d.items);
             }
-            let why = "rekon has no API server to issue tokens or certificates";
-            errs.reject_at(&sp, "serviceAccountToken", &src.service_account_token, why);
+            if let Some(t) = &src.service_account_token {
+                payload_path(errs, &child(&sp, "serviceAccountToken.path"), &t.path);
+                let exp = child(&sp, "serviceAccountToken.expirationSeconds");
+                match t.expiration_seconds {
+                    Some(s) if s < crate::runtime::podspec::token::MIN_SECONDS => {
+                        errs.invalid(&exp, &s.to_string(), "may not specify a duration less than 10 minutes")
+                    }
+                    Some(s) if s > 1 << 32 => errs.invalid(
+                        &exp,
+                        &s.to_string(),
+                        "may not specify a duration larger than 2^32 seconds",
+                    ),
+                    _ => {}
+                }
+            }
+            let why = "rekon has no API server to issue certificates";
             errs.reject_at(&sp, "clusterTrustBundle", &src.cluster_trust_bundle, why);
             errs.reject_at(&sp, "podCertificate", &src.pod_certificate, why);
         }

@@ -31,6 +31,9 @@ pub struct PodData {
     /// The node's allocatable resources, for `resourceFieldRef` of an unset limit.
     #[serde(default)]
     pub allocatable: Allocatable,
+    /// What its service account tokens are signed with, when it mounts any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<super::token::TokenIssuer>,
 }
 
 /// The keys of one ConfigMap or Secret.

@@ -6,6 +6,7 @@ pub mod command;
 pub mod data;
 pub mod env;
 pub mod payload;
+pub mod token;
 pub mod user;
 pub mod volumes;
 

@@ -32,6 +32,16 @@ fn mode_of(mode: Option<i32>, default: u32) -> u32 {
 /// The files of a configMap, secret, downwardAPI or projected volume; the error is the
 /// kubelet's `MountVolume.SetUp` message. None for other volume kinds.
 pub fn volume_payload(req: &PodRequest, data: &PodData, volume: &Volume) -> Option<Result<Payload, String>> {
+    volume_payload_at(req, data, volume, crate::time::now())
+}
+
+/// [`volume_payload`], with the service account tokens of a projected volume minted at `now`.
+pub fn volume_payload_at(
+    req: &PodRequest,
+    data: &PodData,
+    volume: &Volume,
+    now: crate::time::Time,
+) -> Option<Result<Payload, String>> {
     if let Some(cm) = &volume.config_map {
         let source = Keys::new(RefKind::ConfigMap, &cm.name, &cm.items, cm.optional);
         return Some(source.payload(req, data, mode_of(cm.default_mode, DEFAULT_MODE), false));
@@ -53,17 +63,64 @@ pub fn volume_payload(req: &PodRequest, data: &PodData, volume: &Volume) -> Opti
                 (None, Some(s)) => Some(Keys::new(RefKind::Secret, &s.name, &s.items, s.optional)),
                 (None, None) => None,
             };
-            let part = match (keys, &source.downward_api) {
-                (Some(keys), _) => keys.payload(req, data, mode, true)?,
-                (None, Some(d)) => downward(req, data, &d.items, mode)?,
+            let part = match (keys, &source.downward_api, &source.service_account_token) {
+                (Some(keys), _, _) => keys.payload(req, data, mode, true)?,
+                (None, Some(d), _) => downward(req, data, &d.items, mode)?,
+                (None, None, Some(t)) => token_file(req, data, t, mode, now)?,
                 // Validation refuses the sources rekon cannot project.
-                (None, None) => Payload::new(),
+                (None, None, None) => Payload::new(),
             };
             out.extend(part);
         }
         Ok(out)
     };
     Some(collect())
+}
+
+/// The token file of a `serviceAccountToken` projection, minted for the pod at `now`.
+fn token_file(
+    req: &PodRequest,
+    data: &PodData,
+    source: &crate::manifest::types::volume::ServiceAccountTokenProjection,
+    mode: u32,
+    now: crate::time::Time,
+) -> Result<Payload, String> {
+    use super::token::{TokenRequest, mint};
+    let issuer = data
+        .token
+        .as_ref()
+        .ok_or_else(|| "failed to fetch token: the pod's service account is unknown".to_string())?;
+    let token = mint(
+        issuer,
+        &TokenRequest {
+            namespace: &req.namespace,
+            audiences: source.audience.iter().filter(|a| !a.is_empty()).cloned().collect(),
+            expiration_seconds: source.expiration_seconds.unwrap_or(3600),
+            pod: Some((&req.name, &req.uid, &req.node)),
+            now,
+        },
+    )?;
+    let mut out = Payload::new();
+    out.insert(
+        source.path.clone(),
+        FileContent {
+            data: token.into_bytes(),
+            mode,
+        },
+    );
+    Ok(out)
+}
+
+/// When the tokens of `spec`'s projected volumes, minted at `minted`, are due for renewal:
+/// the earliest 80 % of their lifetimes, or None without any.
+pub fn token_refresh(spec: &PodSpec, minted: crate::time::Time) -> Option<crate::time::Time> {
+    spec.volumes
+        .iter()
+        .filter_map(|v| v.projected.as_ref())
+        .flat_map(|p| &p.sources)
+        .filter_map(|s| s.service_account_token.as_ref())
+        .map(|t| super::token::refresh_at(minted, t.expiration_seconds.unwrap_or(3600)))
+        .min()
 }
 
 /// The keys a configMap or secret volume (or projection) takes from its object.

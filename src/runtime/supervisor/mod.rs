@@ -209,6 +209,7 @@ impl Supervisor {
             let timeout = [
                 until(self.machine.next_wakeup()),
                 until(self.prober.next_wakeup()),
+                until(self.pod.token_due()),
                 self.pod.next_hook_deadline(),
                 self.probes.next_deadline(),
             ]
@@ -231,6 +232,9 @@ impl Supervisor {
             if woken.reload {
                 self.pod.reload_data();
                 self.events.push_back(Event::ConfigChanged);
+            } else if self.pod.token_due().is_some_and(|due| due <= crate::time::now()) {
+                // The kubelet's token manager: a new token after 80 % of the old one's life.
+                self.pod.reload_data();
             }
             if woken.terminate {
                 let grace = std::fs::read_to_string(self.dir.root().join(DELETE_GRACE_FILE))

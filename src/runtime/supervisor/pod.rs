@@ -78,6 +78,8 @@ pub struct Pod {
     data: Option<PodData>,
     /// Why the config volumes could not all be written: the kubelet's FailedMount message.
     config_volumes: Result<(), String>,
+    /// When the service account tokens of its volumes are due for renewal.
+    token_due: Option<crate::time::Time>,
     slots: BTreeMap<String, Slot>,
     pub pipes: Vec<LogPipe>,
     logs: BTreeMap<String, LogWriter>,
@@ -130,6 +132,7 @@ impl Pod {
             data: None,
             env_warnings: Vec::new(),
             config_volumes: Ok(()),
+            token_due: None,
             dir,
             file,
             cgroups,
@@ -323,10 +326,17 @@ impl Pod {
         if data.is_some() {
             self.data = data;
         }
-        self.config_volumes = self.write_config_volumes();
+        let now = crate::time::now();
+        self.config_volumes = self.write_config_volumes(now);
+        self.token_due = podspec::payload::token_refresh(&self.file.request.spec, now);
     }
 
-    fn write_config_volumes(&self) -> Result<(), String> {
+    /// When the tokens of the pod's volumes are to be minted again ([`Pod::reload_data`]).
+    pub fn token_due(&self) -> Option<crate::time::Time> {
+        self.token_due
+    }
+
+    fn write_config_volumes(&self, now: crate::time::Time) -> Result<(), String> {
         let req = &self.file.request;
         let Some(data) = &self.data else {
             return Err("the pod's config data is missing".to_string());
@@ -335,7 +345,7 @@ impl Pod {
         std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
         let mut first_error = None;
         for volume in &req.spec.volumes {
-            let Some(payload) = podspec::payload::volume_payload(req, data, volume) else {
+            let Some(payload) = podspec::payload::volume_payload_at(req, data, volume, now) else {
                 continue;
             };
             let written = payload.and_then(|p| {
