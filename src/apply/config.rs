@@ -235,22 +235,22 @@ pub fn account_uid(namespace: &str, name: &str) -> String {
     crate::plan::controller::names::object_uid(namespace, &format!("serviceaccount/{name}"), Default::default())
 }
 
-/// Hands every running pod that reads config data the data git has now; returns how many
-/// pods' data changed.
+/// Hands every running pod that reads config data the data git has now; returns the
+/// owners of the pods whose data changed.
 pub fn sync_pod_data(
     runtime: &mut dyn Runtime,
     source: &ConfigSource,
     state: &State,
     desired: &[DesiredObject],
-) -> Result<usize, RuntimeError> {
-    let mut changed = 0;
+) -> Result<Vec<crate::manifest::ObjectId>, RuntimeError> {
+    let mut changed = Vec::new();
     for rec in state.pods.values().filter(|p| p.created && !p.is_terminating()) {
         let Some(mut request) = request_for(state, rec, desired) else {
             continue;
         };
         source.fill(&mut request);
         if request.data.is_some() && runtime.update_pod_data(&request)? {
-            changed += 1;
+            changed.push(rec.owner.clone());
         }
     }
     Ok(changed)

@@ -73,6 +73,9 @@ pub struct Executor<'a> {
     pub pod_batch: usize,
     /// The ConfigMaps and Secrets of git, for the pods that read them.
     pub config: super::config::ConfigSource,
+    /// The owners of the running pods whose config data the last plan changed (a ConfigMap
+    /// that now exists, a new value): apply waits for the bare Pods among them.
+    pub data_changed: Vec<ObjectId>,
     /// Pods whose intent is saved, by object: their creation is the next runtime step.
     reserved: std::collections::HashMap<ObjectId, String>,
 }
@@ -95,6 +98,7 @@ impl<'a> Executor<'a> {
             stop: None,
             pod_batch: 64,
             config: Default::default(),
+            data_changed: Vec::new(),
             reserved: Default::default(),
         }
     }
@@ -175,12 +179,13 @@ impl<'a> Executor<'a> {
         self.saver.save(state)?;
         self.sync_storage(desired, state)?;
         // ConfigMaps, Secrets, labels or annotations that changed reach the running pods.
-        super::config::sync_pod_data(self.runtime, &self.config, state, desired).map_err(|source| {
-            ApplyError::Runtime {
-                id: "the config data of running pods".into(),
-                source,
-            }
-        })?;
+        self.data_changed =
+            super::config::sync_pod_data(self.runtime, &self.config, state, desired).map_err(|source| {
+                ApplyError::Runtime {
+                    id: "the config data of running pods".into(),
+                    source,
+                }
+            })?;
         Ok(plan.summary)
     }
 

@@ -188,7 +188,14 @@ fn apply_once(global: &Global, args: &ApplyArgs, stop: &AtomicBool, confirm: boo
             let code = converged_code(&plan);
             // The loop goes on with the plan's executor: its crash hook counts every save
             // of the run, the plan's and the loop's.
-            let watched = watched_pods(&plan);
+            let mut watched = watched_pods(&plan);
+            // A pod whose config data changed (a ConfigMap it waited for is now in git) is
+            // watched too.
+            for id in executor.data_changed.iter().filter(|id| id.kind == Kind::Pod) {
+                if !watched.contains(id) {
+                    watched.push(id.clone());
+                }
+            }
             let code = code.max(converge(
                 &mut executor,
                 &mut session.state,

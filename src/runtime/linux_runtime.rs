@@ -295,6 +295,37 @@ fn write_pod_data(
     Ok(true)
 }
 
+/// How long `update_pod_data` waits for a supervisor to say it read the new data.
+const DATA_ACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits until the supervisor of `dir` has read the data of `digest` and written the status
+/// that follows from it (`config/data.loaded`), so that whoever looks at the pod next sees
+/// no status of the old data; gives up after [`DATA_ACK_TIMEOUT`] or when it dies.
+fn wait_data_loaded(dir: &PodDir, digest: &str, watch: Option<&nix::sys::inotify::Inotify>) {
+    use std::os::fd::AsFd;
+    let deadline = std::time::Instant::now() + DATA_ACK_TIMEOUT;
+    loop {
+        if fs::read(dir.data_loaded_file()).is_ok_and(|d| d == digest.as_bytes()) {
+            return;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || dir.supervisor().is_none_or(|p| !p.is_alive()) {
+            return;
+        }
+        // Woken by the rename of `data.loaded`, or after 50 ms to check the supervisor.
+        let step = left.min(Duration::from_millis(50));
+        match watch {
+            Some(w) => {
+                let mut fds = [nix::poll::PollFd::new(w.as_fd(), nix::poll::PollFlags::POLLIN)];
+                let ms = u16::try_from(step.as_millis()).unwrap_or(u16::MAX);
+                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
+                let _ = w.read_events();
+            }
+            None => std::thread::sleep(step),
+        }
+    }
+}
+
 fn cgroup_err(e: super::linux::CgroupError) -> RuntimeError {
     RuntimeError::Io {
         context: "cannot set up the node's cgroup".into(),
@@ -405,6 +436,11 @@ impl Runtime for LinuxRuntime {
         if !dir.data_file().exists() || dir.root().join(DELETE_GRACE_FILE).exists() {
             return Ok(false);
         }
+        // Watched before the write, so that the acknowledgement cannot be missed.
+        let watch = nix::sys::inotify::Inotify::init(nix::sys::inotify::InitFlags::IN_NONBLOCK).ok();
+        if let Some(w) = &watch {
+            let _ = w.add_watch(&dir.config_dir(), nix::sys::inotify::AddWatchFlags::IN_MOVED_TO);
+        }
         if !write_pod_data(&dir, pod, data, false)? {
             return Ok(false);
         }
@@ -412,6 +448,8 @@ impl Runtime for LinuxRuntime {
         // time, so a reused pid is never signalled).
         if let Some(id) = dir.supervisor().filter(|p| p.is_alive()) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(id.pid), nix::sys::signal::Signal::SIGHUP);
+            let json = serde_json::to_vec(data).unwrap_or_default();
+            wait_data_loaded(&dir, &super::supervisor::poddir::data_digest(&json), watch.as_ref());
         }
         Ok(true)
     }

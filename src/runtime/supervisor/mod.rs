@@ -201,6 +201,7 @@ impl Supervisor {
                 continue;
             }
             self.write_status(now);
+            self.pod.acknowledge_data();
             if self.machine.is_done() {
                 self.probes.kill_all();
                 return 0;

@@ -80,6 +80,8 @@ pub struct Pod {
     config_volumes: Result<(), String>,
     /// When the service account tokens of its volumes are due for renewal.
     token_due: Option<crate::time::Time>,
+    /// The digest of the data read by the last reload, until it is acknowledged.
+    loaded: Option<String>,
     slots: BTreeMap<String, Slot>,
     pub pipes: Vec<LogPipe>,
     logs: BTreeMap<String, LogWriter>,
@@ -133,6 +135,7 @@ impl Pod {
             env_warnings: Vec::new(),
             config_volumes: Ok(()),
             token_due: None,
+            loaded: None,
             dir,
             file,
             cgroups,
@@ -312,7 +315,10 @@ impl Pod {
         }
         let data = match std::fs::read(self.dir.data_file()) {
             Ok(bytes) => match serde_json::from_slice::<PodData>(&bytes) {
-                Ok(d) => Some(d),
+                Ok(d) => {
+                    self.loaded = Some(super::poddir::data_digest(&bytes));
+                    Some(d)
+                }
                 Err(e) => {
                     eprintln!("cannot read {}: {e}", self.dir.data_file().display());
                     None
@@ -329,6 +335,14 @@ impl Pod {
         let now = crate::time::now();
         self.config_volumes = self.write_config_volumes(now);
         self.token_due = podspec::payload::token_refresh(&self.file.request.spec, now);
+    }
+
+    /// Says which data the status just written reflects (`config/data.loaded`), once after
+    /// each reload: `apply` waits for it before it looks at the pod again.
+    pub fn acknowledge_data(&mut self) {
+        if let Some(digest) = self.loaded.take() {
+            let _ = crate::fsutil::replace_volatile_mode(&self.dir.data_loaded_file(), digest.as_bytes(), 0o600);
+        }
     }
 
     /// When the tokens of the pod's volumes are to be minted again ([`Pod::reload_data`]).

@@ -108,6 +108,12 @@ impl PodDir {
         self.root.join("config").join("data.json")
     }
 
+    /// The digest of the `data.json` the supervisor last read, written once the pod's status
+    /// shows what that data did (see [`data_digest`]).
+    pub fn data_loaded_file(&self) -> PathBuf {
+        self.root.join("config").join("data.loaded")
+    }
+
     /// `config/volumes/`: the configMap, secret, downwardAPI and projected volumes.
     pub fn config_volumes(&self) -> PathBuf {
         self.root.join("config").join("volumes")
@@ -207,6 +213,12 @@ pub fn start_time(pid: i32) -> Option<u64> {
 }
 
 pub use crate::fsutil::{replace_volatile, write_atomic};
+
+/// The digest `data.loaded` holds for the bytes of a `data.json`.
+pub fn data_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(bytes)[..16])
+}
 
 #[cfg(test)]
 mod tests {

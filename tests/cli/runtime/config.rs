@@ -280,9 +280,16 @@ fn a_missing_config_map_waits_and_starts_once_it_is_in_git() {
             message: Some("configmap \"app\" not found".into())
         }
     );
-    // A ConfigMap without the key. The pod is unchanged, so apply does not wait for it.
+    // A ConfigMap without the key: the pod's data changed, so apply watches it, and it
+    // cannot become healthy.
     let no_key = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  other: x\n---\n{env_only}");
-    host.apply(&no_key).expect(0);
+    let run = host.apply(&no_key).expect(3);
+    assert!(
+        run.stderr
+            .contains("pod default/reader cannot become healthy: container main: CreateContainerConfigError"),
+        "{}",
+        run.stderr
+    );
     host.wait_for("reader", 10, |s| {
         matches!(&s.container_statuses[0].state, ContainerState::Waiting { message: Some(m), .. }
             if m == "couldn't find key a in ConfigMap default/app")
