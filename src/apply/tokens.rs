@@ -1,6 +1,7 @@
 //! The state's service account credentials: the ES256 key tokens are signed with and the CA
 //! certificate of the `kube-root-ca.crt` ConfigMaps, made on first use below the state dir
-//! (`serviceaccount/key.der`, mode 0600, and `serviceaccount/ca.crt`).
+//! (`serviceaccount/key.der`, mode 0600, its key id in `serviceaccount/kid`, and
+//! `serviceaccount/ca.crt`). Reading them back parses no key: every apply reads them.
 //!
 //! rekon has no API server: the CA signs nothing and its key is not kept; the certificate is
 //! there because clients that detect in-cluster config read it at start.
@@ -29,19 +30,22 @@ impl Credentials {
         let dir = state_dir.join("serviceaccount");
         let key_path = dir.join("key.der");
         let ca_path = dir.join("ca.crt");
+        let kid_path = dir.join("kid");
         let fail = |what: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", what.display());
-        if !key_path.exists() || !ca_path.exists() {
+        // The key is written last: once it exists, the other two do.
+        if !key_path.exists() {
             std::fs::create_dir_all(&dir).map_err(|e| fail(&dir, &e))?;
             let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| fail(&key_path, &e))?;
+            let spki = rcgen::PublicKeyData::subject_public_key_info(&key);
+            let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(spki));
             let ca = ca_certificate().map_err(|e| fail(&ca_path, &e))?;
             write_new(&ca_path, ca.as_bytes(), 0o644).map_err(|e| fail(&ca_path, &e))?;
+            write_new(&kid_path, kid.as_bytes(), 0o644).map_err(|e| fail(&kid_path, &e))?;
             write_new(&key_path, &key.serialize_der(), 0o600).map_err(|e| fail(&key_path, &e))?;
         }
         let key = std::fs::read(&key_path).map_err(|e| fail(&key_path, &e))?;
         let ca_pem = std::fs::read_to_string(&ca_path).map_err(|e| fail(&ca_path, &e))?;
-        let pair = rcgen::KeyPair::try_from(key.as_slice()).map_err(|e| fail(&key_path, &e))?;
-        let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(Sha256::digest(rcgen::PublicKeyData::subject_public_key_info(&pair)));
+        let kid = std::fs::read_to_string(&kid_path).map_err(|e| fail(&kid_path, &e))?;
         Ok(Credentials { key, kid, ca_pem })
     }
 
@@ -93,6 +97,13 @@ mod tests {
             first.ca_pem
         );
         assert_eq!(first.kid.len(), 43);
+        // The key id is upstream's: base64url of the SHA-256 of the public key's DER.
+        let pair = rcgen::KeyPair::try_from(first.key.as_slice()).unwrap();
+        let spki = rcgen::PublicKeyData::subject_public_key_info(&pair);
+        assert_eq!(
+            first.kid,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(spki))
+        );
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.path().join("serviceaccount/key.der"))
             .unwrap()
