@@ -45,7 +45,18 @@ impl Credentials {
         }
         let key = std::fs::read(&key_path).map_err(|e| fail(&key_path, &e))?;
         let ca_pem = std::fs::read_to_string(&ca_path).map_err(|e| fail(&ca_path, &e))?;
-        let kid = std::fs::read_to_string(&kid_path).map_err(|e| fail(&kid_path, &e))?;
+        let kid = match std::fs::read_to_string(&kid_path) {
+            Ok(kid) => kid,
+            // A key made before the id was kept beside it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let pair = rcgen::KeyPair::try_from(key.as_slice()).map_err(|e| fail(&key_path, &e))?;
+                let spki = rcgen::PublicKeyData::subject_public_key_info(&pair);
+                let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(spki));
+                write_new(&kid_path, kid.as_bytes(), 0o644).map_err(|e| fail(&kid_path, &e))?;
+                kid
+            }
+            Err(e) => return Err(fail(&kid_path, &e)),
+        };
         Ok(Credentials { key, kid, ca_pem })
     }
 
@@ -91,6 +102,9 @@ mod tests {
         let first = Credentials::load_or_create(dir.path()).unwrap();
         let again = Credentials::load_or_create(dir.path()).unwrap();
         assert_eq!(first, again);
+        // A state whose key has no id file beside it gets one.
+        std::fs::remove_file(dir.path().join("serviceaccount/kid")).unwrap();
+        assert_eq!(Credentials::load_or_create(dir.path()).unwrap(), first);
         assert!(
             first.ca_pem.starts_with("-----BEGIN CERTIFICATE-----\n"),
             "{}",

@@ -436,6 +436,10 @@ impl Runtime for LinuxRuntime {
         if !dir.data_file().exists() || dir.root().join(DELETE_GRACE_FILE).exists() {
             return Ok(false);
         }
+        let json = serde_json::to_vec(data).map_err(|e| io("cannot encode the pod's config data")(e.into()))?;
+        if fs::read(dir.data_file()).is_ok_and(|old| old == json) {
+            return Ok(false);
+        }
         // Watched before the write, so that the acknowledgement cannot be missed.
         let watch = nix::sys::inotify::Inotify::init(nix::sys::inotify::InitFlags::IN_NONBLOCK).ok();
         if let Some(w) = &watch {
@@ -448,7 +452,6 @@ impl Runtime for LinuxRuntime {
         // time, so a reused pid is never signalled).
         if let Some(id) = dir.supervisor().filter(|p| p.is_alive()) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(id.pid), nix::sys::signal::Signal::SIGHUP);
-            let json = serde_json::to_vec(data).unwrap_or_default();
             wait_data_loaded(&dir, &super::supervisor::poddir::data_digest(&json), watch.as_ref());
         }
         Ok(true)
