@@ -63,7 +63,8 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
         super::output::print(&text);
         return Ok(exit::OK);
     }
-    let owned = super::get::controller_records(&state);
+    let mut owned = super::get::controller_records(&state);
+    owned.extend(super::get::root_ca_records(&state, &global.state_dir));
     let Some(rec) = state.objects.values().chain(&owned).find(|r| {
         r.id.kind == kind && r.id.name == name && r.id.namespace.as_deref().is_none_or(|ns| ns == args.namespace)
     }) else {

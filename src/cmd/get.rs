@@ -175,7 +175,8 @@ fn render_once(global: &Global, args: &GetArgs) -> Result<(String, bool)> {
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let statuses = pod_statuses(global, &state);
-    let owned = controller_records(&state);
+    let mut owned = controller_records(&state);
+    owned.extend(root_ca_records(&state, &global.state_dir));
     let mut out = String::new();
     let mut found = false;
     for kind in kinds {
@@ -454,6 +455,43 @@ fn synthetic(
         finalizers: Vec::new(),
     }
 }
+
+/// The `kube-root-ca.crt` ConfigMap of every namespace that has objects, once the state has
+/// its CA (made when the first pod needs a token), unless git has one of the name.
+pub fn root_ca_records(state: &State, state_dir: &std::path::Path) -> Vec<ObjectRecord> {
+    let Ok(ca) = std::fs::read_to_string(state_dir.join("serviceaccount/ca.crt")) else {
+        return Vec::new();
+    };
+    let since = state
+        .objects
+        .values()
+        .map(|r| r.created_at)
+        .min()
+        .unwrap_or_else(crate::time::now);
+    let mut namespaces: std::collections::BTreeSet<String> =
+        state.objects.values().filter_map(|r| r.id.namespace.clone()).collect();
+    namespaces.insert("default".into());
+    let name = crate::apply::config::ROOT_CA;
+    namespaces
+        .into_iter()
+        .map(|ns| crate::manifest::ObjectId::new(Kind::ConfigMap, Some(&ns), name))
+        .filter(|id| !state.objects.contains_key(id))
+        .map(|id| {
+            let ns = id.namespace.clone().unwrap_or_default();
+            synthetic(
+                id,
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": name, "namespace": ns, "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                    "data": {"ca.crt": ca}}),
+                since,
+                1,
+            )
+        })
+        .collect()
+}
+
+/// The annotation of upstream's root-CA publisher (spec §21).
+const ROOT_CA_DESCRIPTION: &str = "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
 
 /// The pod behind a Pod record: a bare Pod's own, or (for a controller's) the one of that name.
 pub fn pod_of<'a>(state: &'a State, r: &'a ObjectRecord) -> Option<&'a PodRecord> {

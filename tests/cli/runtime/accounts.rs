@@ -73,6 +73,19 @@ fn pods_get_the_api_access_volume_unless_automount_is_off_and_tokens_are_well_fo
     let ca = std::fs::read_to_string(host.state_dir().join("serviceaccount/ca.crt")).unwrap();
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----\n"), "{ca}");
     assert_eq!(cat("plain", &format!("{dir}/ca.crt")).expect(0).stdout, ca);
+    // The ConfigMap the volume takes it from, in every namespace, as the root-CA publisher's.
+    let cm = host
+        .run(&["get", "cm", "kube-root-ca.crt", "-o", "json"])
+        .expect(0)
+        .stdout;
+    let cm: Value = serde_json::from_str(&cm).unwrap();
+    assert_eq!(cm["data"]["ca.crt"], ca.as_str());
+    assert!(
+        cm["metadata"]["annotations"]["kubernetes.io/description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Contains a CA bundle")),
+        "{cm}"
+    );
     let token = cat("plain", &format!("{dir}/token")).expect(0).stdout;
     let (header, claims) = verified(&host, &token, "https://kubernetes.default.svc.cluster.local");
     assert_eq!(header["alg"], "ES256");

@@ -191,11 +191,14 @@ spec:
     volumeMounts:
     - {name: a, mountPath: /a}
     - {name: b, mountPath: /b}
+    - {name: ro, mountPath: /ro}
   volumes:
   - name: a
     persistentVolumeClaim: {claimName: data}
   - name: b
     persistentVolumeClaim: {claimName: kept}
+  - name: ro
+    persistentVolumeClaim: {claimName: data, readOnly: true}
 ";
 
 #[test]
@@ -205,6 +208,10 @@ fn provisioned_claims_outlive_their_pods_and_reclaim_follows_the_class() {
     host.apply(&format!("{COUNTER}{COUNTER_POD}")).expect(0);
     let starts = |path: &str| host.run(&["exec", "counter", "--", "cat", path]).expect(0).stdout;
     assert_eq!(starts("/a/starts"), "x\n");
+    // The same claim mounted readOnly: readable, not writable.
+    assert_eq!(starts("/ro/starts"), "x\n");
+    let write = host.run(&["exec", "counter", "--", "sh", "-c", "echo y >> /ro/starts"]);
+    assert_ne!(write.code, Some(0), "{}", write.stdout);
     let first = host.uid("counter");
     host.run(&["delete", "pod", "counter"]).expect(0);
     host.apply(&format!("{COUNTER}{COUNTER_POD}")).expect(0);
