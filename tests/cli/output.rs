@@ -35,9 +35,10 @@ spec:
     );
     host.run(&["apply", "--yes", "-f", &dir]).expect(0);
     let out = |args: &[&str]| host.run(args).expect(0).stdout;
+    // kube-root-ca.crt is in every namespace, as upstream's root-CA publisher makes it.
     assert_eq!(
         out(&["get", "cm", "-o", "name"]),
-        "configmap/db-config\nconfigmap/plain\nconfigmap/web-config\n"
+        "configmap/db-config\nconfigmap/kube-root-ca.crt\nconfigmap/plain\nconfigmap/web-config\n"
     );
     assert_eq!(
         out(&["get", "cm", "-l", "app=web", "-o", "name"]),
@@ -47,7 +48,10 @@ spec:
         out(&["get", "cm", "-l", "app in (web,db),tier!=front", "-o", "name"]),
         "configmap/db-config\n"
     );
-    assert_eq!(out(&["get", "cm", "-l", "!app", "-o", "name"]), "configmap/plain\n");
+    assert_eq!(
+        out(&["get", "cm", "-l", "!app", "-o", "name"]),
+        "configmap/kube-root-ca.crt\nconfigmap/plain\n"
+    );
     assert_eq!(
         out(&["get", "deploy", "-l", "app", "-o", "name"]),
         "deployment.apps/web\n"
@@ -63,11 +67,11 @@ spec:
         .collect();
     assert_eq!(
         masked,
-        "NAME DATA LABELS\ndb-config 1 app=db\nplain 1 <none>\nweb-config 1 app=web,tier=front\n"
+        "NAME DATA LABELS\ndb-config 1 app=db\nkube-root-ca.crt 1 <none>\nplain 1 <none>\nweb-config 1 app=web,tier=front\n"
     );
     assert_eq!(
         table.lines().next().unwrap(),
-        "NAME         DATA   AGE   LABELS",
+        "NAME               DATA   AGE   LABELS",
         "kubectl's spacing"
     );
     let run = host.run(&["get", "cm", "-l", "app in web"]).expect(1);
