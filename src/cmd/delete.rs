@@ -91,9 +91,16 @@ fn kind_of(word: &str) -> Result<Kind> {
 /// `deployments.apps`, the resource kubectl names in NotFound errors.
 pub fn plural(kind: Kind) -> String {
     let name = resource_name(kind);
+    let many = |k: &str| {
+        if k.ends_with('s') {
+            format!("{k}es")
+        } else {
+            format!("{k}s")
+        }
+    };
     match name.split_once('.') {
-        Some((k, group)) => format!("{k}s.{group}"),
-        None => format!("{name}s"),
+        Some((k, group)) => format!("{}.{group}", many(k)),
+        None => many(&name),
     }
 }
 
@@ -461,5 +468,34 @@ impl Deleter<'_> {
         let Session { store, state, .. } = &mut *self.session;
         store.save(state).context("failed to save the state")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_are_the_resources_kubectl_names() {
+        let names: Vec<String> = [
+            Kind::Pod,
+            Kind::Deployment,
+            Kind::StorageClass,
+            Kind::PersistentVolumeClaim,
+            Kind::ServiceAccount,
+        ]
+        .into_iter()
+        .map(plural)
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "pods",
+                "deployments.apps",
+                "storageclasses.storage.k8s.io",
+                "persistentvolumeclaims",
+                "serviceaccounts"
+            ]
+        );
     }
 }
