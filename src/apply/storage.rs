@@ -9,7 +9,7 @@ use super::executor::Executor;
 use crate::manifest::types::NamespacedName;
 use crate::manifest::types::pod::PodSpec;
 use crate::plan::DesiredObject;
-use crate::plan::storage::{ClaimView, StorageInput, bind, claim_views, provisioned_dir};
+use crate::plan::storage::{ClaimView, StorageInput, bind, claim_views};
 use crate::runtime::ClaimMount;
 use crate::state::storage::ClaimPhase;
 use crate::state::{Event, EventLog, State};
@@ -25,6 +25,9 @@ impl Executor<'_> {
         desired: &[DesiredObject],
         state: &mut State,
     ) -> Result<BTreeMap<NamespacedName, ClaimView>, ApplyError> {
+        if !crate::plan::storage::in_use(desired, state) {
+            return Ok(BTreeMap::new());
+        }
         let now = (self.now)();
         let input = StorageInput::new(desired, state, now);
         let step = bind(&input);
@@ -70,6 +73,11 @@ impl Executor<'_> {
         }
         Ok(views)
     }
+}
+
+/// The directory of a provisioned volume below the state dir.
+pub fn provisioned_dir(state_dir: &Path, volume: &str) -> std::path::PathBuf {
+    state_dir.join("volumes").join(volume)
 }
 
 fn make_dir(path: &Path) -> std::io::Result<()> {

@@ -130,40 +130,13 @@ pub fn run(global: &Global, args: &DescribeArgs) -> Result<i32> {
 fn describe_claim(out: &mut String, state: &crate::state::State, rec: &crate::state::ObjectRecord, spec: &Value) {
     let key =
         crate::manifest::types::NamespacedName::new(rec.id.namespace.as_deref().unwrap_or("default"), &rec.id.name);
-    let status = state.claims.get(&key);
-    let bound = status.filter(|c| c.phase != crate::state::storage::ClaimPhase::Pending);
-    let class = status
-        .and_then(|c| c.class.clone())
-        .or_else(|| {
-            spec.pointer("/spec/storageClassName")
-                .and_then(Value::as_str)
-                .map(String::from)
-        })
-        .unwrap_or_default();
-    let phase = status.map_or("Pending".to_string(), |c| c.phase.to_string());
+    let c = super::get::claim_summary(state, rec);
     let used_by = crate::plan::storage::pods_using(state, &key);
-    let _ = writeln!(out, "StorageClass: {class}");
-    let _ = writeln!(out, "Status:       {phase}");
-    let _ = writeln!(
-        out,
-        "Volume:       {}",
-        bound.and_then(|c| c.volume.clone()).unwrap_or_default()
-    );
-    let _ = writeln!(
-        out,
-        "Capacity:     {}",
-        bound
-            .and_then(|c| c.capacity.as_ref())
-            .map(|q| q.to_string())
-            .unwrap_or_default()
-    );
-    let _ = writeln!(
-        out,
-        "Access Modes: {}",
-        bound
-            .map(|c| super::get::mode_letters(&c.access_modes))
-            .unwrap_or_default()
-    );
+    let _ = writeln!(out, "StorageClass: {}", c.class.unwrap_or_default());
+    let _ = writeln!(out, "Status:       {}", c.phase);
+    let _ = writeln!(out, "Volume:       {}", c.volume);
+    let _ = writeln!(out, "Capacity:     {}", c.capacity);
+    let _ = writeln!(out, "Access Modes: {}", c.modes);
     let _ = writeln!(
         out,
         "VolumeMode:   {}",

@@ -105,7 +105,7 @@ pub fn run(global: &Global, args: &DownArgs) -> Result<i32> {
     let mut removed = Vec::new();
     for (name, v) in volumes {
         let Some(p) = v.provisioned else { continue };
-        let dir = crate::plan::storage::provisioned_dir(&global.state_dir, &name);
+        let dir = crate::apply::storage::provisioned_dir(&global.state_dir, &name);
         if p.reclaim_policy == "Delete" {
             removed.push(dir);
         } else {

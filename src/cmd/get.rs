@@ -379,21 +379,7 @@ pub fn controller_records(state: &State) -> Vec<ObjectRecord> {
         ));
     }
     // The `default` ServiceAccount of every namespace, unless git has its own.
-    let since = state
-        .objects
-        .values()
-        .map(|r| r.created_at)
-        .min()
-        .unwrap_or_else(crate::time::now);
-    let mut namespaces: std::collections::BTreeSet<String> = state
-        .objects
-        .values()
-        .filter_map(|r| match r.id.kind {
-            Kind::Namespace => Some(r.id.name.clone()),
-            _ => r.id.namespace.clone(),
-        })
-        .collect();
-    namespaces.insert("default".into());
+    let (namespaces, since) = namespaces_of(state);
     for ns in namespaces {
         let id = crate::manifest::ObjectId::new(Kind::ServiceAccount, Some(&ns), "default");
         if !state.objects.contains_key(&id) {
@@ -462,15 +448,7 @@ pub fn root_ca_records(state: &State, state_dir: &std::path::Path) -> Vec<Object
     let Ok(ca) = std::fs::read_to_string(state_dir.join("serviceaccount/ca.crt")) else {
         return Vec::new();
     };
-    let since = state
-        .objects
-        .values()
-        .map(|r| r.created_at)
-        .min()
-        .unwrap_or_else(crate::time::now);
-    let mut namespaces: std::collections::BTreeSet<String> =
-        state.objects.values().filter_map(|r| r.id.namespace.clone()).collect();
-    namespaces.insert("default".into());
+    let (namespaces, since) = namespaces_of(state);
     let name = crate::apply::config::ROOT_CA;
     namespaces
         .into_iter()
@@ -488,6 +466,64 @@ pub fn root_ca_records(state: &State, state_dir: &std::path::Path) -> Vec<Object
             )
         })
         .collect()
+}
+
+/// Every namespace of the state (its objects', its Namespaces and `default`), and when its
+/// first object was applied: the objects each namespace has upstream (the `default`
+/// ServiceAccount, `kube-root-ca.crt`) are given that age.
+fn namespaces_of(state: &State) -> (std::collections::BTreeSet<String>, crate::time::Time) {
+    let mut namespaces: std::collections::BTreeSet<String> = state
+        .objects
+        .values()
+        .filter_map(|r| match r.id.kind {
+            Kind::Namespace => Some(r.id.name.clone()),
+            _ => r.id.namespace.clone(),
+        })
+        .collect();
+    namespaces.insert("default".into());
+    let since = state
+        .objects
+        .values()
+        .map(|r| r.created_at)
+        .min()
+        .unwrap_or_else(crate::time::now);
+    (namespaces, since)
+}
+
+/// What `get pvc` and `describe pvc` show of a claim.
+pub struct ClaimSummary {
+    /// `Pending`, `Bound` or `Lost`.
+    pub phase: String,
+    /// The bound volume; empty while Pending.
+    pub volume: String,
+    /// The bound volume's size; empty while Pending.
+    pub capacity: String,
+    /// The bound volume's access modes as kubectl abbreviates them; empty while Pending.
+    pub modes: String,
+    /// The class it asks for (its own, or the default's), if any.
+    pub class: Option<String>,
+}
+
+/// The summary of the claim `r` from the binder's status.
+pub fn claim_summary(state: &State, r: &ObjectRecord) -> ClaimSummary {
+    let key = NamespacedName::new(r.id.namespace.as_deref().unwrap_or("default"), &r.id.name);
+    let status = state.claims.get(&key);
+    let bound = status.filter(|c| c.phase != crate::state::storage::ClaimPhase::Pending);
+    ClaimSummary {
+        phase: status.map_or("Pending".to_string(), |c| c.phase.to_string()),
+        volume: bound.and_then(|c| c.volume.clone()).unwrap_or_default(),
+        capacity: bound
+            .and_then(|c| c.capacity.as_ref())
+            .map(|q| q.to_string())
+            .unwrap_or_default(),
+        modes: bound.map(|c| mode_letters(&c.access_modes)).unwrap_or_default(),
+        class: status.and_then(|c| c.class.clone()).or_else(|| {
+            r.spec
+                .pointer("/spec/storageClassName")
+                .and_then(Value::as_str)
+                .map(String::from)
+        }),
+    }
 }
 
 /// The annotation of upstream's root-CA publisher (spec §21).
@@ -924,24 +960,13 @@ fn table(
                 age(r.created_at),
             ],
             Kind::PersistentVolumeClaim => {
-                let key = NamespacedName::new(r.id.namespace.as_deref().unwrap_or("default"), &r.id.name);
-                let st = state.claims.get(&key);
-                let bound = st.filter(|c| c.phase != crate::state::storage::ClaimPhase::Pending);
+                let c = claim_summary(state, r);
                 vec![
-                    st.map_or("Pending".to_string(), |c| c.phase.to_string()),
-                    bound.and_then(|c| c.volume.clone()).unwrap_or_default(),
-                    bound
-                        .and_then(|c| c.capacity.as_ref())
-                        .map(|q| q.to_string())
-                        .unwrap_or_default(),
-                    bound.map(|c| mode_letters(&c.access_modes)).unwrap_or_default(),
-                    st.and_then(|c| c.class.clone())
-                        .or_else(|| {
-                            spec.pointer("/spec/storageClassName")
-                                .and_then(Value::as_str)
-                                .map(String::from)
-                        })
-                        .unwrap_or_else(|| "<unset>".into()),
+                    c.phase,
+                    c.volume,
+                    c.capacity,
+                    c.modes,
+                    c.class.unwrap_or_else(|| "<unset>".into()),
                     "<unset>".into(),
                     age(r.created_at),
                 ]

@@ -145,7 +145,8 @@ impl Loader {
             return;
         };
         apply_defaults(&mut resource);
-        let account = crate::plan::pod_spec_of(&resource).and_then(|spec| {
+        let spec = resource.pod_spec().or(resource.pod_template().map(|t| &t.spec));
+        let account = spec.and_then(|spec| {
             let (field, name) = [
                 ("serviceAccountName", &spec.service_account_name),
                 ("serviceAccount", &spec.service_account),

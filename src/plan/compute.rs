@@ -143,19 +143,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         }
     }
     // The binder's prediction: pods whose claims will not bind stay Pending.
-    let storage_input = super::storage::StorageInput::new(input.desired, input.state, input.now);
-    let bound = super::storage::bind(&storage_input);
-    let claims = super::storage::claim_views(&bound, &storage_input.classes);
-    for step in steps
-        .iter_mut()
-        .filter(|s| s.id.kind == Kind::PersistentVolumeClaim && s.action != Action::Delete)
-    {
-        let key = crate::manifest::types::NamespacedName::new(
-            step.id.namespace.as_deref().unwrap_or("default"),
-            &step.id.name,
-        );
-        step.notes.extend(super::storage::claim_note(&bound, &key, input.state));
-    }
+    let claims = predict_claims(input, &mut steps);
     super::notes::note_first_steps(input, &mut steps, &claims);
     let (node_infos, plan_nodes) = nodes::plan_nodes(input.desired, &input.host);
     let placements = placement::place(input, &mut steps, node_infos, &claims);
@@ -189,6 +177,31 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         notes,
         kept,
     }
+}
+
+/// The claims after the binder's pass over the plan's objects, as the scheduler sees them,
+/// with a note on each claim step saying how it binds. Nothing to do (and no record of the
+/// state parsed) when neither git nor the state has storage objects.
+fn predict_claims(
+    input: &PlanInput<'_>,
+    steps: &mut [Step],
+) -> BTreeMap<crate::manifest::types::NamespacedName, super::storage::ClaimView> {
+    if !super::storage::in_use(input.desired, input.state) {
+        return BTreeMap::new();
+    }
+    let storage_input = super::storage::StorageInput::new(input.desired, input.state, input.now);
+    let bound = super::storage::bind(&storage_input);
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.id.kind == Kind::PersistentVolumeClaim && s.action != Action::Delete)
+    {
+        let key = crate::manifest::types::NamespacedName::new(
+            step.id.namespace.as_deref().unwrap_or("default"),
+            &step.id.name,
+        );
+        step.notes.extend(super::storage::claim_note(&bound, &key, input.state));
+    }
+    super::storage::claim_views(&bound, &storage_input.classes)
 }
 
 /// A bare Pod unchanged in git whose pod on the host is missing, unconfirmed or lost.

@@ -127,8 +127,7 @@ pub(crate) fn place(
         retry: false,
     }));
 
-    let node_count = nodes.len();
-    let mut scheduler = Scheduler::new(nodes, &placed);
+    let mut scheduler = Scheduler::new(nodes, &placed).with_claims(claims);
     let mut placements = Vec::new();
     let mut new_steps = Vec::new();
     for q in queue {
@@ -138,15 +137,11 @@ pub(crate) fn place(
         let key = spread_key(&q.owner);
         let pending = PendingPod {
             name: &q.desired.id.name,
+            namespace: q.owner.namespace.as_deref().unwrap_or("default"),
             owner: key.as_deref(),
             spec,
         };
-        let ns = q.owner.namespace.as_deref().unwrap_or("default");
-        let placement = match super::storage::unschedulable(ns, spec, claims, node_count) {
-            Some(message) => Placement::Unschedulable { message },
-            None => scheduler.place(&pending),
-        };
-        let (node, message, reason) = match placement {
+        let (node, message, reason) = match scheduler.place(&pending) {
             Placement::Node(node) => (Some(node), None, None),
             Placement::Unschedulable { message } => (None, Some(message), Some(REASON_UNSCHEDULABLE.to_string())),
             Placement::MissingNode { node } => (

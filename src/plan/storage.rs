@@ -20,8 +20,7 @@ use crate::time::Time;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// The provisioner of rekon's StorageClass: a directory per claim below the state dir.
-pub const PROVISIONER: &str = "rekon.dev/local-path";
+pub use crate::manifest::types::storage::PROVISIONER;
 /// The StorageClass rekon has built in, the default unless git marks another one.
 pub const BUILTIN_CLASS: &str = "standard";
 /// The annotation that makes a StorageClass the default (`storageutil.IsDefaultAnnotation`).
@@ -114,6 +113,16 @@ impl StorageStep {
             || !self.provision.is_empty()
             || !self.remove.is_empty()
     }
+}
+
+/// Whether the binder has anything to do: claims or volumes in git, or claims and volumes
+/// the state keeps.
+pub fn in_use(desired: &[DesiredObject], state: &State) -> bool {
+    let storage = |kind: Kind| matches!(kind, Kind::PersistentVolumeClaim | Kind::PersistentVolume);
+    !state.claims.is_empty()
+        || !state.volumes.is_empty()
+        || desired.iter().any(|d| storage(d.id.kind))
+        || state.objects.keys().any(|id| storage(id.kind))
 }
 
 impl StorageInput {
@@ -233,8 +242,8 @@ fn pod_claims(state: &State, rec: &crate::state::PodRecord) -> Vec<String> {
         .collect()
 }
 
-/// The event object of a claim: `persistentvolumeclaim/data` (namespace `ns` prefixed
-/// unless default, as the controllers' events are).
+/// The event object of a claim: `persistentvolumeclaim/data`, as the controllers' events
+/// name theirs.
 fn claim_ref(key: &NamespacedName) -> String {
     format!("persistentvolumeclaim/{}", key.name)
 }
@@ -706,11 +715,6 @@ pub fn unschedulable(
     delayed.then(|| {
         format!("0/{nodes} nodes are available: {nodes} node(s) didn't find available persistent volumes to bind.")
     })
-}
-
-/// The directory of a provisioned volume below the state dir.
-pub fn provisioned_dir(state_dir: &std::path::Path, volume: &str) -> std::path::PathBuf {
-    state_dir.join("volumes").join(volume)
 }
 
 #[cfg(test)]

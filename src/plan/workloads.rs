@@ -306,8 +306,7 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
             placed.push(PlacedPod::from_spec(node, spread.as_deref(), spec));
         }
     }
-    let node_count = node_infos.len();
-    let mut scheduler = Scheduler::new(node_infos, &placed);
+    let mut scheduler = Scheduler::new(node_infos, &placed).with_claims(input.claims);
     let deleted: Vec<String> = actions
         .iter()
         .filter_map(|(_, a)| match a {
@@ -341,14 +340,12 @@ fn schedule(input: &WorkloadInput<'_>, step: &mut WorkloadStep, actions: Vec<(St
         };
         let spread = spread_key(rs);
         let spec = rs.template.spec.clone();
-        let placement = match super::storage::unschedulable(&ns, &spec, input.claims, node_count) {
-            Some(message) => Placement::Unschedulable { message },
-            None => scheduler.place(&PendingPod {
-                name: &name,
-                owner: Some(&spread),
-                spec: &spec,
-            }),
-        };
+        let placement = scheduler.place(&PendingPod {
+            name: &name,
+            namespace: &ns,
+            owner: Some(&spread),
+            spec: &spec,
+        });
         let (node, scheduling) = match placement {
             Placement::Node(n) => (Some(n), None),
             Placement::Unschedulable { message } => (

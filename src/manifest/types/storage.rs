@@ -168,6 +168,9 @@ pub struct VolumeResourceRequirements {
     pub limits: ResourceList,
 }
 
+/// The provisioner of rekon's StorageClass: a directory per claim below the state dir.
+pub const PROVISIONER: &str = "rekon.dev/local-path";
+
 /// A kind of storage claims ask for by name, and who provisions it (storage.k8s.io/v1).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -182,8 +185,7 @@ pub struct StorageClass {
     /// `storageclass.kubernetes.io/is-default-class: "true"` makes it the default.
     #[serde(default)]
     pub metadata: ObjectMeta,
-    /// Who creates the volumes of its claims (required); rekon's own is
-    /// [`crate::plan::storage::PROVISIONER`].
+    /// Who creates the volumes of its claims (required); rekon's own is [`PROVISIONER`].
     #[serde(default)]
     pub provisioner: String,
     /// What happens to a provisioned volume when its claim goes: `Delete` (the default) or

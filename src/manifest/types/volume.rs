@@ -325,6 +325,10 @@ pub struct DownwardApiProjection {
     pub items: Vec<DownwardApiVolumeFile>,
 }
 
+/// The shortest lifetime a service account token may be asked for (`validation.go`: 10
+/// minutes).
+pub const MIN_TOKEN_SECONDS: i64 = 600;
+
 /// A token of the pod's service account, as a file of a projected volume.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -106,7 +106,7 @@ pub fn class(errs: &mut Errors, c: &StorageClass) {
         c.volume_binding_mode.as_deref(),
         &["Immediate", "WaitForFirstConsumer"],
     );
-    if c.provisioner == crate::plan::storage::PROVISIONER {
+    if c.provisioner == crate::manifest::types::storage::PROVISIONER {
         for key in c.parameters.keys() {
             errs.not_supported(
                 key_path("parameters", key),

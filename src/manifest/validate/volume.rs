@@ -119,7 +119,7 @@ fn volume(errs: &mut Errors, path: &str, v: &Volume) {
                 payload_path(errs, &child(&sp, "serviceAccountToken.path"), &t.path);
                 let exp = child(&sp, "serviceAccountToken.expirationSeconds");
                 match t.expiration_seconds {
-                    Some(s) if s < crate::runtime::podspec::token::MIN_SECONDS => {
+                    Some(s) if s < crate::manifest::types::volume::MIN_TOKEN_SECONDS => {
                         errs.invalid(&exp, &s.to_string(), "may not specify a duration less than 10 minutes")
                     }
                     Some(s) if s > 1 << 32 => errs.invalid(

@@ -1,11 +1,13 @@
 //! A pure, deterministic scheduler: places pods on nodes as kube-scheduler's default profile
 //! would (spec/k8s-semantics.md §7), without clock, IO or randomness.
 //!
-//! Per pod: `spec.nodeName` bypasses scheduling; otherwise every node is filtered
+//! Per pod: claims that are not bound keep it Pending (the VolumeBinding plugin's PreFilter,
+//! with the binder's view given by [`Scheduler::with_claims`]); `spec.nodeName` bypasses
+//! scheduling; otherwise every node is filtered
 //! ([`filter`]), the feasible ones scored ([`score`]) and the best taken, ties broken by node
 //! name. Placing a pod adds it to the running totals, so a batch is placed as the real
 //! scheduler would place the pods one after another. Not modelled: taints other than the
-//! cordon taint, affinity, topology spread constraints, volume filters, preemption,
+//! cordon taint, affinity, topology spread constraints, volume node affinity, preemption,
 //! pod-level `spec.resources`, extended resources and ephemeral storage.
 
 pub mod filter;
@@ -74,6 +76,8 @@ impl PlacedPod {
 pub struct PendingPod<'a> {
     /// Name of the pod (the scheduler places by spec and owner alone).
     pub name: &'a str,
+    /// Its namespace, where its claims are.
+    pub namespace: &'a str,
     /// The owning controller's id, for spreading; `None` for a bare pod.
     pub owner: Option<&'a str>,
     /// Its spec: requests, host ports, `nodeName`, `nodeSelector` and tolerations.
@@ -84,6 +88,7 @@ pub struct PendingPod<'a> {
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     nodes: Vec<NodeState>,
+    claims: BTreeMap<crate::manifest::types::NamespacedName, crate::plan::storage::ClaimView>,
 }
 
 impl Scheduler {
@@ -92,6 +97,7 @@ impl Scheduler {
     pub fn new(nodes: Vec<NodeInfo>, placed: &[PlacedPod]) -> Scheduler {
         let mut scheduler = Scheduler {
             nodes: nodes.into_iter().map(NodeState::new).collect(),
+            claims: BTreeMap::new(),
         };
         for pod in placed {
             if let Some(node) = scheduler.node_mut(&pod.node) {
@@ -106,6 +112,15 @@ impl Scheduler {
         scheduler
     }
 
+    /// The claims as the binder sees them: a pod with one missing or unbound stays Pending.
+    pub fn with_claims(
+        mut self,
+        claims: &BTreeMap<crate::manifest::types::NamespacedName, crate::plan::storage::ClaimView>,
+    ) -> Scheduler {
+        self.claims = claims.clone();
+        self
+    }
+
     fn node_mut(&mut self, name: &str) -> Option<&mut NodeState> {
         self.nodes.iter_mut().find(|n| n.info.name == name)
     }
@@ -117,6 +132,10 @@ impl Scheduler {
     /// with `OutOfcpu`/`OutOfmemory`, which is the runtime's business, not the plan's).
     pub fn place(&mut self, pod: &PendingPod<'_>) -> Placement {
         let spec = pod.spec;
+        if let Some(message) = crate::plan::storage::unschedulable(pod.namespace, spec, &self.claims, self.nodes.len())
+        {
+            return Placement::Unschedulable { message };
+        }
         let requests = pod_requests(spec);
         let nonzero = pod_nonzero_requests(spec);
         let ports = host_ports(spec);
@@ -188,7 +207,15 @@ mod tests {
     }
 
     fn pending<'a>(spec: &'a PodSpec, owner: Option<&'a str>, n: usize) -> Vec<PendingPod<'a>> {
-        vec![PendingPod { name: "p", owner, spec }; n]
+        vec![
+            PendingPod {
+                name: "p",
+                namespace: "default",
+                owner,
+                spec
+            };
+            n
+        ]
     }
 
     fn on(name: &str) -> Placement {
@@ -320,16 +347,19 @@ mod tests {
         let pods = [
             PendingPod {
                 name: "pinned",
+                namespace: "default",
                 owner: None,
                 spec: &pinned,
             },
             PendingPod {
                 name: "missing",
+                namespace: "default",
                 owner: None,
                 spec: &missing,
             },
             PendingPod {
                 name: "other",
+                namespace: "default",
                 owner: None,
                 spec: &other,
             },
@@ -371,6 +401,7 @@ mod tests {
         let pods: Vec<PendingPod<'_>> = (0..1000)
             .map(|i| PendingPod {
                 name: "p",
+                namespace: "default",
                 owner: Some(&owners[i % 10]),
                 spec: &s,
             })

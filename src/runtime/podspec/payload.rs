@@ -114,13 +114,20 @@ fn token_file(
 /// When the tokens of `spec`'s projected volumes, minted at `minted`, are due for renewal:
 /// the earliest 80 % of their lifetimes, or None without any.
 pub fn token_refresh(spec: &PodSpec, minted: crate::time::Time) -> Option<crate::time::Time> {
+    token_sources(spec)
+        .map(|t| super::token::refresh_at(minted, t.expiration_seconds.unwrap_or(3600)))
+        .min()
+}
+
+/// The `serviceAccountToken` sources of `spec`'s projected volumes.
+pub fn token_sources(
+    spec: &PodSpec,
+) -> impl Iterator<Item = &crate::manifest::types::volume::ServiceAccountTokenProjection> {
     spec.volumes
         .iter()
         .filter_map(|v| v.projected.as_ref())
         .flat_map(|p| &p.sources)
         .filter_map(|s| s.service_account_token.as_ref())
-        .map(|t| super::token::refresh_at(minted, t.expiration_seconds.unwrap_or(3600)))
-        .min()
 }
 
 /// The keys a configMap or secret volume (or projection) takes from its object.

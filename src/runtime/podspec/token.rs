@@ -16,8 +16,8 @@ pub const API_ACCESS_SECONDS: i64 = 3607;
 /// How long a pod-bound token of [`API_ACCESS_SECONDS`] really lives
 /// (`ExpirationExtensionSeconds`: a year), its `warnafter` staying at the requested time.
 pub const EXTENDED_SECONDS: i64 = 365 * 24 * 3600;
-/// The shortest lifetime a token may be asked for (`validation.go`: 10 minutes).
-pub const MIN_SECONDS: i64 = 600;
+/// The shortest lifetime a token may be asked for.
+pub use crate::manifest::types::volume::MIN_TOKEN_SECONDS as MIN_SECONDS;
 
 /// What the tokens of a pod are signed with and say about it. Travels in the pod's data on
 /// its tmpfs, never in `pod.json`.
