@@ -24,12 +24,21 @@ pub struct ConfigSource {
     objects: HashMap<(RefKind, String, String), Arc<Resource>>,
     nodes: HashMap<String, Allocatable>,
     ephemeral_storage: i64,
-    /// `automountServiceAccountToken` of the ServiceAccounts of git, by namespace and name.
-    accounts: HashMap<(String, String), Option<bool>>,
+    /// What admission takes from the ServiceAccounts of git, by namespace and name.
+    accounts: HashMap<(String, String), Account>,
     /// The state dir, whose service account credentials are made on first use; None: pods
     /// get no token (tests of plan and apply).
     state_dir: Option<std::path::PathBuf>,
     credentials: Arc<std::sync::OnceLock<Result<Credentials, String>>>,
+}
+
+/// What the admission plugin takes from a ServiceAccount of git.
+#[derive(Debug, Clone, Default)]
+struct Account {
+    /// `automountServiceAccountToken`.
+    automount: Option<bool>,
+    /// `imagePullSecrets`, as a pod spec holds them.
+    image_pull_secrets: Vec<serde_json::Value>,
 }
 
 /// The name prefix of the volume the ServiceAccount admission plugin adds.
@@ -47,7 +56,15 @@ impl ConfigSource {
         for d in desired {
             if let Some(Resource::ServiceAccount(sa)) = d.resource.as_deref() {
                 let ns = d.id.namespace.clone().unwrap_or_else(|| "default".into());
-                accounts.insert((ns, d.id.name.clone()), sa.automount_service_account_token);
+                let account = Account {
+                    automount: sa.automount_service_account_token,
+                    image_pull_secrets: sa
+                        .image_pull_secrets
+                        .iter()
+                        .filter_map(|r| serde_json::to_value(r).ok())
+                        .collect(),
+                };
+                accounts.insert((ns, d.id.name.clone()), account);
             }
             let kind = match d.id.kind {
                 Kind::ConfigMap => RefKind::ConfigMap,
@@ -91,10 +108,13 @@ impl ConfigSource {
 
     fn credentials(&self) -> Option<&Credentials> {
         let dir = self.state_dir.as_ref()?;
-        let got = self.credentials.get_or_init(|| Credentials::load_or_create(dir));
-        if let Err(e) = got {
-            eprintln!("warning: no service account tokens: {e}");
-        }
+        let got = self.credentials.get_or_init(|| {
+            let loaded = Credentials::load_or_create(dir);
+            if let Err(e) = &loaded {
+                eprintln!("warning: no service account tokens: {e}");
+            }
+            loaded
+        });
         got.as_ref().ok()
     }
 
@@ -112,8 +132,15 @@ impl ConfigSource {
             .unwrap_or_else(|| "default".to_string());
         spec.service_account_name = Some(account.clone());
         spec.service_account = Some(account.clone());
-        let of_account = self.accounts.get(&(req.namespace.clone(), account)).copied().flatten();
-        if !spec.automount_service_account_token.or(of_account).unwrap_or(true) {
+        let of_account = self.accounts.get(&(req.namespace.clone(), account));
+        // A pod that names no pull secrets gets its account's.
+        if spec.image_pull_secrets.is_empty()
+            && let Some(a) = of_account
+        {
+            spec.image_pull_secrets = a.image_pull_secrets.clone();
+        }
+        let automount = of_account.and_then(|a| a.automount);
+        if !spec.automount_service_account_token.or(automount).unwrap_or(true) {
             return;
         }
         let existing = spec
@@ -121,9 +148,9 @@ impl ConfigSource {
             .iter()
             .find(|v| v.name.starts_with(API_ACCESS_VOLUME))
             .map(|v| v.name.clone());
+        // generateName's 5 characters, derived from the pod's uid.
         let name = existing.clone().unwrap_or_else(|| {
-            let suffix = crate::plan::controller::names::pod_name("", &req.uid, 0);
-            format!("{API_ACCESS_VOLUME}{}", suffix.trim_start_matches('-'))
+            crate::plan::controller::names::pod_name(API_ACCESS_VOLUME.trim_end_matches('-'), &req.uid, 0)
         });
         for c in spec.init_containers.iter_mut().chain(spec.containers.iter_mut()) {
             if !c.volume_mounts.iter().any(|m| m.mount_path == API_ACCESS_PATH) {
@@ -199,7 +226,9 @@ impl ConfigSource {
                 RefKind::Secret => data.secrets.insert(name, object),
             };
         }
-        if crate::runtime::podspec::payload::token_refresh(&req.spec, crate::time::now()).is_some()
+        if crate::runtime::podspec::payload::token_sources(&req.spec)
+            .next()
+            .is_some()
             && let Some(c) = self.credentials()
         {
             let account = req
@@ -329,8 +358,7 @@ mod tests {
 
     #[test]
     fn the_pods_setting_wins_over_the_accounts_and_unset_means_mounted() {
-        let yaml =
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: quiet\nautomountServiceAccountToken: false\n";
+        let yaml = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: quiet\nautomountServiceAccountToken: false\nimagePullSecrets: [{name: registry}]\n";
         let source = ConfigSource::new(&desired(yaml), &host());
         let volumes = |spec: serde_json::Value| {
             let mut req = request(spec);
@@ -339,6 +367,10 @@ mod tests {
         };
         let c = serde_json::json!([{"name": "a", "image": "i"}]);
         assert_eq!(volumes(serde_json::json!({"containers": c})), 1);
+        // The account's pull secrets go to a pod that names none.
+        let mut req = request(serde_json::json!({"containers": c, "serviceAccountName": "quiet"}));
+        source.admit(&mut req);
+        assert_eq!(req.spec.image_pull_secrets, [serde_json::json!({"name": "registry"})]);
         assert_eq!(
             volumes(serde_json::json!({"containers": c, "serviceAccountName": "quiet"})),
             0
