@@ -175,7 +175,7 @@ fn containers_share_localhost_and_the_pod_pid_namespace() {
     // The client polls inside the container, with its own deadline of 100 tries.
     let client = pod.config(
         "client",
-        &["sh", "-c", "i=0; until wget -q -O - http://127.0.0.1:8080/; do i=$((i+1)); [ $i -gt 100 ] && exit 1; usleep 50000; done; ps"],
+        &["sh", "-c", "i=0; until wget -q -O - http://127.0.0.1:8080/ 2>/dev/null; do i=$((i+1)); [ $i -gt 100 ] && exit 1; usleep 50000; done; ps"],
     );
     let (exit, output) = pod.run(&client);
     assert_eq!(exit, ContainerExit::Exited(0), "{output}");
